@@ -1,0 +1,60 @@
+"""Cross-period rules: a table's rows against what the warehouse already holds for the same
+unit (and key), as if the table were loaded (its slices replace the stored ones)."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from ecostat.validation import CheckedTable
+
+
+def _order(frame: pd.DataFrame) -> pd.Series:
+    return frame["year"].astype("int64") * 100 + frame["month"].fillna(13).astype("int64")
+
+
+def check_periods(con: duckdb.DuckDBPyConnection | None, table: CheckedTable) -> None:
+    """Add the findings of the form's period rules to ``table`` (nothing to do without a warehouse)."""
+    form, frame = table.form, table.frame
+    if con is None or form is None or frame is None or not form.period_rules:
+        return
+    own = frame[frame["unit_code"].notna() & frame["period"].notna()]
+    if own.empty:
+        return
+    cols = ["unit_code", "period", "year", "month", *form.key,
+            *{c for r in form.period_rules for c in (r.column, r.other) if c}]
+    quoted = ", ".join(f'"{c}"' for c in cols)
+    stored = con.execute(f'SELECT {quoted} FROM "{form.table}" WHERE is_current AND list_contains(?, unit_code)',
+                         [sorted(own["unit_code"].unique())]).df()
+    replaced = set(zip(own["unit_code"], own["period"], strict=True))
+    stored = stored[[(u, p) not in replaced for u, p in zip(stored["unit_code"], stored["period"], strict=True)]]
+    known = pd.concat([stored.assign(_row=None), own.reset_index(names="_row")[[*cols, "_row"]]],
+                      ignore_index=True)
+    known["_order"] = _order(known)
+    for row, rec in own.iterrows():
+        peers = known[(known["unit_code"] == rec["unit_code"]) & (known["_row"] != row)]
+        for k in form.key:
+            peers = peers[peers[k] == rec[k]]
+        order = int(rec["year"]) * 100 + (13 if pd.isna(rec["month"]) else int(rec["month"]))
+        for rule in form.period_rules:
+            value = rec[rule.column]
+            if pd.isna(value):
+                continue
+            if rule.other is None:  # no fall against the nearest earlier period
+                earlier = peers[(peers["_order"] < order) & peers[rule.column].notna()]
+                if earlier.empty:
+                    continue
+                prev = earlier.loc[earlier["_order"].idxmax()]
+                if value < prev[rule.column]:
+                    table.add(rule.rule_id, int(row), rule.column, value=table.written(int(row), rule.column),
+                              other_value=prev[rule.column], other_period=prev["period"])
+            elif pd.isna(rec["month"]):  # annual chain: cumulative(Y) = cumulative(Y-1) + new(Y)
+                prev_year = peers[(peers["year"] == rec["year"] - 1) & peers["month"].isna()]
+                new = rec[rule.other]
+                if prev_year.empty or pd.isna(new):
+                    continue
+                expected = prev_year.iloc[0][rule.column] + new
+                if abs(value - expected) > 1e-9:
+                    table.add(rule.rule_id, int(row), rule.column, value=table.written(int(row), rule.column),
+                              other_value=prev_year.iloc[0][rule.column], new_value=new, expected=expected)
+

@@ -1,0 +1,409 @@
+"""Checking one raw table against the contract, in stages: structure (header row, form,
+columns) → cells (each parse failure its own finding) → row rules and table rules (pandera,
+lazy) → totals rows. Cross-period rules, which need the warehouse, are in ecostat.crossperiod.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.pandas as pa
+
+from ecostat.catalogue import Finding, finding, format_number
+from ecostat.formspec import INTEGER, PERCENT, PERIOD, REGISTRY, ROW_COLUMNS, TEXT, UNIT_CODE, UNIT_NAME, Field, Form
+from ecostat.forms import COMMON_HEADERS, FORMS, known_header_keys
+from ecostat.normalize import (
+    Period,
+    column_letter,
+    header_key,
+    is_missing,
+    is_whole,
+    parse_number,
+    parse_period,
+    shown,
+    text_key,
+)
+from ecostat.readers import RawTable
+from ecostat.registry import CITY, header_units, registry
+
+TOTALS_WORDS = frozenset({"合计", "总计", "全市"})
+FOOTNOTE_PREFIXES = ("注", "说明", "备注", "填报", "填表", "制表", "审核", "联系")
+UNIT_FIELD = Field(UNIT_CODE, "区县代码", TEXT)
+PERIOD_FIELD = Field(PERIOD, "报告期", TEXT)
+
+
+@dataclass
+class Column:
+    """A column of the submitter's table mapped to a field."""
+
+    index: int
+    header: str
+    field: str
+    factor: float = 1.0
+
+    @property
+    def letter(self) -> str:
+        """Its spreadsheet letter."""
+        return column_letter(self.index)
+
+
+@dataclass
+class CheckedTable:
+    """A table after checking: its form, its normalised rows and everything found wrong."""
+
+    sheet: str | None
+    form: Form | None
+    frame: pd.DataFrame | None
+    findings: list[Finding] = field(default_factory=list)
+    columns: dict[str, Column] = field(default_factory=dict)
+    header_row: int | None = None
+
+    @property
+    def errors(self) -> int:
+        """Number of error findings."""
+        return sum(f.severity == "error" for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        """Number of warning findings."""
+        return sum(f.severity == "warning" for f in self.findings)
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the table may be loaded."""
+        return self.form is not None and self.frame is not None and self.errors == 0
+
+    def add(self, rule_id: str, row: int | None, code: str | None = None, *, index: int | None = None,
+            header: str | None = None, value: object = None, **params: object) -> Finding:
+        """Record a finding at ``row`` and the column of field ``code`` (or column ``index``)."""
+        col = self.columns.get(code) if code else None
+        if col is not None:
+            index, header = col.index, header or col.header
+        f = finding(rule_id, row=row, column=column_letter(index) if index is not None else None,
+                    header=header, value=value, **params)
+        f.sheet = self.sheet
+        self.findings.append(f)
+        return f
+
+
+    def written(self, row: int, code: str) -> str | None:
+        """The cell of field ``code`` in data row ``row`` as the submitter wrote it."""
+        col = self.columns.get(code)
+        if self.frame is None or col is None:
+            return None
+        cells = self.frame.at[row, "_cells"]
+        return shown(cells[col.index]) if col.index < len(cells) else None
+
+
+def _field_for(key: str, form: Form) -> str | None:
+    for common, keys in COMMON_HEADERS.items():
+        if key in keys:
+            return common
+    for f in form.fields:
+        if key in f.keys:
+            return f.code
+    return None
+
+
+def _keys(cell: object) -> tuple[str, str]:
+    name, _ = header_key(cell)
+    return (text_key(str(cell)) if cell is not None else ""), name
+
+
+def _known_count(row: list[object]) -> int:
+    known = known_header_keys()
+    return sum(1 for c in row if not is_missing(c) and any(k in known for k in _keys(c)))
+
+
+def recognise(header: list[object]) -> tuple[Form, int]:
+    """The form whose fields the header names best, and how many of its fields it names."""
+    keys = [k for c in header if not is_missing(c) for k in _keys(c)]
+
+    def score(form: Form) -> tuple[int, int, float]:
+        named = {f.code for f in form.fields if f.keys & set(keys)}
+        missing = sum(1 for f in form.fields if f.required and f.code not in named)
+        closeness = sum(max((difflib.SequenceMatcher(None, k, fk).ratio() for fk in f.keys), default=0)
+                        for f in form.fields for k in keys[:1]) if not named else 0.0
+        return len(named), -missing, closeness
+
+    form = max(FORMS.values(), key=score)
+    return form, score(form)[0]
+
+
+def check_table(raw: RawTable, submitter: str | None, *, today: dt.date | None = None) -> CheckedTable:
+    """Check one table (structure, cells, row and table rules) for ``submitter``."""
+    today = today or dt.date.today()
+    header_at = next((i for i, (_, cells) in enumerate(raw.rows) if _known_count(cells) >= 2), None)
+    probe = header_at if header_at is not None else max(
+        range(len(raw.rows)), key=lambda i: _known_count(raw.rows[i][1]))
+    header_row, header = raw.rows[probe]
+    form, named = recognise(header)
+    out = CheckedTable(raw.sheet, None, None, header_row=header_row)
+    if header_at is None or named == 0:
+        present = {k for c in header for k in _keys(c)}
+        missing = [f.zh for f in form.fields if f.required and not f.keys & present]
+        out.add("TABLE_FORM_UNKNOWN", header_row, form=form.code, form_zh=form.zh, missing="、".join(missing))
+        return out
+    out.form = form
+    _map_columns(out, form, header, header_row)
+    if out.errors:
+        return out
+    _read_rows(out, form, raw.rows[probe + 1:], submitter, today)
+    if out.frame is not None and not out.frame.empty:
+        _run_schema(out, form)
+    return out
+
+
+def _map_columns(out: CheckedTable, form: Form, header: list[object], header_row: int) -> None:
+    for j, cell in enumerate(header):
+        if is_missing(cell):
+            continue
+        full, name = _keys(cell)
+        code = _field_for(full, form) or _field_for(name, form)
+        text = shown(cell)
+        if code is None:
+            out.add("COLUMN_UNKNOWN", header_row, index=j, header=text)
+            continue
+        if code in out.columns:
+            prior = out.columns[code]
+            out.add("COLUMN_DUPLICATE", header_row, index=j, header=text, other_column=prior.letter,
+                    field=code, field_zh=prior.header)
+            continue
+        col = Column(j, text, code)
+        spec = next((f for f in form.fields if f.code == code), None)
+        unit = header_key(cell)[1] if full != name else None
+        if spec is not None and spec.quantity and unit is not None:
+            factors = header_units()[spec.quantity]
+            if text_key(unit) not in factors:
+                out.add("HEADER_UNIT", header_row, index=j, header=text, value=unit,
+                        expected="、".join(factors))
+            col.factor = factors.get(text_key(unit), 1.0)
+        out.columns[code] = col
+    for f in form.fields:
+        if f.required and f.code not in out.columns:
+            out.add("COLUMN_MISSING", header_row, header=f.zh, form=form.code, form_zh=form.zh)
+    if UNIT_CODE not in out.columns and UNIT_NAME not in out.columns:
+        out.add("COLUMN_MISSING", header_row, header="区县代码 / 区县", form=form.code, form_zh=form.zh)
+    if PERIOD not in out.columns:
+        out.add("COLUMN_MISSING", header_row, header="报告期", form=form.code, form_zh=form.zh)
+
+
+def _is_footnote(values: list[object]) -> bool:
+    given = [v for v in values if not is_missing(v)]
+    return len(given) == 1 and isinstance(given[0], str) and given[0].strip().startswith(FOOTNOTE_PREFIXES)
+
+
+class _RowReader:
+    """Parses the cells of one data row, collecting a finding per bad cell."""
+
+    def __init__(self, out: CheckedTable, row: int, cells: list[object]):
+        self.out, self.row, self.cells = out, row, cells
+        self.bad: set[str] = set()
+        self.at_least: list[str] = []
+
+    def raw(self, code: str) -> object:
+        col = self.out.columns.get(code)
+        return self.cells[col.index] if col is not None and col.index < len(self.cells) else None
+
+    def report(self, rule_id: str, code: str, **params: object) -> None:
+        self.bad.add(code)
+        self.out.add(rule_id, self.row, code, value=shown(self.raw(code)), **params)
+
+    def value(self, f: Field) -> object:
+        raw = self.raw(f.code)
+        if f.kind == TEXT:
+            return None if is_missing(raw) else shown(raw).strip()
+        if f.kind == REGISTRY:
+            if is_missing(raw):
+                return None
+            entry = registry(f.registry or "").resolve(raw)
+            if entry is None:
+                if f.code == "water_class":
+                    self.report("CELL_WATER_CLASS", f.code)
+                else:
+                    self.report("CELL_REGISTRY", f.code, expected=registry(f.registry or "").names())
+                return None
+            return entry.code
+        num = parse_number(raw)
+        if num.error:
+            self.report("CELL_NUMBER", f.code)
+            return None
+        if num.value is None:
+            return None
+        if num.percent and f.kind != PERCENT:
+            self.report("CELL_PERCENT", f.code)
+            return None
+        value = num.value * self.out.columns[f.code].factor
+        if f.kind == INTEGER and not is_whole(value):
+            self.report("CELL_INTEGER", f.code)
+            return None
+        if num.at_least:
+            self.at_least.append(f.code)
+            self.out.add("CELL_QUALIFIER", self.row, f.code, value=shown(raw), number=value)
+        return round(value) if f.kind == INTEGER else value
+
+    def unit(self) -> str | None:
+        units = registry("units")
+        by_code, by_name = self.raw(UNIT_CODE), self.raw(UNIT_NAME)
+        code = units.resolve(by_code) if not is_missing(by_code) else None
+        name = units.resolve(by_name) if not is_missing(by_name) else None
+        if not is_missing(by_code) and code is None:
+            self.report("CELL_UNIT", UNIT_CODE)
+        if not is_missing(by_name) and name is None:
+            self.report("CELL_UNIT", UNIT_NAME)
+        if code and name and code.code != name.code:
+            self.report("CELL_UNIT_MISMATCH", UNIT_CODE, other_value=shown(by_name))
+        if is_missing(by_code) and is_missing(by_name):
+            self.report("CELL_REQUIRED", UNIT_CODE if UNIT_CODE in self.out.columns else UNIT_NAME)
+        entry = code or name
+        return entry.code if entry else None
+
+    def period(self, today: dt.date) -> Period | None:
+        raw = self.raw(PERIOD)
+        if is_missing(raw):
+            self.report("CELL_REQUIRED", PERIOD)
+            return None
+        period = parse_period(raw)
+        if period is None:
+            self.report("CELL_PERIOD", PERIOD)
+        elif period.end > today:
+            self.report("CELL_PERIOD_FUTURE", PERIOD)
+            return None
+        return period
+
+
+def unit_cell_text(out: CheckedTable, cells: list[object]) -> str:
+    """The unit cell(s) of a row reduced for matching."""
+    parts = []
+    for code in (UNIT_CODE, UNIT_NAME):
+        col = out.columns.get(code)
+        if col is not None and col.index < len(cells) and not is_missing(cells[col.index]):
+            parts.append(text_key(shown(cells[col.index])))
+    return "".join(parts)
+
+
+def _read_rows(out: CheckedTable, form: Form, rows: list[tuple[int, list[object]]],
+               submitter: str | None, today: dt.date) -> None:
+    mapped = [c.index for c in out.columns.values()]
+    records: list[dict[str, object]] = []
+    since_total: list[dict[str, object]] = []
+    for row, cells in rows:
+        values = [cells[i] if i < len(cells) else None for i in mapped]
+        if all(is_missing(v) for v in values) or _is_footnote(list(cells)):
+            continue
+        if unit_cell_text(out, cells) in TOTALS_WORDS:
+            _check_totals(out, form, row, cells, since_total)
+            since_total = []
+            continue
+        reader = _RowReader(out, row, cells)
+        rec: dict[str, object] = {f.code: reader.value(f) for f in form.fields if f.code in out.columns}
+        unit = reader.unit()
+        period = reader.period(today)
+        if unit and submitter and submitter != CITY and unit != submitter:
+            reader.report("AUTH_ROW_UNIT", UNIT_CODE if UNIT_CODE in out.columns else UNIT_NAME,
+                          submitter=submitter)
+        rec.update(unit_code=unit, period=period.label if period else None,
+                   year=period.year if period else None, month=period.month if period else None,
+                   period_days=period.days if period else None, _row=row, _bad=reader.bad, _cells=cells,
+                   _at_least=reader.at_least or None)
+        records.append(rec)
+        since_total.append(rec)
+    if not records:
+        out.add("TABLE_EMPTY", out.header_row)
+        return
+    frame = pd.DataFrame.from_records(records, index=[r["_row"] for r in records])
+    for f in form.fields:
+        if f.code not in frame:
+            frame[f.code] = None
+        frame[f.code] = frame[f.code].astype(object if f.kind in (REGISTRY, TEXT) else "float64")
+    for c in ("year", "month", "period_days"):
+        frame[c] = frame[c].astype("Int64")
+    out.frame = frame[[f.code for f in form.fields] + [*ROW_COLUMNS, "_bad", "_cells", "_at_least"]]
+
+
+def _check_totals(out: CheckedTable, form: Form, row: int, cells: list[object],
+                  above: list[dict[str, object]]) -> None:
+    for f in form.fields:
+        col = out.columns.get(f.code)
+        if not f.summed or col is None or col.index >= len(cells):
+            continue
+        num = parse_number(cells[col.index])
+        if num.value is None:
+            continue
+        stated = num.value * col.factor
+        total = float(sum(r[f.code] for r in above if isinstance(r.get(f.code), int | float)))
+        if abs(stated - total) > 1e-6 * max(1.0, abs(total)):
+            out.add("TABLE_TOTALS", row, f.code, value=shown(cells[col.index]), expected=total)
+
+
+def _run_schema(out: CheckedTable, form: Form) -> None:
+    frame = out.frame
+    assert frame is not None
+    try:
+        form.schema.validate(frame, lazy=True)
+        return
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    seen: set[tuple[str, int, str]] = set()
+    for case in cases.itertuples(index=False):
+        row = int(case.index) if case.index is not None and case.index == case.index else None
+        if row is None:
+            raise RuntimeError(f"pandera reported a failure without a row: {case}")
+        check, column = str(case.check), str(case.column)
+        if check == "multiple_fields_uniqueness":
+            rid, target = "TABLE_KEY_DUPLICATE", form.unique_columns[-1]
+        elif check == "not_nullable":
+            rid, target = "CELL_REQUIRED", column
+        elif "|" in check:
+            rid, target = check.split("|", 1)
+        else:
+            raise RuntimeError(f"unexpected pandera check {check!r} on {column}")
+        if target.startswith("#"):
+            rule = form.row_rules[int(target[1:])]
+            target = rule.column
+        if (rid, row, target) in seen or target in frame.at[row, "_bad"]:
+            continue
+        seen.add((rid, row, target))
+        _add_schema_finding(out, form, rid, row, target, check)
+
+
+def _add_schema_finding(out: CheckedTable, form: Form, rid: str, row: int, target: str, check: str) -> None:
+    frame = out.frame
+    assert frame is not None
+    record = frame.loc[row]
+    col = out.columns.get(target)
+    value = out.written(row, target) if col else _display(record.get(target))
+    params: dict[str, object] = {}
+    if rid == "TABLE_KEY_DUPLICATE":
+        params.update(period=record["period"], key="、".join(
+            [form.field(c).zh for c in form.unique_columns if c not in ROW_COLUMNS] or ["区县"]))
+    elif rid.startswith("VALUE_"):
+        f = form.field(target)
+        params["limit"] = f.min if rid.startswith("VALUE_MIN") else f.max
+    elif check.partition("|")[2].startswith("#"):
+        rule = form.row_rules[int(check.partition("|")[2][1:])]
+        params = rule.params(record)
+        for key in ("other", "numerator", "denominator"):
+            if key in params:
+                params[f"{key}_header"] = _header(out, form, str(params[key]))
+        if "parts" in params:
+            params["parts"] = "+".join(_header(out, form, p) for p in params["parts"])  # type: ignore[attr-defined]
+        if "other_value" in params:
+            params["other_value"] = _display(params["other_value"])
+    out.add(rid, row, target, header=None if col else form.field(target).zh, value=value, **params)
+
+
+def _header(out: CheckedTable, form: Form, code: str) -> str:
+    col = out.columns.get(code)
+    return col.header if col else form.field(code).zh
+
+
+def _display(v: object) -> str:
+    if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
+        return ""
+    if isinstance(v, float):
+        return format_number(v)
+    return str(v)

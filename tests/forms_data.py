@@ -1,0 +1,43 @@
+"""A valid row of every form, as a submitter would type it, for tests to break one cell at a time."""
+
+from __future__ import annotations
+
+from ecostat.forms import FORMS
+from ecostat.readers import RawTable
+
+VALID: dict[str, dict[str, object]] = {
+    "air_quality": {"pm25": 32, "pm10": 55, "good_days": 337, "valid_days": 366, "good_day_rate": "92.08%"},
+    "water_sections": {"section_code": "S01", "section_name": "滁槎", "water_body": "赣江", "water_type": "河流",
+                       "level": "国考", "water_class": "Ⅱ", "total_phosphorus": 0.05},
+    "outfall_remediation": {"water_body": "赣江", "required": 10, "completed": 8},
+    "inspection_problems": {"batch": "历次", "problems_due": 10, "problems_done": 8},
+    "petitions": {"batch": "第三轮第二批", "assigned": 10, "difficult": 1, "key_cases": 3, "general": 6,
+                  "concluded": 8, "closed": 5},
+    "enforcement": {"penalty_cases": 3, "fines": 12.5, "exempt_cases": 1, "exempt_amount": 2.0,
+                    "scattered_found": 5, "scattered_fixed": 4},
+    "rural_soil": {"villages_new": 5, "villages_cumulative": 50, "villages_total": 100,
+                   "villages_sewage_treated": 61, "sewage_rate": 61, "farmland_polluted": 1000,
+                   "farmland_safe": 930, "farmland_safe_rate": "93%"},
+}
+UNIT_HEADERS = ["区县代码", "报告期"]
+
+
+def header(form: str) -> list[object]:
+    """The Chinese header row of a form (unit code and period first)."""
+    return [*UNIT_HEADERS, *(f.zh for f in FORMS[form].fields)]
+
+
+def row(form: str, unit: object = "360102", period: object = "2024", **changes: object) -> list[object]:
+    """A valid row of ``form`` with some cells changed."""
+    values = {**VALID[form], **changes}
+    return [unit, period, *(values.get(f.code) for f in FORMS[form].fields)]
+
+
+def column_of(form: str, code: str) -> str:
+    """The column letter a field has in :func:`header`."""
+    return "ABCDEFGHIJKLMNOP"[2 + [f.code for f in FORMS[form].fields].index(code)]
+
+
+def raw(rows: list[list[object]], sheet: str | None = "表1") -> RawTable:
+    """A raw table whose row 1 is the first of ``rows``."""
+    return RawTable(sheet, [(i, r) for i, r in enumerate(rows, 1)])

@@ -1,0 +1,212 @@
+"""Every rule of the contract: a passing and a failing case, asserting rule id, cell and severity."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from ecostat.catalogue import rules
+from ecostat.forms import FORMS
+from ecostat.validation import check_table
+from tests.forms_data import VALID, column_of, header, raw, row
+
+TODAY = dt.date(2026, 11, 29)
+
+
+def check(rows: list[list[object]], submitter: str = "360102"):
+    return check_table(raw(rows), submitter, today=TODAY)
+
+
+def by_rule(table, rule_id):
+    return [f for f in table.findings if f.rule_id == rule_id]
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+def test_valid_row_of_every_form_has_no_finding(form):
+    table = check([header(form), row(form)])
+    assert table.form is not None and table.form.code == form
+    assert table.findings == []
+    assert table.accepted
+
+
+# (form, changed cells, rule id, field whose cell the finding points at)
+ROW_CASES = [
+    ("air_quality", {"pm25": 0}, "VALUE_MIN_EXCLUSIVE", "pm25"),
+    ("air_quality", {"pm25": 501, "pm10": 600}, "VALUE_MAX", "pm25"),
+    ("air_quality", {"pm10": 20}, "ROW_NOT_BELOW", "pm10"),
+    ("air_quality", {"good_days": 300, "valid_days": 290, "good_day_rate": None}, "ROW_NOT_ABOVE", "good_days"),
+    ("air_quality", {"good_days": 0, "valid_days": 0, "good_day_rate": None}, "VALUE_MIN", "valid_days"),
+    ("air_quality", {"valid_days": 367, "good_day_rate": None}, "ROW_DAYS_IN_PERIOD", "valid_days"),
+    ("air_quality", {"good_day_rate": "95%"}, "ROW_RATE", "good_day_rate"),
+    ("air_quality", {"good_day_rate": 101}, "VALUE_MAX", "good_day_rate"),
+    ("air_quality", {"good_days": 336.5}, "CELL_INTEGER", "good_days"),
+    ("air_quality", {"pm25": "约32"}, "CELL_NUMBER", "pm25"),
+    ("air_quality", {"pm25": None}, "CELL_REQUIRED", "pm25"),
+    ("water_sections", {"total_phosphorus": 10}, "VALUE_MAX_EXCLUSIVE", "total_phosphorus"),
+    ("water_sections", {"total_phosphorus": -0.1}, "VALUE_MIN", "total_phosphorus"),
+    ("water_sections", {"water_class": "Ⅰ类"}, "ROW_CLASS_VS_TP", "water_class"),
+    ("water_sections", {"water_type": "湖库", "total_phosphorus": 0.06, "water_class": "Ⅲ"},
+     "ROW_CLASS_VS_TP", "water_class"),
+    ("water_sections", {"water_body": "长江"}, "CELL_REGISTRY", "water_body"),
+    ("water_sections", {"level": "县考"}, "CELL_REGISTRY", "level"),
+    ("water_sections", {"water_class": "Ⅶ"}, "CELL_WATER_CLASS", "water_class"),
+    ("water_sections", {"water_type": "—"}, "CELL_REQUIRED", "water_type"),
+    ("water_sections", {"section_code": None}, "CELL_REQUIRED", "section_code"),
+    ("outfall_remediation", {"completed": 12}, "ROW_NOT_ABOVE", "completed"),
+    ("outfall_remediation", {"required": -1, "completed": None}, "VALUE_MIN", "required"),
+    ("outfall_remediation", {"completed": "5%"}, "CELL_PERCENT", "completed"),
+    ("inspection_problems", {"problems_done": 11}, "ROW_NOT_ABOVE", "problems_done"),
+    ("inspection_problems", {"batch": "第四轮"}, "CELL_REGISTRY", "batch"),
+    ("petitions", {"general": 7}, "ROW_PARTS_SUM", "assigned"),
+    ("petitions", {"concluded": 11, "closed": 5}, "ROW_NOT_ABOVE", "concluded"),
+    ("petitions", {"closed": 9}, "ROW_NOT_ABOVE", "closed"),
+    ("petitions", {"assigned": -1, "difficult": None}, "VALUE_MIN", "assigned"),
+    ("enforcement", {"penalty_cases": 0}, "ROW_AMOUNT_NEEDS_CASES", "fines"),
+    ("enforcement", {"exempt_cases": 0}, "ROW_AMOUNT_NEEDS_CASES", "exempt_amount"),
+    ("enforcement", {"scattered_fixed": 6}, "ROW_NOT_ABOVE", "scattered_fixed"),
+    ("enforcement", {"fines": -1}, "VALUE_MIN", "fines"),
+    ("rural_soil", {"villages_cumulative": 4, "villages_new": 5}, "ROW_NOT_BELOW", "villages_cumulative"),
+    ("rural_soil", {"villages_cumulative": 101}, "ROW_NOT_ABOVE", "villages_cumulative"),
+    ("rural_soil", {"villages_sewage_treated": 101, "sewage_rate": None}, "ROW_NOT_ABOVE",
+     "villages_sewage_treated"),
+    ("rural_soil", {"sewage_rate": "70%"}, "ROW_RATE", "sewage_rate"),
+    ("rural_soil", {"farmland_safe": 1001, "farmland_safe_rate": None}, "ROW_NOT_ABOVE", "farmland_safe"),
+    ("rural_soil", {"farmland_safe_rate": 80}, "ROW_RATE", "farmland_safe_rate"),
+    ("rural_soil", {"villages_total": 0, "villages_cumulative": 0, "villages_new": 0,
+                    "villages_sewage_treated": 0, "sewage_rate": None}, "VALUE_MIN", "villages_total"),
+]
+
+
+@pytest.mark.parametrize(("form", "changes", "rule_id", "field"), ROW_CASES,
+                         ids=[f"{c[0]}-{c[2]}-{c[3]}" for c in ROW_CASES])
+def test_row_rule_fails_at_its_cell(form, changes, rule_id, field):
+    table = check([header(form), row(form, **changes)])
+    hits = by_rule(table, rule_id)
+    assert hits, [f.message_en for f in table.findings]
+    f = hits[0]
+    assert (f.row, f.column, f.severity, f.sheet) == (2, column_of(form, field), rules()[rule_id].severity, "表1")
+    assert f.header == FORMS[form].field(field).zh
+    assert f.message_zh and f.message_en
+    assert not table.accepted
+
+
+def test_message_names_both_values_in_chinese():
+    table = check([header("outfall_remediation"), row("outfall_remediation", required=10, completed=12)])
+    (f,) = table.findings
+    assert f.message_zh == "已完成整治数(12)大于需整治排口数(10)"
+    assert f.value == "12"
+
+
+def test_monthly_period_limits_valid_days():
+    ok = check([header("air_quality"), row("air_quality", period="2024-01", good_days=30, valid_days=31,
+                                           good_day_rate=None)])
+    assert ok.findings == []
+    bad = check([header("air_quality"), row("air_quality", period="2024年1月", good_days=30, valid_days=32,
+                                            good_day_rate=None)])
+    assert [f.rule_id for f in bad.findings] == ["ROW_DAYS_IN_PERIOD"]
+
+
+def test_parts_sum_applies_only_when_all_three_parts_given():
+    table = check([header("petitions"), row("petitions", general=None, difficult=1, key_cases=3)])
+    assert table.findings == []
+
+
+def test_unparseable_cell_does_not_hide_other_checks_of_its_row():
+    table = check([header("outfall_remediation"), row("outfall_remediation", required="十个", completed=12),
+                   row("outfall_remediation", water_body="抚河", required=3, completed=4)])
+    assert {(f.rule_id, f.row, f.column) for f in table.findings} == {
+        ("CELL_NUMBER", 2, "D"), ("ROW_NOT_ABOVE", 3, "E")}
+
+
+# Cases on the unit, the period and the table as a whole: (rows after the header, submitter, rule, row, column)
+def _rows(**changes):
+    return [row("outfall_remediation", **changes)]
+
+
+TABLE_CASES = [
+    ("other unit", _rows(unit="360103"), "360102", "AUTH_ROW_UNIT", 2, "A"),
+    ("unknown unit", _rows(unit="360199"), "360100", "CELL_UNIT", 2, "A"),
+    ("missing unit", _rows(unit=None), "360100", "CELL_REQUIRED", 2, "A"),
+    ("bad period", _rows(period="2024Q1"), "360102", "CELL_PERIOD", 2, "B"),
+    ("future period", _rows(period="2099"), "360102", "CELL_PERIOD_FUTURE", 2, "B"),
+    ("missing period", _rows(period="N/A"), "360102", "CELL_REQUIRED", 2, "B"),
+    ("duplicate key", _rows() + _rows(required=11), "360102", "TABLE_KEY_DUPLICATE", 3, "C"),
+    ("totals row wrong", _rows() + _rows(water_body="抚河") + [["合计", None, None, 21, 16]], "360102",
+     "TABLE_TOTALS", 4, "D"),
+    ("qualifier", _rows(required="10多"), "360102", "CELL_QUALIFIER", 2, "D"),
+]
+
+
+@pytest.mark.parametrize(("case", "rows", "submitter", "rule_id", "at_row", "at_col"), TABLE_CASES,
+                         ids=[c[0] for c in TABLE_CASES])
+def test_unit_period_and_table_rules(case, rows, submitter, rule_id, at_row, at_col):
+    table = check([header("outfall_remediation"), *rows], submitter)
+    f = by_rule(table, rule_id)[0]
+    assert (f.row, f.column, f.severity) == (at_row, at_col, rules()[rule_id].severity)
+    assert table.accepted == (rules()[rule_id].severity == "warning")
+
+
+def test_totals_row_that_adds_up_is_not_loaded():
+    table = check([header("outfall_remediation"), *_rows(), *_rows(water_body="抚河"),
+                   ["合计", None, None, "20", 16]])
+    assert table.findings == [] and len(table.frame) == 2
+
+
+def test_city_may_submit_for_any_unit_and_names_resolve():
+    table = check([["区县", "报告期", "所属水体", "需整治排口数（个）", "已完成整治数"],
+                   ["湾里", "2024年", "鄱阳湖南昌湖区", "１,０72", "1000"],
+                   ["东湖区", "2024/06", "赣江", "5", "5"]], "360100")
+    assert table.findings == []
+    assert list(table.frame["unit_code"]) == ["360105", "360102"]
+    assert list(table.frame["period"]) == ["2024", "2024-06"]
+    assert list(table.frame["required"]) == [1072, 5]
+
+
+def test_code_and_name_must_agree():
+    table = check([["区县代码", "区县", "报告期", "所属水体", "需整治排口数", "已完成整治数"],
+                   ["360102", "西湖区", "2024", "赣江", 1, 1]])
+    assert [(f.rule_id, f.column) for f in table.findings] == [("CELL_UNIT_MISMATCH", "A")]
+
+
+def test_structure_findings():
+    unknown = check([["名称", "数量", "备注"], ["a", 1, ""], ["报告期", "区县", "x"]])
+    (f,) = unknown.findings
+    assert f.rule_id == "TABLE_FORM_UNKNOWN" and "缺少列" in f.message_zh
+
+    missing = check([["区县代码", "报告期", "所属水体", "需整治排口数"], ["360102", "2024", "赣江", 3]])
+    assert [(f.rule_id, f.header) for f in missing.findings] == [("COLUMN_MISSING", "已完成整治数")]
+
+    dup = check([["区县代码", "报告期", "所属水体", "需整治排口数", "required", "已完成整治数"]])
+    assert [(f.rule_id, f.column) for f in dup.findings] == [("COLUMN_DUPLICATE", "E")]
+
+    unit = check([["区县代码", "报告期", "罚款金额(美元)", *header("enforcement")[3:]]])
+    assert [(f.rule_id, f.column, f.value) for f in unit.findings] == [("HEADER_UNIT", "C", "美元")]
+
+    extra = check([[*header("outfall_remediation"), "备注"], [*row("outfall_remediation"), "ok"]])
+    assert [(f.rule_id, f.column, f.severity) for f in extra.findings] == [("COLUMN_UNKNOWN", "F", "warning")]
+    assert extra.accepted
+
+    empty = check([header("outfall_remediation"), [None] * 5])
+    assert [f.rule_id for f in empty.findings] == ["TABLE_EMPTY"]
+
+
+def test_header_row_found_below_banner_and_money_converted():
+    table = check([["南昌市2024年环境执法情况表"], [None, "单位：件、元"],
+                   ["区县代码", "报告期", "行政处罚案件数（件）", "罚款金额（元）", "免罚案件数", "免罚金额(亿元)",
+                    "排查散乱污企业数", "完成整治散乱污企业数"],
+                   ["360102", "2024", "3", "1,250,000", 1, 0.0002, 5, 4]])
+    assert table.header_row == 3 and table.findings == []
+    assert table.frame.loc[4, "fines"] == pytest.approx(125.0)
+    assert table.frame.loc[4, "exempt_amount"] == pytest.approx(2.0)
+
+
+def test_every_rule_of_the_catalogue_has_a_test():
+    covered = {c[2] for c in ROW_CASES} | {c[3] for c in TABLE_CASES} | {
+        "CELL_UNIT_MISMATCH", "TABLE_FORM_UNKNOWN", "COLUMN_MISSING", "COLUMN_DUPLICATE", "HEADER_UNIT",
+        "COLUMN_UNKNOWN", "TABLE_EMPTY", "ROW_DAYS_IN_PERIOD",
+        # tested against files and the warehouse in test_readers.py and test_load.py
+        "FILE_TYPE", "FILE_UNREADABLE", "FILE_ENCODING", "FILE_NO_TABLE", "AUTH_FOLDER",
+        "PERIOD_FALL", "PERIOD_FALL_WARNING", "PERIOD_CUMULATIVE_CHAIN"}
+    assert set(rules()) == covered
+    assert set(VALID) == set(FORMS)

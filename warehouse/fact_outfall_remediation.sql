@@ -1,0 +1,19 @@
+-- Form outfall_remediation (入河排污口整治): every accepted row with its lineage, current or superseded.
+CREATE TABLE IF NOT EXISTS fact_outfall_remediation (
+    submission_id  BIGINT NOT NULL,   -- submission_log.submission_id
+    sha256         VARCHAR NOT NULL,  -- the received file's bytes
+    file           VARCHAR NOT NULL,  -- path under raw/inbox/
+    sheet          VARCHAR,           -- NULL for csv/json/parquet
+    source_row     INTEGER NOT NULL,  -- row number as the submitter sees it
+    received_at    TIMESTAMPTZ NOT NULL,
+    is_current     BOOLEAN NOT NULL,  -- false once a later table replaced the slice
+    superseded_by  BIGINT,            -- the submission that replaced it
+    unit_code      VARCHAR NOT NULL,
+    period         VARCHAR NOT NULL,  -- 2024 (annual) or 2024-06 (monthly, year to date)
+    year           INTEGER NOT NULL,
+    month          INTEGER,           -- NULL for the annual report
+    water_body               VARCHAR,  -- 所属水体
+    required                 BIGINT,  -- 需整治排口数
+    completed                BIGINT,  -- 已完成整治数
+    at_least       VARCHAR[]         -- fields written with 以上/多/≥ (recorded as at least)
+);
