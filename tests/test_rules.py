@@ -180,8 +180,8 @@ def test_structure_findings():
     dup = check([["区县代码", "报告期", "所属水体", "需整治排口数", "required", "已完成整治数"]])
     assert [(f.rule_id, f.column) for f in dup.findings] == [("COLUMN_DUPLICATE", "E")]
 
-    unit = check([["区县代码", "报告期", "罚款金额(美元)", *header("enforcement")[3:]]])
-    assert [(f.rule_id, f.column, f.value) for f in unit.findings] == [("HEADER_UNIT", "C", "美元")]
+    unit = check([[*header("enforcement")[:3], "罚款金额(美元)", *header("enforcement")[4:]]])
+    assert [(f.rule_id, f.column, f.value) for f in unit.findings] == [("HEADER_UNIT", "D", "美元")]
 
     extra = check([[*header("outfall_remediation"), "备注"], [*row("outfall_remediation"), "ok"]])
     assert [(f.rule_id, f.column, f.severity) for f in extra.findings] == [("COLUMN_UNKNOWN", "F", "warning")]
