@@ -16,6 +16,7 @@ MISSING_MARKERS = frozenset({"", "—", "——", "-", "--", "/", "无", "na", "
 QUALIFIERS_BEFORE = ("≥", ">=", "以上", "多")
 QUALIFIERS_AFTER = ("以上", "多", "≥")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?")
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")  # 1,072 or 1,250,000.5
 _SPACES = re.compile(r"\s+")
 _HEADER_UNIT = re.compile(r"^(?P<name>.*?)[(\[](?P<unit>[^()\[\]]*)[)\]]$")
 
@@ -86,20 +87,22 @@ def parse_number(raw: object) -> Number:
         if raw != raw or raw in (float("inf"), float("-inf")):
             return Number(None, error="number")
         return Number(float(raw))
-    text = _SPACES.sub("", nfkc(str(raw)))
+    text = nfkc(str(raw)).strip()
     at_least = False
     for q in QUALIFIERS_BEFORE:
         if text.startswith(q):
-            text, at_least = text[len(q):], True
+            text, at_least = text[len(q):].strip(), True
             break
     for q in QUALIFIERS_AFTER:
         if text.endswith(q):
-            text, at_least = text[: -len(q)], True
+            text, at_least = text[: -len(q)].strip(), True
             break
     percent = text.endswith("%")
     if percent:
-        text = text[:-1]
-    text = text.replace(",", "").lower()
+        text = text[:-1].strip()
+    text = text.lower()
+    if "," in text and _GROUPED.fullmatch(text):
+        text = text.replace(",", "")
     if not _NUMBER.fullmatch(text):
         return Number(None, error="number")
     return Number(float(text), percent=percent, at_least=at_least)
@@ -110,7 +113,7 @@ def is_whole(value: float) -> bool:
     return abs(value - round(value)) < 1e-9
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Period:
     """A report period: a year (annual, final report) or a month (year-to-date cumulative)."""
 

@@ -75,8 +75,11 @@ def _read_xlsx(data: bytes) -> list[RawTable]:
 
 
 def decode_csv(data: bytes) -> str:
-    """Decode csv bytes as UTF-8 (with or without BOM), else GB18030 (a superset of GBK)."""
-    for encoding in ("utf-8-sig", "gb18030"):
+    """Decode csv bytes as UTF-8 (with or without BOM), else GB18030 (a superset of GBK).
+
+    NUL bytes mean UTF-16/32 (Excel's "Unicode text"), which both would otherwise misread.
+    """
+    for encoding in () if b"\x00" in data else ("utf-8-sig", "gb18030"):
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:

@@ -1,0 +1,33 @@
+"""The Prefect flow itself, under one session-wide test harness."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.forms_data import header, row
+from tests.conftest import write_csv
+
+pytestmark = pytest.mark.flow
+
+
+def test_ingest_flow_loads_good_tables_and_logs_bad_ones(prefect_harness, tmp_path: Path):
+    from flows.ingest import ingest
+
+    raw, db = tmp_path / "raw", tmp_path / "ecostat.duckdb"
+    write_csv(raw / "inbox" / "360102" / "ok.csv", [header("outfall_remediation"), row("outfall_remediation")])
+    write_csv(raw / "inbox" / "360102" / "bad.csv",
+              [header("outfall_remediation"), row("outfall_remediation", completed=99)])
+    state = ingest(raw=raw, warehouse=db, return_state=True)
+    assert state.is_completed()
+    summary = state.result()
+    assert (summary.files, summary.count("accepted"), summary.count("rejected")) == (2, 1, 1)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT value FROM annual_figures WHERE figure = 'outfall.required' "
+                           "AND scope = '360100'").fetchall() == [(10.0,)]
+        assert con.execute("SELECT tables_accepted, tables_rejected, figures_changed FROM meta_ingest_runs"
+                           ).fetchall() == [(1, 1, summary.figures_changed)]
+    again = ingest(raw=raw, warehouse=db)
+    assert (again.files, again.tables, again.figures_changed) == (0, [], 0)

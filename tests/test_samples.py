@@ -1,0 +1,99 @@
+"""The shipped samples, through the real `ecostat` command, reproduce contract §6's 2024 figures."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Contract §6, 2024 as stated in the seed: (figure, dimension, value, decimals, change, decimals)
+SEED_2024 = [
+    ("air.pm25_mean", None, 32, 0, -3, 0),
+    ("air.good_day_rate", None, 92.1, 1, -0.2, 1),
+    ("water.surface_good_rate", None, 84.85, 2, 0.0, 2),
+    ("water.national_good_rate", None, 90.9, 1, None, None),
+    ("water.class2_share", None, 72.73, 2, 6.06, 2),
+    ("water.tp_mean", "poyang_nanchang", 0.068, 3, -4.23, 2),
+    ("outfall.required", None, 1072, 0, None, None),
+    ("outfall.completed", None, 1045, 0, None, None),
+    ("inspection.problems_due", "historic", 283, 0, None, None),
+    ("inspection.problems_done", "historic", 256, 0, None, None),
+    ("petition.assigned", "historic", 3329, 0, None, None),
+    ("petition.assigned", "central_r3b2", 791, 0, None, None),
+    ("petition.difficult", "central_r3b2", 2, 0, None, None),
+    ("petition.key_cases", "central_r3b2", 240, 0, None, None),
+    ("petition.general", "central_r3b2", 549, 0, None, None),
+    ("petition.concluded", "historic", 3320, 0, None, None),
+    ("petition.concluded", "central_r3b2", 714, 0, None, None),
+    ("petition.closed", "historic", 3296, 0, None, None),
+    ("petition.closed", "central_r3b2", 475, 0, None, None),
+    ("enforcement.penalty_cases", None, 95, 0, None, None),
+    ("enforcement.fines", None, 1300.47, 2, -5.92, 2),
+    ("enforcement.exempt_cases", None, 19, 0, None, None),
+    ("enforcement.exempt_amount", None, 2418.9, 1, 473.86, 2),
+    ("enforcement.scattered_found", None, 518, 0, None, None),
+    ("enforcement.scattered_fixed", None, 492, 0, None, None),
+    ("rural.villages_new", None, 156, 0, None, None),
+    ("rural.villages_cumulative", None, 664, 0, None, None),
+]
+AT_LEAST_2024 = [("rural.sewage_rate", 60), ("soil.farmland_safe_rate", 93)]  # "60%以上", "93%以上"
+
+
+def ecostat(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ecostat.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=600, check=False)
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str], str]:
+    tmp = tmp_path_factory.mktemp("samples")
+    raw = tmp / "raw"
+    shutil.copytree(ROOT / "raw" / "inbox", raw / "inbox")
+    db = tmp / "ecostat.duckdb"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env["PREFECT_HOME"] = str(tmp / "prefect")
+    run = ecostat("ingest", "--raw", str(raw), "--warehouse", str(db), env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return raw, db, env, run.stdout
+
+
+def test_samples_reproduce_the_seed_figures(ingested):
+    _, db, env, _ = ingested
+    out = ecostat("figures", "--year", "2024", "--format", "json", "--warehouse", str(db), env=env)
+    assert out.returncode == 0, out.stderr
+    got = {(r["figure"], r["dimension"]): r for r in json.loads(out.stdout)}
+    for figure, dim, value, vdec, change, cdec in SEED_2024:
+        row = got[(figure, dim)]
+        assert round(row["value"], vdec) == value, (figure, dim, row["value"])
+        if change is not None:
+            assert round(row["change"], cdec) == change, (figure, dim, row["change"])
+    for figure, floor in AT_LEAST_2024:
+        assert floor <= got[(figure, None)]["value"] < floor + 1
+    assert got[("air.pm25_mean", None)]["name_zh"] == "PM2.5平均浓度"
+
+
+def test_first_run_rejects_the_bad_samples_with_reasons(ingested):
+    _, _, _, stdout = ingested
+    rejected = [line for line in stdout.splitlines() if "退回 rejected:" in line]
+    assert len(rejected) == 5
+    assert any("stray.csv" in line and "收件目录" in line for line in rejected)
+    assert "91 tables accepted" in stdout
+
+
+def test_validate_names_each_bad_cell_in_chinese(ingested):
+    raw, db, env, _ = ingested
+    bad = next((raw / "inbox" / "360124").glob("错误_*.csv"))
+    out = ecostat("validate", str(bad), "--unit", "360124", "--warehouse", str(db), env=env)
+    assert out.returncode == 1
+    assert "ROW_NOT_ABOVE" in out.stdout and "E2" in out.stdout
+    assert "已完成整治数(个)(93)大于需整治排口数(个)(91)" in out.stdout
+    good = next((raw / "inbox" / "360124").glob("进贤县2024*.xlsx"))
+    ok = ecostat("validate", str(good), "--unit", "360124", "--warehouse", str(db), env=env)
+    assert ok.returncode == 0, ok.stdout
