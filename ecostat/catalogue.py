@@ -6,6 +6,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 RULES_FILE = Path(__file__).resolve().parent.parent / "schemas" / "rules.toml"
 SEVERITIES = ("error", "warning")
@@ -72,7 +73,7 @@ class Finding:
 
 
 def finding(rule_id: str, *, row: int | None = None, column: str | None = None,
-            header: str | None = None, value: object = None, **params: object) -> Finding:
+            header: str | None = None, value: object = None, **params: Any) -> Finding:
     """Make a finding for ``rule_id`` with its messages filled from the parameters."""
     rule = rules()[rule_id]
     shown = None if value is None else str(value)

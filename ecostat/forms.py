@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from ecostat.formspec import UNIT_CODE, UNIT_NAME, PERIOD, Form
+from ecostat.formspec import PERIOD, UNIT_CODE, UNIT_NAME, Form
 from ecostat.normalize import text_key
 from schemas import (
     air_quality,

@@ -238,12 +238,12 @@ def build_schema(form: Form) -> pa.DataFrameSchema:
         checks = []
         if f.min is not None:
             rid = "VALUE_MIN_EXCLUSIVE" if f.min_exclusive else "VALUE_MIN"
-            fn = pa.Check.gt if f.min_exclusive else pa.Check.ge
-            checks.append(fn(f.min, error=check_key(rid, f.code)))
+            low = pa.Check.gt if f.min_exclusive else pa.Check.ge
+            checks.append(low(f.min, error=check_key(rid, f.code)))
         if f.max is not None:
             rid = "VALUE_MAX_EXCLUSIVE" if f.max_exclusive else "VALUE_MAX"
-            fn = pa.Check.lt if f.max_exclusive else pa.Check.le
-            checks.append(fn(f.max, error=check_key(rid, f.code)))
+            high = pa.Check.lt if f.max_exclusive else pa.Check.le
+            checks.append(high(f.max, error=check_key(rid, f.code)))
         dtype = object if f.kind in (REGISTRY, TEXT) else "float64"
         columns[f.code] = pa.Column(dtype, checks=checks, nullable=not f.required,
                                     required=False, title=f.zh)

@@ -8,6 +8,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -95,7 +96,7 @@ def check_file(rec: Received, data: bytes, con: duckdb.DuckDBPyConnection | None
     return checked
 
 
-def _file_finding(rule_id: str, rec: Received, **params: object) -> Finding:
+def _file_finding(rule_id: str, rec: Received, **params: Any) -> Finding:
     f = finding(rule_id, **params)
     f.file = rec.file
     return f

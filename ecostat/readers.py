@@ -90,7 +90,8 @@ def decode_csv(data: bytes) -> str:
 
 def _read_csv(data: bytes) -> list[RawTable]:
     text = decode_csv(data)
-    rows = [(i, list(r)) for i, r in enumerate(csv.reader(io.StringIO(text, newline="")), 1)]
+    rows: list[tuple[int, list[object]]] = [
+        (i, [*r]) for i, r in enumerate(csv.reader(io.StringIO(text, newline="")), 1)]
     return [RawTable(None, rows)]
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
 
 from ecostat.catalogue import Finding, finding, format_number
-from ecostat.formspec import INTEGER, PERCENT, PERIOD, REGISTRY, ROW_COLUMNS, TEXT, UNIT_CODE, UNIT_NAME, Field, Form
 from ecostat.forms import COMMON_HEADERS, FORMS, known_header_keys
+from ecostat.formspec import INTEGER, PERCENT, PERIOD, REGISTRY, ROW_COLUMNS, TEXT, UNIT_CODE, UNIT_NAME, Field, Form
 from ecostat.normalize import (
     Period,
     column_letter,
@@ -77,7 +78,7 @@ class CheckedTable:
         return self.form is not None and self.frame is not None and self.errors == 0
 
     def add(self, rule_id: str, row: int | None, code: str | None = None, *, index: int | None = None,
-            header: str | None = None, value: object = None, **params: object) -> Finding:
+            header: str | None = None, value: object = None, **params: Any) -> Finding:
         """Record a finding at ``row`` and the column of field ``code`` (or column ``index``)."""
         col = self.columns.get(code) if code else None
         if col is not None:
@@ -208,7 +209,7 @@ class _RowReader:
         col = self.out.columns.get(code)
         return self.cells[col.index] if col is not None and col.index < len(self.cells) else None
 
-    def report(self, rule_id: str, code: str, **params: object) -> None:
+    def report(self, rule_id: str, code: str, **params: Any) -> None:
         self.bad.add(code)
         self.out.add(rule_id, self.row, code, value=shown(self.raw(code)), **params)
 
@@ -334,7 +335,7 @@ def _check_totals(out: CheckedTable, form: Form, row: int, cells: list[object],
         if num.value is None:
             continue
         stated = num.value * col.factor
-        total = float(sum(r[f.code] for r in above if isinstance(r.get(f.code), int | float)))
+        total = sum(float(v) for r in above if isinstance(v := r.get(f.code), int | float))
         if abs(stated - total) > 1e-6 * max(1.0, abs(total)):
             out.add("TABLE_TOTALS", row, f.code, value=shown(cells[col.index]), expected=total)
 
@@ -376,7 +377,7 @@ def _add_schema_finding(out: CheckedTable, form: Form, rid: str, row: int, targe
     record = frame.loc[row]
     col = out.columns.get(target)
     value = out.written(row, target) if col else _display(record.get(target))
-    params: dict[str, object] = {}
+    params: dict[str, Any] = {}
     if rid == "TABLE_KEY_DUPLICATE":
         params.update(period=record["period"], key="、".join(
             [form.field(c).zh for c in form.unique_columns if c not in ROW_COLUMNS] or ["区县"]))

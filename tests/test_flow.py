@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.forms_data import header, row
 from tests.conftest import write_csv
+from tests.forms_data import header, row
 
 pytestmark = pytest.mark.flow
 
