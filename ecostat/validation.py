@@ -126,8 +126,10 @@ def recognise(header: list[object]) -> tuple[Form, int]:
     def score(form: Form) -> tuple[int, int, float]:
         named = {f.code for f in form.fields if f.keys & set(keys)}
         missing = sum(1 for f in form.fields if f.required and f.code not in named)
-        closeness = sum(max((difflib.SequenceMatcher(None, k, fk).ratio() for fk in f.keys), default=0)
-                        for f in form.fields for k in keys[:1]) if not named else 0.0
+        # with nothing named, the nearest form is the one whose headers look most alike
+        closeness = 0.0 if named else sum(
+            max(difflib.SequenceMatcher(None, k, fk).ratio() for k in keys for fk in f.keys)
+            for f in form.fields) if keys else 0.0
         return len(named), -missing, closeness
 
     form = max(FORMS.values(), key=score)
