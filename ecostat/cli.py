@@ -27,6 +27,16 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("ingest", help="run the ingest flow once over raw/inbox/")
     _common(p)
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="if another ingest holds the warehouse, wait this long for it (default: exit at once)")
+    p.add_argument("--no-prefect", action="store_true",
+                   help="run the same steps as plain functions, without Prefect (no run history in its UI)")
+    p = sub.add_parser("rebuild", help="recreate a warehouse from the archive alone, replaying in received order")
+    _common(p)
+    p = sub.add_parser("query", help="run one read-only SQL statement against the warehouse")
+    _common(p)
+    p.add_argument("sql")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p = sub.add_parser("figures", help="the city's annual figures of a year")
     _common(p)
     p.add_argument("--year", type=int, required=True)
@@ -42,17 +52,76 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = parser().parse_args(argv)
-    return {"ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate}[args.command](args)
+    commands = {"ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate, "rebuild": cmd_rebuild,
+                "query": cmd_query}
+    return commands[args.command](args)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Run the flow once and print its summary; 0 when the run completed, whatever it rejected."""
     settings.apply()
-    from flows.ingest import ingest  # imports Prefect: only after the settings
+    from ecostat.ingest import run_plain, seed_inbox
+    from ecostat.writer import WarehouseBusy
 
-    summary = ingest(raw=args.raw.resolve(), warehouse=args.warehouse.resolve())
+    raw, warehouse = args.raw.resolve(), args.warehouse.resolve()
+    if seed_inbox(raw):
+        print("收件箱尚不存在，已放入随附的示例报表（raw/samples）/ no inbox yet: filled it with the shipped samples")
+    try:
+        if args.no_prefect:
+            summary = run_plain(raw, warehouse, args.wait)
+        else:
+            from flows.ingest import ingest  # imports Prefect: only after the settings
+
+            summary = ingest(raw=raw, warehouse=warehouse, wait_seconds=args.wait)
+    except WarehouseBusy as exc:
+        print(f"另一个导入任务正在写入数据仓库（{exc}），本次未运行；稍后重试或使用 --wait 秒数。\n"
+              f"another ingest is writing the warehouse ({exc}); nothing was done: retry later or pass --wait",
+              file=sys.stderr)
+        return 3
     print(summary.text())
     return 0
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    """Replay the archive into a new warehouse file."""
+    from ecostat.ingest import replay
+    from ecostat.warehouse import connect
+    from ecostat.writer import work_path, writing
+
+    target: Path = args.warehouse.resolve()
+    if target.exists() or work_path(target).exists():
+        print(f"{target} already exists: rebuild writes a new file / 目标文件已存在", file=sys.stderr)
+        return 2
+    with writing(target) as work, connect(work) as con:
+        summary = replay(con, args.raw.resolve())
+    print(summary.text())
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    """Run one SQL statement on a read-only connection and print the result."""
+    import duckdb
+
+    from ecostat.warehouse import connect
+
+    try:
+        with connect(args.warehouse, read_only=True) as con:
+            frame = con.execute(args.sql).df()
+    except duckdb.Error as exc:
+        print(f"query failed / 查询失败: {exc}", file=sys.stderr)
+        return 1
+    _print_frame(frame, args.format)
+    return 0
+
+
+def _print_frame(frame, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    if fmt == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif fmt == "json":
+        print(json.dumps(json.loads(frame.to_json(orient="records", force_ascii=False, date_format="iso")),
+                         ensure_ascii=False, indent=1))
+    else:
+        print(frame.to_string(index=False))
 
 
 def _dimension_name(dim: object) -> str:
@@ -80,13 +149,10 @@ def cmd_figures(args: argparse.Namespace) -> int:
         print(f"no figures for {args.year} / {args.year} 年暂无指标", file=sys.stderr)
         return 1
     frame.insert(4, "dimension_zh", [_dimension_name(d) for d in frame["dimension"]])
-    if args.format == "csv":
-        frame.to_csv(sys.stdout, index=False)
-    elif args.format == "json":
-        print(json.dumps(json.loads(frame.to_json(orient="records", force_ascii=False)), ensure_ascii=False,
-                         indent=1))
-    else:
+    if args.format == "table":
         _print_table(frame)
+    else:
+        _print_frame(frame, args.format)
     return 0
 
 
@@ -111,8 +177,9 @@ def _width(text: str) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Dry run: print every finding with its cell; 1 when there is any error."""
+    from ecostat.archive import Receipt
     from ecostat.ingest import check_file
-    from ecostat.warehouse import Received, connect
+    from ecostat.warehouse import connect
 
     unit = registry("units").resolve(args.unit)
     if unit is None:
@@ -124,7 +191,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return 2
     data = path.read_bytes()
     now = dt.datetime.now(dt.UTC)
-    rec = Received(path, path.name, unit.code, hashlib.sha256(data).hexdigest(), len(data), now, now)
+    rec = Receipt("dry-run", hashlib.sha256(data).hexdigest(), path.name, unit.code, len(data), now, now)
     con = None
     if args.warehouse.exists():
         try:
@@ -132,7 +199,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         except Exception as exc:  # the warehouse is busy: check without the cross-period rules
             print(f"(warehouse not readable, cross-period rules skipped: {exc})", file=sys.stderr)
     try:
-        result = check_file(rec, data, con)
+        result = check_file(rec, data, con, now.date())
     finally:
         if con is not None:
             con.close()

@@ -7,6 +7,8 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from ecostat.faults import fault_point
+
 FIGURE_COLUMNS = ["year", "scope", "figure", "dimension", "value", "unit", "previous_value", "change",
                   "change_unit", "name_zh"]
 
@@ -22,6 +24,7 @@ def annual_figures(con: duckdb.DuckDBPyConnection, year: int, scope: str = "3601
 
 def refresh_figures(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
     """Compare annual_figures with the last snapshot, log every changed figure; returns how many changed."""
+    fault_point("before_refresh")
     now = dt.datetime.now(dt.UTC)
     con.execute("BEGIN")
     try:

@@ -1,10 +1,21 @@
-"""The steps of an ingest run as plain functions: find new files in the inbox, check each of
-their tables, load the accepted ones, refresh the figures. ``flows/ingest.py`` wires them."""
+"""The steps of an ingest run as plain functions; ``flows/ingest.py`` wires them as Prefect tasks.
+
+1. :func:`receive` each inbox file: its bytes go to the archive and its receipt to the journal
+   (both durable) before it leaves the inbox.
+2. :func:`process_receipt` each receipt the warehouse has not processed yet, in the order received,
+   in ONE transaction per receipt: check every table, load the accepted ones, log the rest, and
+   mark the receipt processed. A run killed at any point leaves no partial file behind, and the
+   next run completes the work exactly once.
+3. :func:`refresh_figures` notes which annual figures changed.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import shutil
+import stat
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,12 +23,23 @@ from typing import Any
 
 import duckdb
 
+from ecostat import archive
+from ecostat.archive import Receipt
 from ecostat.catalogue import Finding, finding
 from ecostat.crossperiod import check_periods
+from ecostat.faults import fault_point
+from ecostat.figures import refresh_figures
 from ecostat.readers import ReadError, read_tables
 from ecostat.registry import registry
 from ecostat.validation import CheckedTable, check_table
-from ecostat.warehouse import Received, load_accepted, log_submission, record_file, seen
+from ecostat.warehouse import (
+    bytes_seen,
+    load_accepted,
+    log_submission,
+    processed_receipts,
+    record_receipt,
+    slice_labels,
+)
 
 IGNORED_PREFIXES = (".", "~$")
 
@@ -38,53 +60,120 @@ class TableOutcome:
     findings: list[Finding] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class InboxFile:
+    """A file (or a symbolic link) found in the inbox."""
+
+    path: Path
+    file: str  # path under the inbox, with forward slashes
+    submitter: str | None
+    modified_at: dt.datetime
+    is_link: bool = False
+
+
 def new_run_id() -> str:
     """A run id: UTC time and a random suffix."""
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
 
 def submitter_of(inbox: Path, path: Path) -> tuple[str, str | None]:
-    """The file's name under the inbox and the unit whose folder holds it (None if no unit's)."""
+    """The file's name under the inbox and the unit whose top folder holds it (None if no unit's).
+
+    Only the top folder counts: ``360102/360103/x.csv`` is 360102's file.
+    """
     rel = path.relative_to(inbox)
     folder = rel.parts[0] if len(rel.parts) > 1 else None
     entry = registry("units").resolve(folder) if folder else None
     return rel.as_posix(), entry.code if entry and entry.code == folder else None
 
 
-def discover(inbox: Path) -> list[Received]:
+def seed_inbox(raw: Path) -> bool:
+    """On a fresh checkout (no ``raw/inbox`` yet), fill the inbox with the shipped ``raw/samples``."""
+    inbox, samples = raw / "inbox", raw / "samples"
+    if inbox.exists() or not samples.is_dir():
+        return False
+    shutil.copytree(samples, inbox)  # copy2: the samples' modification times set the order
+    return True
+
+
+def discover(inbox: Path) -> list[InboxFile]:
     """Every file under the inbox, in processing order (modification time, then name).
 
-    Bytes are read (and hashed) only when the file is processed, by :func:`take`.
+    Symbolic links (to files or folders) are listed, never followed.
     """
-    now = dt.datetime.now(dt.UTC)
     found = []
-    for path in inbox.rglob("*"):
-        if not path.is_file() or path.name.startswith(IGNORED_PREFIXES):
-            continue
-        rel, unit = submitter_of(inbox, path)
-        found.append(Received(path, rel, unit, "", 0,
-                              dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC), now))
-    return sorted(found, key=lambda r: (r.modified_at, r.file))
+    for dirpath, dirnames, filenames in os.walk(inbox):
+        links = [d for d in dirnames if (Path(dirpath) / d).is_symlink()]
+        for name in [*filenames, *links]:
+            path = Path(dirpath) / name
+            if name.startswith(IGNORED_PREFIXES):
+                continue
+            st = path.lstat()
+            if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+                continue
+            rel, unit = submitter_of(inbox, path)
+            found.append(InboxFile(path, rel, unit, dt.datetime.fromtimestamp(st.st_mtime, dt.UTC),
+                                   stat.S_ISLNK(st.st_mode)))
+    return sorted(found, key=lambda f: (f.modified_at, f.file))
 
 
-def take(rec: Received) -> bytes:
-    """Read a file's bytes once, noting their sha256 and size: what is parsed is what is hashed."""
-    data = rec.path.read_bytes()
-    rec.sha256, rec.size = hashlib.sha256(data).hexdigest(), len(data)
+def receive(raw: Path, item: InboxFile, journaled: set[tuple[str, str, int, dt.datetime]]) -> Receipt:
+    """Archive a file's bytes and journal its receipt, durably; only then take it out of the inbox.
+
+    ``journaled`` holds the drops already in the journal: a file whose receipt was journaled by a
+    run killed before the file left the inbox is not journaled twice.
+    """
+    data = (b"symlink -> " + os.fsencode(os.readlink(item.path))) if item.is_link else item.path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    archive_dir = raw / "archive"
+    archive.store(archive_dir, sha, data)
+    fault_point("archived")
+    receipt = Receipt(uuid.uuid4().hex, sha, item.file, item.submitter, len(data), item.modified_at,
+                      dt.datetime.now(dt.UTC), "symlink" if item.is_link else "file")
+    if receipt.drop not in journaled:
+        archive.journal(archive_dir, receipt)
+        journaled.add(receipt.drop)
+    fault_point("journaled")
+    item.path.unlink()
+    return receipt
+
+
+def receive_inbox(raw: Path) -> int:
+    """Receive every file in the inbox; returns how many."""
+    journaled = {r.drop for r in archive.receipts(raw / "archive")}
+    items = discover(raw / "inbox")
+    for item in items:
+        receive(raw, item, journaled)
+    return len(items)
+
+
+def pending(con: duckdb.DuckDBPyConnection, raw: Path) -> list[Receipt]:
+    """Journaled receipts the warehouse has not processed, in the order received."""
+    done = processed_receipts(con)
+    return [r for r in archive.receipts(raw / "archive") if r.receipt_id not in done]
+
+
+def archived_bytes(raw: Path, rec: Receipt) -> bytes:
+    """A receipt's bytes from the archive, checked against their hash."""
+    data = archive.object_path(raw / "archive", rec.sha256).read_bytes()
+    if hashlib.sha256(data).hexdigest() != rec.sha256:
+        raise RuntimeError(f"archive object {rec.sha256} is corrupt")
     return data
 
 
-def check_file(rec: Received, data: bytes, con: duckdb.DuckDBPyConnection | None,
+def check_file(rec: Receipt, data: bytes, con: duckdb.DuckDBPyConnection | None,
                today: dt.date | None = None) -> list[CheckedTable] | Finding:
     """Every table of a file checked, or the one finding that says why the file cannot be read.
 
     With a connection, each table that passed the other checks is also checked across periods.
     """
+    if rec.kind == "symlink":
+        return _file_finding("FILE_SYMLINK", rec, detail=data.decode(errors="replace"))
     if rec.submitter is None:
         detail = rec.file.split("/")[0] if "/" in rec.file else "raw/inbox/"
         return _file_finding("AUTH_FOLDER", rec, detail=detail)
     try:
-        raws = read_tables(rec.path, data)
+        raws = read_tables(Path(rec.file), data)
     except ReadError as exc:
         return _file_finding(exc.rule_id, rec, detail=exc.detail, value=exc.detail)
     checked = []
@@ -92,34 +181,39 @@ def check_file(rec: Received, data: bytes, con: duckdb.DuckDBPyConnection | None
         table = check_table(raw, rec.submitter, today=today)
         if table.errors == 0:
             check_periods(con, table)
+        for f in table.findings:
+            f.file = rec.file
         checked.append(table)
     return checked
 
 
-def _file_finding(rule_id: str, rec: Received, **params: Any) -> Finding:
+def _file_finding(rule_id: str, rec: Receipt, **params: Any) -> Finding:
     f = finding(rule_id, **params)
     f.file = rec.file
     return f
 
 
-def process_file(con: duckdb.DuckDBPyConnection, rec: Received, run_id: str,
-                 today: dt.date | None = None) -> list[TableOutcome]:
-    """Check a received file and load each accepted table; a rejected table changes nothing else."""
-    data = take(rec)
-    state = seen(con, rec)
-    if state == "same":
-        return []
-    outcomes = _process(con, rec, data, run_id, state, today)
-    record_file(con, rec, run_id)  # last, so that a file whose processing broke off is taken again
+def process_receipt(con: duckdb.DuckDBPyConnection, raw: Path, rec: Receipt, run_id: str) -> list[TableOutcome]:
+    """Check a received file and load its accepted tables, all in one transaction."""
+    data = archived_bytes(raw, rec)
+    con.execute("BEGIN")
+    try:
+        outcomes = _process(con, rec, data, run_id)
+        record_receipt(con, rec, run_id)
+        fault_point("before_commit")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    fault_point("loaded")
     return outcomes
 
 
-def _process(con: duckdb.DuckDBPyConnection, rec: Received, data: bytes, run_id: str, state: str | None,
-             today: dt.date | None) -> list[TableOutcome]:
-    if state == "duplicate":
+def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: str) -> list[TableOutcome]:
+    if bytes_seen(con, rec.sha256):
         sid = log_submission(con, rec, run_id, sheet=None, form=None, status="duplicate", findings=[])
         return [TableOutcome(rec.file, None, None, "duplicate", sid)]
-    result = check_file(rec, data, None, today)
+    result = check_file(rec, data, None, rec.received_at.date())
     if isinstance(result, Finding):
         sid = log_submission(con, rec, run_id, sheet=None, form=None, status="rejected", findings=[result])
         return [TableOutcome(rec.file, None, None, "rejected", sid, errors=1, findings=[result])]
@@ -127,18 +221,19 @@ def _process(con: duckdb.DuckDBPyConnection, rec: Received, data: bytes, run_id:
     for table in result:
         if table.errors == 0:  # against the warehouse as it is now, after the earlier tables loaded
             check_periods(con, table)
-        for f in table.findings:
-            f.file = rec.file
+            for f in table.findings:
+                f.file = rec.file
         form = table.form.code if table.form else None
         if table.accepted:
             assert table.form is not None and table.frame is not None
             sid, replaced = load_accepted(con, rec, run_id, form=table.form, frame=table.frame,
                                           sheet=table.sheet, findings=table.findings)
+            fault_point("mid_load")
             outcomes.append(TableOutcome(rec.file, table.sheet, form, "accepted", sid, 0, table.warnings,
                                          len(table.frame), replaced, table.findings))
         else:
             sid = log_submission(con, rec, run_id, sheet=table.sheet, form=form, status="rejected",
-                                 findings=table.findings)
+                                 findings=table.findings, slices=slice_labels(table.frame))
             outcomes.append(TableOutcome(rec.file, table.sheet, form, "rejected", sid, table.errors,
                                          table.warnings, 0, [], table.findings))
     return outcomes
@@ -186,3 +281,24 @@ def finish_run(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
                    tables_rejected = ?, duplicates = ?, figures_changed = ? WHERE run_id = ?""",
                 [dt.datetime.now(dt.UTC), summary.files, summary.count("accepted"), summary.count("rejected"),
                  summary.count("duplicate"), summary.figures_changed, summary.run_id])
+
+
+def replay(con: duckdb.DuckDBPyConnection, raw: Path) -> RunSummary:
+    """Process every pending receipt in order and refresh the figures, without Prefect: what the
+    flow does after receiving the inbox, and all that ``ecostat rebuild`` does."""
+    run_id = start_run(con)
+    receipts = pending(con, raw)
+    tables = [t for rec in receipts for t in process_receipt(con, raw, rec, run_id)]
+    summary = RunSummary(run_id, len(receipts), tables, refresh_figures(con, run_id))
+    finish_run(con, summary)
+    return summary
+
+
+def run_plain(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> RunSummary:
+    """A whole ingest run without Prefect: the flow's steps under the same write lock."""
+    from ecostat.warehouse import connect
+    from ecostat.writer import writing
+
+    with writing(warehouse, wait_seconds) as work, connect(work) as con:
+        receive_inbox(raw)
+        return replay(con, raw)

@@ -6,14 +6,13 @@ Identifiers in SQL built here come only from the form registry; values are alway
 from __future__ import annotations
 
 import csv
-import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from ecostat.archive import Receipt
 from ecostat.catalogue import Finding
 from ecostat.formspec import Form
 
@@ -60,35 +59,24 @@ def create_objects(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("COMMIT")
 
 
-@dataclass
-class Received:
-    """A file taken from the inbox."""
-
-    path: Path
-    file: str  # path under raw/inbox/, with forward slashes
-    submitter: str | None
-    sha256: str
-    size: int
-    modified_at: dt.datetime
-    received_at: dt.datetime
+def record_receipt(con: duckdb.DuckDBPyConnection, rec: Receipt, run_id: str) -> None:
+    """Note, in the processing transaction, that a receipt has been processed."""
+    con.execute("INSERT INTO meta_received_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [rec.receipt_id, rec.sha256, rec.file, rec.submitter, rec.size, rec.modified_at,
+                 rec.received_at, run_id])
 
 
-def record_file(con: duckdb.DuckDBPyConnection, rec: Received, run_id: str) -> None:
-    """Note that a file was received (once per distinct path and bytes)."""
-    con.execute("INSERT OR IGNORE INTO meta_received_files VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [rec.sha256, rec.file, rec.submitter, rec.size, rec.modified_at, rec.received_at, run_id])
+def processed_receipts(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The ids of the receipts the warehouse has processed."""
+    return {r for (r,) in con.execute("SELECT receipt_id FROM meta_received_files").fetchall()}
 
 
-def seen(con: duckdb.DuckDBPyConnection, rec: Received) -> str | None:
-    """'same' if this path with these bytes was received before, 'duplicate' if the bytes were, else None."""
-    row = con.execute("SELECT bool_or(file = ?) FROM meta_received_files WHERE sha256 = ?",
-                      [rec.file, rec.sha256]).fetchone()
-    if row is None or row[0] is None:
-        return None
-    return "same" if row[0] else "duplicate"
+def bytes_seen(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
+    """Whether these exact bytes were received before."""
+    return con.execute("SELECT count(*) FROM meta_received_files WHERE sha256 = ?", [sha256]).fetchone() != (0,)
 
 
-def log_submission(con: duckdb.DuckDBPyConnection, rec: Received, run_id: str, *, sheet: str | None,
+def log_submission(con: duckdb.DuckDBPyConnection, rec: Receipt, run_id: str, *, sheet: str | None,
                    form: str | None, status: str, findings: list[Finding],
                    rows_loaded: int = 0, slices: list[str] | None = None,
                    replaced: list[int] | None = None, submission_id: int | None = None) -> int:
@@ -125,39 +113,43 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
         con.unregister("incoming_frame")
 
 
-def load_accepted(con: duckdb.DuckDBPyConnection, rec: Received, run_id: str, *, form: Form,
+def load_accepted(con: duckdb.DuckDBPyConnection, rec: Receipt, run_id: str, *, form: Form,
                   frame: pd.DataFrame, sheet: str | None, findings: list[Finding]) -> tuple[int, list[int]]:
-    """Load an accepted table in one transaction, replacing the slices it holds (contract §5).
+    """Load an accepted table, replacing the slices it holds (contract §5).
 
-    Returns the new submission id and the ids of the submissions it replaced.
+    Runs inside the caller's transaction (one per received file). Returns the new submission id
+    and the ids of the submissions it replaced.
     """
-    con.execute("BEGIN")
-    try:
-        sid = next_submission_id(con)
-        slices = sorted({(u, p) for u, p in zip(frame["unit_code"], frame["period"], strict=True)})
-        replaced: set[int] = set()
-        for unit, period in slices:
-            ids = con.execute(f'SELECT DISTINCT submission_id FROM "{form.table}" '
-                              "WHERE is_current AND unit_code = ? AND period = ?", [unit, period]).fetchall()
-            replaced.update(i for (i,) in ids)
-            con.execute(f'UPDATE "{form.table}" SET is_current = false, superseded_by = ? '
-                        "WHERE is_current AND unit_code = ? AND period = ?", [sid, unit, period])
-        rows = frame.reset_index(names="source_row")
-        rows = rows.drop(columns=[c for c in rows.columns if c.startswith("_") and c != "_at_least"])
-        rows = rows.rename(columns={"_at_least": "at_least"}).drop(columns=["period_days"])
-        rows = rows.assign(submission_id=sid, sha256=rec.sha256, file=rec.file, sheet=sheet,
-                           received_at=rec.received_at, is_current=True, superseded_by=None)
-        insert_frame(con, form.table, rows)
-        if replaced:
-            con.execute(f"""UPDATE submission_log SET status = 'superseded'
-                            WHERE status = 'accepted' AND list_contains(?, submission_id)
-                              AND submission_id NOT IN (SELECT submission_id FROM "{form.table}" WHERE is_current)""",
-                        [sorted(replaced)])
-        log_submission(con, rec, run_id, sheet=sheet, form=form.code, status="accepted", findings=findings,
-                       rows_loaded=len(rows), slices=[f"{u}:{p}" for u, p in slices],
-                       replaced=sorted(replaced), submission_id=sid)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    sid = next_submission_id(con)
+    slices = sorted({(u, p) for u, p in zip(frame["unit_code"], frame["period"], strict=True)})
+    replaced: set[int] = set()
+    for unit, period in slices:
+        ids = con.execute(f'SELECT DISTINCT submission_id FROM "{form.table}" '
+                          "WHERE is_current AND unit_code = ? AND period = ?", [unit, period]).fetchall()
+        replaced.update(i for (i,) in ids)
+        con.execute(f'UPDATE "{form.table}" SET is_current = false, superseded_by = ? '
+                    "WHERE is_current AND unit_code = ? AND period = ?", [sid, unit, period])
+    rows = frame.reset_index(names="source_row")
+    rows = rows.drop(columns=[c for c in rows.columns if c.startswith("_") and c != "_at_least"])
+    rows = rows.rename(columns={"_at_least": "at_least"}).drop(columns=["period_days"])
+    rows = rows.assign(submission_id=sid, sha256=rec.sha256, file=rec.file, sheet=sheet,
+                       received_at=rec.received_at, is_current=True, superseded_by=None)
+    insert_frame(con, form.table, rows)
+    if replaced:
+        con.execute(f"""UPDATE submission_log SET status = 'superseded'
+                        WHERE status = 'accepted' AND list_contains(?, submission_id)
+                          AND submission_id NOT IN (SELECT submission_id FROM "{form.table}" WHERE is_current)""",
+                    [sorted(replaced)])
+    log_submission(con, rec, run_id, sheet=sheet, form=form.code, status="accepted", findings=findings,
+                   rows_loaded=len(rows), slices=slice_labels(frame), replaced=sorted(replaced),
+                   submission_id=sid)
     return sid, sorted(replaced)
+
+
+def slice_labels(frame: pd.DataFrame | None) -> list[str]:
+    """The ``unit:period`` slices a table's rows name (rows with an unreadable unit or period left out)."""
+    if frame is None:
+        return []
+    pairs = {(u, p) for u, p in zip(frame["unit_code"], frame["period"], strict=True)
+             if isinstance(u, str) and isinstance(p, str)}
+    return [f"{u}:{p}" for u, p in sorted(pairs)]

@@ -1,5 +1,6 @@
-"""The ``ingest`` flow: discover new files → check each (read, normalise, validate) and load its
-accepted tables → refresh the annual figures. The work is in :mod:`ecostat.ingest`."""
+"""The ``ingest`` flow: receive the inbox into the archive → check and load each pending receipt
+(one task and one transaction per file) → refresh the annual figures → publish the warehouse.
+The work is in :mod:`ecostat.ingest`; the flow holds the warehouse's write lock throughout."""
 
 from __future__ import annotations
 
@@ -9,51 +10,61 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from ecostat import ingest as steps
+from ecostat.archive import Receipt
 from ecostat.figures import refresh_figures
-from ecostat.warehouse import Received, connect
+from ecostat.warehouse import connect
+from ecostat.writer import writing
 
 
 @task(cache_policy=NO_CACHE)
-def start_run(warehouse: Path) -> str:
+def start_run(work: Path) -> str:
     """Create or update the warehouse and register the run."""
-    with connect(warehouse) as con:
+    with connect(work) as con:
         return steps.start_run(con)
 
 
 @task(cache_policy=NO_CACHE)
-def discover(inbox: Path) -> list[Received]:
-    """Files in the inbox, in processing order."""
-    return steps.discover(inbox)
-
-
-@task(cache_policy=NO_CACHE, task_run_name="process {rec.file}")
-def process_file(warehouse: Path, rec: Received, run_id: str) -> list[steps.TableOutcome]:
-    """Check one file and load its accepted tables."""
-    with connect(warehouse) as con:
-        return steps.process_file(con, rec, run_id)
+def receive_inbox(raw: Path) -> int:
+    """Archive and journal every inbox file, then empty the inbox."""
+    return steps.receive_inbox(raw)
 
 
 @task(cache_policy=NO_CACHE)
-def refresh(warehouse: Path, run_id: str) -> int:
+def pending(work: Path, raw: Path) -> list[Receipt]:
+    """Receipts not processed yet, in the order received."""
+    with connect(work) as con:
+        return steps.pending(con, raw)
+
+
+@task(cache_policy=NO_CACHE, task_run_name="process {rec.file}")
+def process_receipt(work: Path, raw: Path, rec: Receipt, run_id: str) -> list[steps.TableOutcome]:
+    """Check one file and load its accepted tables, in one transaction."""
+    with connect(work) as con:
+        return steps.process_receipt(con, raw, rec, run_id)
+
+
+@task(cache_policy=NO_CACHE)
+def refresh(work: Path, run_id: str) -> int:
     """Log the figures the run changed."""
-    with connect(warehouse) as con:
+    with connect(work) as con:
         return refresh_figures(con, run_id)
 
 
 @task(cache_policy=NO_CACHE)
-def finish_run(warehouse: Path, summary: steps.RunSummary) -> None:
+def finish_run(work: Path, summary: steps.RunSummary) -> None:
     """Record the run's counts."""
-    with connect(warehouse) as con:
+    with connect(work) as con:
         steps.finish_run(con, summary)
 
 
 @flow(name="ingest")
-def ingest(raw: Path, warehouse: Path) -> steps.RunSummary:
+def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> steps.RunSummary:
     """Ingest every new file under ``raw/inbox`` into the warehouse, file by file, in order."""
-    run_id = start_run(warehouse)
-    files = discover(raw / "inbox")
-    per_file = [process_file(warehouse, rec, run_id) for rec in files]
-    tables = [t for outcomes in per_file for t in outcomes]
-    summary = steps.RunSummary(run_id, sum(1 for o in per_file if o), tables, refresh(warehouse, run_id))
-    finish_run(warehouse, summary)
+    with writing(warehouse, wait_seconds) as work:
+        run_id = start_run(work)
+        receive_inbox(raw)
+        receipts = pending(work, raw)
+        tables = [t for rec in receipts for t in process_receipt(work, raw, rec, run_id)]
+        summary = steps.RunSummary(run_id, len(receipts), tables, refresh(work, run_id))
+        finish_run(work, summary)
     return summary

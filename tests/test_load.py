@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from ecostat import ingest as steps
-from ecostat.figures import refresh_figures
-from ecostat.warehouse import connect
 from tests.conftest import write_csv, write_xlsx
 from tests.forms_data import header, row
 
@@ -33,14 +30,8 @@ def drop(raw: Path, name: str, rows: list[list[object]], **kw: object) -> Path:
 
 
 def ingest(raw: Path, db: Path) -> steps.RunSummary:
-    """One ingest run through the plain steps, wired as flows/ingest.py wires them."""
-    with connect(db) as con:
-        run_id = steps.start_run(con)
-        per_file = [steps.process_file(con, rec, run_id) for rec in steps.discover(raw / "inbox")]
-        tables = [t for outcomes in per_file for t in outcomes]
-        summary = steps.RunSummary(run_id, sum(1 for o in per_file if o), tables, refresh_figures(con, run_id))
-        steps.finish_run(con, summary)
-    return summary
+    """One ingest run through the plain steps (the flow runs the same ones)."""
+    return steps.run_plain(raw, db)
 
 
 def figures(db: Path, year: int = 2024) -> dict[tuple[str, str | None], float]:
@@ -120,15 +111,19 @@ def test_rejected_table_changes_no_figure_and_names_its_cell(env):
 def test_same_bytes_twice_change_nothing(env):
     raw, db = env
     path = drop(raw, "360102/a.csv", [OUTFALL, row("outfall_remediation")])
+    data = path.read_bytes()
     ingest(raw, db)
+    assert not path.exists()  # it left the inbox for the archive
     log = query(db, "SELECT * FROM submission_log")
     again = ingest(raw, db)
     assert again.tables == [] and query(db, "SELECT * FROM submission_log") == log
-    shutil.copy(path, raw / "inbox" / "360102" / "a-copy.csv")
+    path.write_bytes(data)
+    (raw / "inbox" / "360102" / "a-copy.csv").write_bytes(data)
     dup = ingest(raw, db)
-    assert [t.status for t in dup.tables] == ["duplicate"] and dup.figures_changed == 0
+    assert [t.status for t in dup.tables] == ["duplicate", "duplicate"] and dup.figures_changed == 0
     assert query(db, "SELECT count(*) FROM fact_outfall_remediation") == [(1,)]
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    sha = hashlib.sha256(data).hexdigest()
+    assert [p.name for p in (raw / "archive" / "objects").rglob("*") if p.is_file()] == [sha]
     assert query(db, "SELECT DISTINCT sha256 FROM submission_log") == [(sha,)]
     assert query(db, "SELECT sha256, source_row, sheet FROM fact_outfall_remediation") == [(sha, 2, None)]
 

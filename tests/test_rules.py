@@ -207,6 +207,7 @@ def test_every_rule_of_the_catalogue_has_a_test():
         "COLUMN_UNKNOWN", "TABLE_EMPTY", "ROW_DAYS_IN_PERIOD",
         # tested against files and the warehouse in test_readers.py and test_load.py
         "FILE_TYPE", "FILE_UNREADABLE", "FILE_ENCODING", "FILE_NO_TABLE", "AUTH_FOLDER",
-        "PERIOD_FALL", "PERIOD_FALL_WARNING", "PERIOD_CUMULATIVE_CHAIN"}
+        "PERIOD_FALL", "PERIOD_FALL_WARNING", "PERIOD_CUMULATIVE_CHAIN",
+        "FILE_SYMLINK"}  # test_safety.py
     assert set(rules()) == covered
     assert set(VALID) == set(FORMS)

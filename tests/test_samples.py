@@ -55,7 +55,7 @@ def ecostat(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 def ingested(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str], str]:
     tmp = tmp_path_factory.mktemp("samples")
     raw = tmp / "raw"
-    shutil.copytree(ROOT / "raw" / "inbox", raw / "inbox")
+    shutil.copytree(ROOT / "raw" / "samples", raw / "inbox")
     db = tmp / "ecostat.duckdb"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env["PREFECT_HOME"] = str(tmp / "prefect")
@@ -89,11 +89,11 @@ def test_first_run_rejects_the_bad_samples_with_reasons(ingested):
 
 def test_validate_names_each_bad_cell_in_chinese(ingested):
     raw, db, env, _ = ingested
-    bad = next((raw / "inbox" / "360124").glob("错误_*.csv"))
+    bad = next((ROOT / "raw" / "samples" / "360124").glob("错误_*.csv"))
     out = ecostat("validate", str(bad), "--unit", "360124", "--warehouse", str(db), env=env)
     assert out.returncode == 1
     assert "ROW_NOT_ABOVE" in out.stdout and "E2" in out.stdout
     assert "已完成整治数(个)(93)大于需整治排口数(个)(91)" in out.stdout
-    good = next((raw / "inbox" / "360124").glob("进贤县2024*.xlsx"))
+    good = next((ROOT / "raw" / "samples" / "360124").glob("进贤县2024*.xlsx"))
     ok = ecostat("validate", str(good), "--unit", "360124", "--warehouse", str(db), env=env)
     assert ok.returncode == 0, ok.stdout

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Regenerate the shipped sample submissions under ``raw/inbox/``.
+"""Regenerate the shipped sample submissions under ``raw/samples/``.
 
-Running ``python tools/make_samples.py`` deletes ``raw/inbox/`` (and nothing else) and writes:
+Running ``python tools/make_samples.py`` deletes ``raw/samples/`` (and nothing else) and writes:
 
 * 2023 and 2024 submissions from all eleven reporting units of the submission contract (§1):
   360100 (city monitoring centre) sends ``air_quality`` (one row per unit, its own row being the
@@ -49,7 +49,7 @@ import pyarrow.parquet as pq
 from openpyxl.styles import Alignment, Font
 
 ROOT = Path(__file__).resolve().parent.parent
-INBOX = ROOT / "raw" / "inbox"
+INBOX = ROOT / "raw" / "samples"
 CST = timezone(timedelta(hours=8))
 
 # --------------------------------------------------------------------------------------------
@@ -545,7 +545,7 @@ class Sheet:
 
 @dataclass
 class File:
-    path: str                             # relative to raw/inbox
+    path: str                             # relative to raw/samples
     sheets: list[Sheet]
     when: str                             # file mtime, Asia/Shanghai, "YYYY-MM-DD HH:MM"
     encoding: str = "utf-8"               # CSV only

@@ -1,0 +1,114 @@
+"""The archive: every received file's bytes, content-addressed by sha256, and a journal
+(``manifest.jsonl``) of every receipt — where the file came from, who sent it, when, how big.
+
+A file leaves the inbox only after its bytes and its journal line are on disk (fsync'd), so a
+receipt is never lost; the warehouse records which receipts it has processed, so a receipt is
+processed exactly once even if a run is killed (see ecostat.ingest).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+OBJECT_MODE = 0o444
+DIR_MODE = 0o750
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One journal line: a file as received."""
+
+    receipt_id: str
+    sha256: str
+    file: str  # path under raw/inbox/
+    submitter: str | None
+    size: int
+    modified_at: dt.datetime
+    received_at: dt.datetime
+    kind: str = "file"  # or "symlink": a link is recorded (its target as text), never followed
+
+    @property
+    def drop(self) -> tuple[str, str, int, dt.datetime]:
+        """What identifies one drop of a file into the inbox (a re-drop has a new mtime)."""
+        return self.file, self.sha256, self.size, self.modified_at
+
+    def as_json(self) -> str:
+        """The journal line."""
+        return json.dumps({**self.__dict__, "modified_at": self.modified_at.isoformat(),
+                           "received_at": self.received_at.isoformat()}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, line: str) -> Receipt:
+        """Inverse of :meth:`as_json`."""
+        d = json.loads(line)
+        return cls(**{**d, "modified_at": dt.datetime.fromisoformat(d["modified_at"]),
+                      "received_at": dt.datetime.fromisoformat(d["received_at"])})
+
+
+def object_path(archive: Path, sha256: str) -> Path:
+    """Where the bytes with this hash are kept."""
+    return archive / "objects" / sha256[:2] / sha256
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _mkdir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+
+
+def store(archive: Path, sha256: str, data: bytes) -> Path:
+    """Keep the bytes under their hash (once), durably and read-only; returns the object's path."""
+    target = object_path(archive, sha256)
+    if target.exists() and target.stat().st_size == len(data):
+        return target
+    _mkdir(target.parent)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.chmod(OBJECT_MODE)
+    os.replace(tmp, target)
+    _fsync_dir(target.parent)
+    return target
+
+
+def journal(archive: Path, receipt: Receipt) -> None:
+    """Append a receipt to the manifest and make it durable."""
+    _mkdir(archive)
+    path = archive / "manifest.jsonl"
+    new = not path.exists()
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(receipt.as_json() + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    if new:
+        path.chmod(0o640)
+        _fsync_dir(archive)
+
+
+def receipts(archive: Path) -> list[Receipt]:
+    """Every receipt in the journal, in the order received (a torn last line is ignored)."""
+    path = archive / "manifest.jsonl"
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        try:
+            out.append(Receipt.from_json(line))
+        except (ValueError, TypeError, KeyError):
+            if i < len(lines) - 1:  # only the last line can be cut short by a crash
+                raise
+    return out

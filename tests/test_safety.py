@@ -1,0 +1,204 @@
+"""Nothing lost, nothing double-counted: archive, rebuild, crash safety (real kill -9),
+concurrent readers and writers, and path and SQL tricks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ecostat import archive
+from ecostat import ingest as steps
+from ecostat.cli import main
+from ecostat.faults import POINTS
+from ecostat.writer import WarehouseBusy, writing
+from tests.conftest import write_csv, write_xlsx
+from tests.forms_data import header, row
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "raw" / "samples"
+SUBSET = ["360100", "360102", "360121", "stray.csv"]  # multi-sheet workbooks, a banner, a monthly, a reject
+
+
+def copy_samples(raw: Path, parts: list[str] | None = None) -> None:
+    inbox = raw / "inbox"
+    for part in parts or [p.name for p in SAMPLES.iterdir()]:
+        src = SAMPLES / part
+        if src.is_dir():
+            shutil.copytree(src, inbox / part)
+        else:
+            inbox.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, inbox / part)
+
+
+def state(db: Path) -> dict[str, object]:
+    """What must be identical between two warehouses built from the same submissions."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        figures = con.execute("""SELECT year, scope, figure, dimension, round(value, 9), round(change, 9)
+                                 FROM annual_figures ORDER BY ALL""").fetchall()
+        log = Counter(con.execute("SELECT file, sheet, form, status, errors, warnings, rows_loaded "
+                                  "FROM submission_log").fetchall())
+        facts = con.execute("SELECT count(*) FROM fact_enforcement").fetchone()
+        receipts = con.execute("SELECT count(*), count(DISTINCT receipt_id) FROM meta_received_files").fetchone()
+    return {"figures": figures, "log": log, "facts": facts, "receipts": receipts}
+
+
+def cli(*args: str, fault: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.pop("ECOSTAT_FAULT", None)
+    if fault:
+        env["ECOSTAT_FAULT"] = fault
+    return subprocess.run([sys.executable, "-m", "ecostat.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=300, check=False)
+
+
+def test_archive_keeps_every_received_byte_once(tmp_path):
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    copy_samples(raw, ["360102"])
+    originals = {p.relative_to(raw / "inbox").as_posix(): p.read_bytes() for p in (raw / "inbox").rglob("*.*")}
+    steps.run_plain(raw, db)
+    assert list((raw / "inbox").rglob("*.*")) == []
+    manifest = archive.receipts(raw / "archive")
+    assert {r.file: r.submitter for r in manifest} == dict.fromkeys(originals, "360102")
+    for r in manifest:
+        assert archive.object_path(raw / "archive", r.sha256).read_bytes() == originals[r.file]
+        assert r.size == len(originals[r.file]) and r.received_at.tzinfo is not None
+    # the same bytes again: one archive object, a duplicate row
+    name, data = next(iter(originals.items()))
+    (raw / "inbox" / "360102" / "again.xlsx").write_bytes(data)
+    summary = steps.run_plain(raw, db)
+    assert [t.status for t in summary.tables] == ["duplicate"]
+    objects = [p for p in (raw / "archive" / "objects").rglob("*") if p.is_file()]
+    assert len(objects) == len(originals)
+
+
+def test_rebuild_from_the_archive_alone_gives_identical_figures_and_statuses(tmp_path):
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    copy_samples(raw)
+    steps.run_plain(raw, db)
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    assert main(["rebuild", "--raw", str(raw), "--warehouse", str(rebuilt)]) == 0
+    assert state(rebuilt) == state(db)
+    assert len(state(db)["figures"]) > 500
+    assert main(["rebuild", "--raw", str(raw), "--warehouse", str(rebuilt)]) == 2  # never overwrites
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    raw = tmp_path_factory.mktemp("ref") / "raw"
+    copy_samples(raw, SUBSET)
+    db = raw.parent / "w.duckdb"
+    steps.run_plain(raw, db)
+    return state(db)
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_kill_9_at_any_stage_then_rerun_completes_exactly_once(tmp_path, point, reference):
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    copy_samples(raw, SUBSET)
+    args = ("ingest", "--no-prefect", "--raw", str(raw), "--warehouse", str(db))
+    killed = cli(*args, fault=point)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    if db.exists():  # whatever readers saw meanwhile was a complete earlier state, never a partial one
+        with duckdb.connect(str(db), read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM meta_received_files").fetchone() == (0,)
+    rerun = cli(*args)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert state(db) == reference
+
+
+def test_readers_work_while_an_ingest_runs_and_a_second_ingest_is_refused(tmp_path, capsys):
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    copy_samples(raw, ["360100"])
+    steps.run_plain(raw, db)
+    copy_samples(raw, [p.name for p in SAMPLES.iterdir() if p.name != "360100"])
+    proc = subprocess.Popen([sys.executable, "-m", "ecostat.cli", "ingest", "--no-prefect", "--raw", str(raw),
+                             "--warehouse", str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    reads, refused = 0, 0
+    try:
+        while proc.poll() is None:
+            assert main(["figures", "--year", "2024", "--warehouse", str(db), "--format", "csv"]) == 0
+            assert main(["query", "SELECT count(*) AS n FROM submission_log", "--warehouse", str(db)]) == 0
+            with duckdb.connect(str(db), read_only=True) as con:
+                assert con.execute("SELECT count(*) FROM annual_figures").fetchone()[0] > 0
+            reads += 1
+            lock = db.parent / (db.name + ".lock")
+            if refused == 0 and f"pid {proc.pid} " in lock.read_text(encoding="utf-8"):
+                try:
+                    steps.run_plain(raw, db)
+                except WarehouseBusy:
+                    refused += 1
+    finally:
+        out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert reads > 0 and refused == 1
+    capsys.readouterr()
+    print(f"read iterations during the ingest: {reads}")
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT receipt_id) FROM meta_received_files").fetchone() == (
+            47, 47)
+
+
+def test_second_ingest_exits_with_a_clear_message(tmp_path, capsys):
+    db = tmp_path / "w.duckdb"
+    with writing(db):
+        code = main(["ingest", "--no-prefect", "--raw", str(tmp_path / "raw"), "--warehouse", str(db)])
+    assert code == 3
+    assert "另一个导入任务正在写入数据仓库" in capsys.readouterr().err
+    holding = threading.Event()
+
+    def hold() -> None:
+        with writing(db):
+            holding.set()
+            time.sleep(1.0)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(5)
+    (tmp_path / "raw" / "inbox").mkdir(parents=True)
+    assert main(["ingest", "--no-prefect", "--wait", "10", "--raw", str(tmp_path / "raw"),
+                 "--warehouse", str(db)]) == 0  # waited for the holder, then ran
+    holder.join()
+
+
+def test_path_tricks_cannot_write_another_units_slices(tmp_path):
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    secret = tmp_path / "secret.csv"
+    write_csv(secret, [header("outfall_remediation"), row("outfall_remediation", unit="360103")])
+    inbox = raw / "inbox"
+    (inbox / "360103").mkdir(parents=True)
+    (inbox / "360103" / "link.csv").symlink_to(secret)
+    (inbox / "360103" / "dir-link").symlink_to(tmp_path, target_is_directory=True)
+    write_csv(inbox / "360102" / "360103" / "nested.csv",
+              [header("outfall_remediation"), row("outfall_remediation", unit="360103")])
+    summary = steps.run_plain(raw, db)
+    by_file = {t.file: t for t in summary.tables}
+    assert by_file["360103/link.csv"].findings[0].rule_id == "FILE_SYMLINK"
+    assert by_file["360103/dir-link"].findings[0].rule_id == "FILE_SYMLINK"
+    nested = by_file["360102/360103/nested.csv"]
+    assert (nested.status, nested.findings[0].rule_id) == ("rejected", "AUTH_ROW_UNIT")
+    assert secret.exists() and summary.count("accepted") == 0
+    archived = b"".join(p.read_bytes() for p in (raw / "archive" / "objects").rglob("*") if p.is_file())
+    assert secret.read_bytes() not in archived  # a link is recorded, never followed
+
+
+def test_hostile_sheet_name_is_only_data_and_files_are_not_world_writable(tmp_path):
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    name = "'; drop table x; --"
+    write_xlsx(raw / "inbox" / "360102" / "a.xlsx", {name: [header("outfall_remediation"), row("outfall_remediation")]})
+    summary = steps.run_plain(raw, db)
+    assert summary.count("accepted") == 1
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT sheet FROM fact_outfall_remediation").fetchall() == [(name,)]
+        assert con.execute("SELECT sheet FROM submission_log").fetchall() == [(name,)]
+    for path in [db, *(raw / "archive").rglob("*")]:
+        assert not path.stat().st_mode & stat.S_IWOTH, path
