@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ecostat import settings
 from ecostat.catalogue import Finding, format_number
+from ecostat.forms import FORMS
 from ecostat.registry import registry
 
 
@@ -37,6 +38,20 @@ def parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("sql")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p = sub.add_parser("history", help="every version of a unit's slices, with cell-level differences")
+    _common(p)
+    p.add_argument("--unit", required=True)
+    p.add_argument("--form", choices=sorted(FORMS))
+    p.add_argument("--period", help="2024 or 2024-06")
+    p = sub.add_parser("certify", help="freeze a year's annual figures (or amend them)")
+    _common(p)
+    p.add_argument("year", type=int)
+    p.add_argument("--by", required=True, help="who certifies")
+    p.add_argument("--amend", action="store_true", help="replace the certified figures with the live ones")
+    p.add_argument("--reason", help="why (required with --amend)")
+    p = sub.add_parser("amendments", help="certified figures that later submissions would change")
+    _common(p)
+    p.add_argument("--year", type=int)
     p = sub.add_parser("figures", help="the city's annual figures of a year")
     _common(p)
     p.add_argument("--year", type=int, required=True)
@@ -53,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = parser().parse_args(argv)
     commands = {"ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate, "rebuild": cmd_rebuild,
-                "query": cmd_query}
+                "query": cmd_query, "history": cmd_history, "certify": cmd_certify, "amendments": cmd_amendments}
     return commands[args.command](args)
 
 
@@ -92,7 +107,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     if target.exists() or work_path(target).exists():
         print(f"{target} already exists: rebuild writes a new file / 目标文件已存在", file=sys.stderr)
         return 2
-    with writing(target) as work, connect(work) as con:
+    with writing(target) as work, connect(work, create=True) as con:
         summary = replay(con, args.raw.resolve())
     print(summary.text())
     return 0
@@ -111,6 +126,58 @@ def cmd_query(args: argparse.Namespace) -> int:
         print(f"query failed / 查询失败: {exc}", file=sys.stderr)
         return 1
     _print_frame(frame, args.format)
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """Print every version of the matching slices."""
+    from ecostat.history import history
+    from ecostat.warehouse import connect
+
+    with connect(args.warehouse, read_only=True) as con:
+        slices = history(con, args.unit, args.form, args.period)
+    if not slices:
+        print(f"no submissions for {args.unit} / 没有该单位的报送记录", file=sys.stderr)
+        return 1
+    for (form, period), versions in slices.items():
+        print(f"{FORMS[form].zh} {form} · {args.unit} · {period}")
+        for v in versions:
+            where = v.file + (f" [{v.sheet}]" if v.sheet else "")
+            print(f"  #{v.submission_id} {v.status:10} {v.received_at:%Y-%m-%d %H:%M} {where}"  # type: ignore[str-format]
+                  + (f"  ({v.errors} errors)" if v.status == "rejected" else ""))
+            for change in v.changes:
+                print(f"      {change}")
+    return 0
+
+
+def cmd_certify(args: argparse.Namespace) -> int:
+    """Certify (or amend) a year's figures."""
+    from ecostat.certify import CertificationError, certify
+    from ecostat.warehouse import connect
+    from ecostat.writer import writing
+
+    try:
+        with writing(args.warehouse.resolve()) as work, connect(work, create=True) as con:
+            version, changed = certify(con, args.year, args.by, amend=args.amend, reason=args.reason)
+    except CertificationError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"{args.year} 年指标已认证（第 {version} 版，变更 {changed} 项）/ {args.year} certified, "
+          f"version {version}, {changed} figures changed")
+    return 0
+
+
+def cmd_amendments(args: argparse.Namespace) -> int:
+    """List pending amendments to certified figures."""
+    from ecostat.certify import pending_amendments
+    from ecostat.warehouse import connect
+
+    with connect(args.warehouse, read_only=True) as con:
+        frame = pending_amendments(con, args.year)
+    if frame.empty:
+        print("没有待认证的修订 / no pending amendments")
+        return 0
+    print(frame.to_string(index=False))
     return 0
 
 

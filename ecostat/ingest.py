@@ -299,6 +299,6 @@ def run_plain(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> RunSumma
     from ecostat.warehouse import connect
     from ecostat.writer import writing
 
-    with writing(warehouse, wait_seconds) as work, connect(work) as con:
+    with writing(warehouse, wait_seconds) as work, connect(work, create=True) as con:
         receive_inbox(raw)
         return replay(con, raw)

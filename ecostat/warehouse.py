@@ -23,13 +23,14 @@ ISSUE_COLUMNS = ("submission_id", "file", "sheet", "row_number", "column_letter"
                  "rule_id", "severity", "message_zh", "message_en")
 
 
-def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse; a writable connection also creates or updates its objects."""
+def connect(path: Path, *, read_only: bool = False, create: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse; with ``create``, also create or update its objects (once per run)."""
     if read_only:
         return duckdb.connect(str(path), read_only=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
-    create_objects(con)
+    if create:
+        create_objects(con)
     return con
 
 

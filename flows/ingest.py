@@ -19,7 +19,7 @@ from ecostat.writer import writing
 @task(cache_policy=NO_CACHE)
 def start_run(work: Path) -> str:
     """Create or update the warehouse and register the run."""
-    with connect(work) as con:
+    with connect(work, create=True) as con:
         return steps.start_run(con)
 
 

@@ -73,7 +73,7 @@ def test_archive_keeps_every_received_byte_once(tmp_path):
         assert archive.object_path(raw / "archive", r.sha256).read_bytes() == originals[r.file]
         assert r.size == len(originals[r.file]) and r.received_at.tzinfo is not None
     # the same bytes again: one archive object, a duplicate row
-    name, data = next(iter(originals.items()))
+    _name, data = next(iter(originals.items()))
     (raw / "inbox" / "360102" / "again.xlsx").write_bytes(data)
     summary = steps.run_plain(raw, db)
     assert [t.status for t in summary.tables] == ["duplicate"]
@@ -138,7 +138,7 @@ def test_readers_work_while_an_ingest_runs_and_a_second_ingest_is_refused(tmp_pa
                 except WarehouseBusy:
                     refused += 1
     finally:
-        out, err = proc.communicate(timeout=300)
+        _out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert reads > 0 and refused == 1
     capsys.readouterr()
@@ -173,7 +173,7 @@ def test_second_ingest_exits_with_a_clear_message(tmp_path, capsys):
 def test_path_tricks_cannot_write_another_units_slices(tmp_path):
     raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
     secret = tmp_path / "secret.csv"
-    write_csv(secret, [header("outfall_remediation"), row("outfall_remediation", unit="360103")])
+    write_csv(secret, [header("outfall_remediation"), row("outfall_remediation", unit="360103", required=99)])
     inbox = raw / "inbox"
     (inbox / "360103").mkdir(parents=True)
     (inbox / "360103" / "link.csv").symlink_to(secret)

@@ -88,7 +88,7 @@ def test_first_run_rejects_the_bad_samples_with_reasons(ingested):
 
 
 def test_validate_names_each_bad_cell_in_chinese(ingested):
-    raw, db, env, _ = ingested
+    _, db, env, _ = ingested
     bad = next((ROOT / "raw" / "samples" / "360124").glob("错误_*.csv"))
     out = ecostat("validate", str(bad), "--unit", "360124", "--warehouse", str(db), env=env)
     assert out.returncode == 1
