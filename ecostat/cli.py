@@ -36,6 +36,8 @@ def parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("file", type=Path)
     p.add_argument("--unit", required=True, help="the submitting unit's code")
+    p.add_argument("--feedback", type=Path, metavar="OUT.xlsx",
+                   help="also write the feedback workbook (the one ingest puts in raw/outbox/<unit>/)")
     return ap
 
 
@@ -148,6 +150,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
             form = t.form.code if t.form else "?"
             print(f"{path.name}" + (f" [{t.sheet}]" if t.sheet else "") +
                   f": {form} — {status}, {t.errors} errors, {t.warnings} warnings")
+    if args.feedback:
+        from ecostat.feedback import build_workbook, reports_from_check
+
+        args.feedback.parent.mkdir(parents=True, exist_ok=True)
+        build_workbook(path.name, reports_from_check(result)).save(args.feedback)
+        print(f"feedback: {args.feedback}")
     return 1 if any(f.severity == "error" for f in findings) else 0
 
 

@@ -14,7 +14,8 @@ import duckdb
 
 from ecostat.catalogue import Finding, finding
 from ecostat.crossperiod import check_periods
-from ecostat.readers import ReadError, read_tables
+from ecostat.feedback import reports_from_outcomes, write_feedback
+from ecostat.readers import RawTable, ReadError, read_tables
 from ecostat.registry import registry
 from ecostat.validation import CheckedTable, check_table
 from ecostat.warehouse import Received, load_accepted, log_submission, record_file, seen
@@ -36,6 +37,7 @@ class TableOutcome:
     rows_loaded: int = 0
     replaced: list[int] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    raw: RawTable | None = field(default=None, repr=False, compare=False)  # for the feedback workbook
 
 
 def new_run_id() -> str:
@@ -135,13 +137,22 @@ def _process(con: duckdb.DuckDBPyConnection, rec: Received, data: bytes, run_id:
             sid, replaced = load_accepted(con, rec, run_id, form=table.form, frame=table.frame,
                                           sheet=table.sheet, findings=table.findings)
             outcomes.append(TableOutcome(rec.file, table.sheet, form, "accepted", sid, 0, table.warnings,
-                                         len(table.frame), replaced, table.findings))
+                                         len(table.frame), replaced, table.findings, table.raw))
         else:
             sid = log_submission(con, rec, run_id, sheet=table.sheet, form=form, status="rejected",
                                  findings=table.findings)
             outcomes.append(TableOutcome(rec.file, table.sheet, form, "rejected", sid, table.errors,
-                                         table.warnings, 0, [], table.findings))
+                                         table.warnings, 0, [], table.findings, table.raw))
     return outcomes
+
+
+def send_feedback(con: duckdb.DuckDBPyConnection, outbox: Path, rec: Received,
+                  outcomes: list[TableOutcome]) -> list[Path]:
+    """Write the feedback workbook and Markdown summary of a processed file into the outbox
+    (nothing for a file skipped as already received)."""
+    if not outcomes:
+        return []
+    return list(write_feedback(outbox, rec.file, rec.submitter, reports_from_outcomes(con, outcomes)))
 
 
 @dataclass

@@ -61,6 +61,7 @@ class CheckedTable:
     findings: list[Finding] = field(default_factory=list)
     columns: dict[str, Column] = field(default_factory=dict)
     header_row: int | None = None
+    raw: RawTable | None = field(default=None, repr=False, compare=False)  # the table as submitted
 
     @property
     def errors(self) -> int:
@@ -144,7 +145,7 @@ def check_table(raw: RawTable, submitter: str | None, *, today: dt.date | None =
         range(len(raw.rows)), key=lambda i: _known_count(raw.rows[i][1]))
     header_row, header = raw.rows[probe]
     form, named = recognise(header)
-    out = CheckedTable(raw.sheet, None, None, header_row=header_row)
+    out = CheckedTable(raw.sheet, None, None, header_row=header_row, raw=raw)
     if header_at is None or named == 0:
         present = {k for c in header for k in _keys(c)}
         missing = [f.zh for f in form.fields if f.required and not f.keys & present]

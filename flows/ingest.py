@@ -1,5 +1,6 @@
-"""The ``ingest`` flow: discover new files → check each (read, normalise, validate) and load its
-accepted tables → refresh the annual figures. The work is in :mod:`ecostat.ingest`."""
+"""The ``ingest`` flow: discover new files → check each (read, normalise, validate), load its
+accepted tables and write its feedback into ``raw/outbox/<unit>/`` → refresh the annual figures.
+The work is in :mod:`ecostat.ingest`."""
 
 from __future__ import annotations
 
@@ -33,6 +34,13 @@ def process_file(warehouse: Path, rec: Received, run_id: str) -> list[steps.Tabl
         return steps.process_file(con, rec, run_id)
 
 
+@task(cache_policy=NO_CACHE, task_run_name="feedback {rec.file}")
+def send_feedback(warehouse: Path, outbox: Path, rec: Received, outcomes: list[steps.TableOutcome]) -> list[Path]:
+    """Write the file's feedback workbook and summary into the unit's outbox folder."""
+    with connect(warehouse) as con:
+        return steps.send_feedback(con, outbox, rec, outcomes)
+
+
 @task(cache_policy=NO_CACHE)
 def refresh(warehouse: Path, run_id: str) -> int:
     """Log the figures the run changed."""
@@ -52,7 +60,11 @@ def ingest(raw: Path, warehouse: Path) -> steps.RunSummary:
     """Ingest every new file under ``raw/inbox`` into the warehouse, file by file, in order."""
     run_id = start_run(warehouse)
     files = discover(raw / "inbox")
-    per_file = [process_file(warehouse, rec, run_id) for rec in files]
+    per_file = []
+    for rec in files:
+        outcomes = process_file(warehouse, rec, run_id)
+        send_feedback(warehouse, raw / "outbox", rec, outcomes)
+        per_file.append(outcomes)
     tables = [t for outcomes in per_file for t in outcomes]
     summary = steps.RunSummary(run_id, sum(1 for o in per_file if o), tables, refresh(warehouse, run_id))
     finish_run(warehouse, summary)
