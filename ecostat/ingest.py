@@ -88,7 +88,7 @@ def check_file(rec: Received, data: bytes, con: duckdb.DuckDBPyConnection | None
     try:
         raws = read_tables(rec.path, data)
     except ReadError as exc:
-        return _file_finding(exc.rule_id, rec, detail=exc.detail, value=exc.detail)
+        return _file_finding(exc.rule_id, rec, detail=exc.detail, value=exc.detail, **exc.params)
     checked = []
     for raw in raws:
         table = check_table(raw, rec.submitter, today=today)
