@@ -1,4 +1,4 @@
-"""The ``ecostat`` command: ingest, figures, validate."""
+"""The ``ecostat`` command: ingest, figures, validate, template."""
 
 from __future__ import annotations
 
@@ -38,13 +38,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--unit", required=True, help="the submitting unit's code")
     p.add_argument("--feedback", type=Path, metavar="OUT.xlsx",
                    help="also write the feedback workbook (the one ingest puts in raw/outbox/<unit>/)")
+    p = sub.add_parser("template", help="write an xlsx fill-in template for a reporting unit")
+    p.add_argument("form", nargs="?", default="all", help="a form code or Chinese name, or all (default)")
+    p.add_argument("--unit", required=True, help="the reporting unit's code")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--month", type=int, choices=range(1, 13), metavar="M", help="for a monthly report")
+    p.add_argument("--out", type=Path, help="the xlsx to write (default: <unit>_<period>_<form>_template.xlsx)")
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = parser().parse_args(argv)
-    return {"ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate}[args.command](args)
+    return {"ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate,
+            "template": cmd_template}[args.command](args)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -157,6 +164,30 @@ def cmd_validate(args: argparse.Namespace) -> int:
         build_workbook(path.name, reports_from_check(result)).save(args.feedback)
         print(f"feedback: {args.feedback}")
     return 1 if any(f.severity == "error" for f in findings) else 0
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    """Write a fill-in template; 2 for an unknown unit or form."""
+    from ecostat.normalize import Period
+    from ecostat.templates import build_template, forms_named
+
+    unit = registry("units").resolve(args.unit)
+    if unit is None:
+        print(f"unknown unit {args.unit} / 未知单位 {args.unit}", file=sys.stderr)
+        return 2
+    try:
+        forms = forms_named(args.form)
+    except KeyError:
+        from ecostat.forms import FORMS
+
+        print(f"unknown form {args.form} / 未知报表；可选 choose: all, {', '.join(FORMS)}", file=sys.stderr)
+        return 2
+    label = Period(args.year, args.month).label
+    out: Path = args.out or Path(f"{unit.code}_{label}_{args.form}_template.xlsx")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    build_template(forms, unit.code, args.year, args.month).save(out)
+    print(f"template: {out}")
+    return 0
 
 
 def main_exit() -> None:

@@ -17,7 +17,7 @@ from ecostat.crossperiod import check_periods
 from ecostat.feedback import reports_from_outcomes, write_feedback
 from ecostat.readers import RawTable, ReadError, read_tables
 from ecostat.registry import registry
-from ecostat.validation import CheckedTable, check_table
+from ecostat.validation import CheckedTable, check_table, is_instructions
 from ecostat.warehouse import Received, load_accepted, log_submission, record_file, seen
 
 IGNORED_PREFIXES = (".", "~$")
@@ -80,7 +80,8 @@ def check_file(rec: Received, data: bytes, con: duckdb.DuckDBPyConnection | None
                today: dt.date | None = None) -> list[CheckedTable] | Finding:
     """Every table of a file checked, or the one finding that says why the file cannot be read.
 
-    With a connection, each table that passed the other checks is also checked across periods.
+    With a connection, each table is also checked across periods (even with other errors: one pass
+    reports everything; cells that failed their own checks are left out of those rules).
     """
     if rec.submitter is None:
         detail = rec.file.split("/")[0] if "/" in rec.file else "raw/inbox/"
@@ -91,9 +92,10 @@ def check_file(rec: Received, data: bytes, con: duckdb.DuckDBPyConnection | None
         return _file_finding(exc.rule_id, rec, detail=exc.detail, value=exc.detail, **exc.params)
     checked = []
     for raw in raws:
+        if is_instructions(raw):
+            continue
         table = check_table(raw, rec.submitter, today=today)
-        if table.errors == 0:
-            check_periods(con, table)
+        check_periods(con, table)
         checked.append(table)
     return checked
 
@@ -127,8 +129,7 @@ def _process(con: duckdb.DuckDBPyConnection, rec: Received, data: bytes, run_id:
         return [TableOutcome(rec.file, None, None, "rejected", sid, errors=1, findings=[result])]
     outcomes = []
     for table in result:
-        if table.errors == 0:  # against the warehouse as it is now, after the earlier tables loaded
-            check_periods(con, table)
+        check_periods(con, table)  # against the warehouse as it is now, after the earlier tables loaded
         for f in table.findings:
             f.file = rec.file
         form = table.form.code if table.form else None

@@ -34,6 +34,7 @@ from ecostat.registry import CITY, header_units, registry
 
 TOTALS_WORDS = frozenset({"合计", "总计", "全市"})
 FOOTNOTE_PREFIXES = ("注", "说明", "备注", "填报", "填表", "制表", "审核", "联系")
+INSTRUCTIONS_SHEET = "填报说明"  # the templates' instructions: not a table unless it holds a header row
 UNIT_FIELD = Field(UNIT_CODE, "区县代码", TEXT)
 PERIOD_FIELD = Field(PERIOD, "报告期", TEXT)
 
@@ -121,6 +122,11 @@ def _keys(cell: object) -> tuple[str, str]:
 def _known_count(row: list[object]) -> int:
     known = known_header_keys()
     return sum(1 for c in row if not is_missing(c) and any(k in known for k in _keys(c)))
+
+
+def is_instructions(raw: RawTable) -> bool:
+    """Whether a sheet is a template's instructions sheet (named so, and without a header row)."""
+    return raw.sheet == INSTRUCTIONS_SHEET and all(_known_count(cells) < 2 for _, cells in raw.rows)
 
 
 def recognise(header: list[object]) -> tuple[Form, int]:
@@ -325,7 +331,8 @@ def unit_cell_text(out: CheckedTable, cells: list[object]) -> str:
 
 def _read_rows(out: CheckedTable, form: Form, rows: list[tuple[int, list[object]]],
                submitter: str | None, today: dt.date) -> None:
-    mapped = [c.index for c in out.columns.values()]
+    # a row naming only its unit and period (as a template pre-fills them) is blank
+    mapped = [c.index for code, c in out.columns.items() if code not in (UNIT_CODE, UNIT_NAME, PERIOD)]
     records: list[dict[str, object]] = []
     since_total: list[dict[str, object]] = []
     for row, cells in rows:
