@@ -90,7 +90,9 @@ def cmd_figures(args: argparse.Namespace) -> int:
         return 1
     frame.insert(4, "dimension_zh", [_dimension_name(d) for d in frame["dimension"]])
     if args.format == "csv":
-        frame.to_csv(sys.stdout, index=False)
+        from ecostat.safecell import csv_value
+
+        frame.map(csv_value).to_csv(sys.stdout, index=False)
     elif args.format == "json":
         print(json.dumps(json.loads(frame.to_json(orient="records", force_ascii=False)), ensure_ascii=False,
                          indent=1))
