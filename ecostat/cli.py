@@ -1,4 +1,4 @@
-"""The ``ecostat`` command: ingest, figures, validate."""
+"""The ``ecostat`` command: ingest, figures, validate, template."""
 
 from __future__ import annotations
 
@@ -61,6 +61,14 @@ def parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("file", type=Path)
     p.add_argument("--unit", required=True, help="the submitting unit's code")
+    p.add_argument("--feedback", type=Path, metavar="OUT.xlsx",
+                   help="also write the feedback workbook (the one ingest puts in raw/outbox/<unit>/)")
+    p = sub.add_parser("template", help="write an xlsx fill-in template for a reporting unit")
+    p.add_argument("form", nargs="?", default="all", help="a form code or Chinese name, or all (default)")
+    p.add_argument("--unit", required=True, help="the reporting unit's code")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--month", type=int, choices=range(1, 13), metavar="M", help="for a monthly report")
+    p.add_argument("--out", type=Path, help="the xlsx to write (default: <unit>_<period>_<form>_template.xlsx)")
     return ap
 
 
@@ -68,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = parser().parse_args(argv)
     commands = {"ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate, "rebuild": cmd_rebuild,
-                "query": cmd_query, "history": cmd_history, "certify": cmd_certify, "amendments": cmd_amendments}
+                "query": cmd_query, "history": cmd_history, "certify": cmd_certify, "amendments": cmd_amendments,
+                "template": cmd_template}
     return commands[args.command](args)
 
 
@@ -108,7 +117,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         print(f"{target} already exists: rebuild writes a new file / 目标文件已存在", file=sys.stderr)
         return 2
     with writing(target) as work, connect(work, create=True) as con:
-        summary = replay(con, args.raw.resolve())
+        summary = replay(con, args.raw.resolve(), feedback=False)
     print(summary.text())
     return 0
 
@@ -183,7 +192,9 @@ def cmd_amendments(args: argparse.Namespace) -> int:
 
 def _print_frame(frame, fmt: str) -> None:  # type: ignore[no-untyped-def]
     if fmt == "csv":
-        frame.to_csv(sys.stdout, index=False)
+        from ecostat.safecell import csv_value
+
+        frame.map(csv_value).to_csv(sys.stdout, index=False)
     elif fmt == "json":
         print(json.dumps(json.loads(frame.to_json(orient="records", force_ascii=False, date_format="iso")),
                          ensure_ascii=False, indent=1))
@@ -282,7 +293,37 @@ def cmd_validate(args: argparse.Namespace) -> int:
             form = t.form.code if t.form else "?"
             print(f"{path.name}" + (f" [{t.sheet}]" if t.sheet else "") +
                   f": {form} — {status}, {t.errors} errors, {t.warnings} warnings")
+    if args.feedback:
+        from ecostat.feedback import build_workbook, reports_from_check
+
+        args.feedback.parent.mkdir(parents=True, exist_ok=True)
+        build_workbook(path.name, reports_from_check(result)).save(args.feedback)
+        print(f"feedback: {args.feedback}")
     return 1 if any(f.severity == "error" for f in findings) else 0
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    """Write a fill-in template; 2 for an unknown unit or form."""
+    from ecostat.normalize import Period
+    from ecostat.templates import build_template, forms_named
+
+    unit = registry("units").resolve(args.unit)
+    if unit is None:
+        print(f"unknown unit {args.unit} / 未知单位 {args.unit}", file=sys.stderr)
+        return 2
+    try:
+        forms = forms_named(args.form)
+    except KeyError:
+        from ecostat.forms import FORMS
+
+        print(f"unknown form {args.form} / 未知报表；可选 choose: all, {', '.join(FORMS)}", file=sys.stderr)
+        return 2
+    label = Period(args.year, args.month).label
+    out: Path = args.out or Path(f"{unit.code}_{label}_{args.form}_template.xlsx")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    build_template(forms, unit.code, args.year, args.month).save(out)
+    print(f"template: {out}")
+    return 0
 
 
 def main_exit() -> None:

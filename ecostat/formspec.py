@@ -92,6 +92,7 @@ class RowRule:
     column: str
     ok: Callable[[pd.DataFrame], pd.Series]
     params: Callable[[pd.Series], dict[str, object]]
+    text: str = ""  # the rule for people, fields as {code} (the templates' instructions show it)
 
 
 def _given(df: pd.DataFrame, *cols: str) -> pd.Series:
@@ -104,13 +105,13 @@ def _given(df: pd.DataFrame, *cols: str) -> pd.Series:
 def not_above(a: str, b: str) -> RowRule:
     """``a ≤ b`` (e.g. completed ≤ required)."""
     return RowRule("ROW_NOT_ABOVE", a, lambda df: ~_given(df, a, b) | (df[a] <= df[b] + 1e-9),
-                   lambda r: {"other": b, "other_value": r[b]})
+                   lambda r: {"other": b, "other_value": r[b]}, f"{{{a}}} ≤ {{{b}}}")
 
 
 def not_below(a: str, b: str) -> RowRule:
     """``a ≥ b`` (e.g. pm10 ≥ pm25)."""
     return RowRule("ROW_NOT_BELOW", a, lambda df: ~_given(df, a, b) | (df[a] >= df[b] - 1e-9),
-                   lambda r: {"other": b, "other_value": r[b]})
+                   lambda r: {"other": b, "other_value": r[b]}, f"{{{a}}} ≥ {{{b}}}")
 
 
 def rate(col: str, numerator: str, denominator: str, tolerance: float = 0.05) -> RowRule:
@@ -123,7 +124,8 @@ def rate(col: str, numerator: str, denominator: str, tolerance: float = 0.05) ->
 
     return RowRule("ROW_RATE", col, ok, lambda r: {
         "numerator": numerator, "denominator": denominator,
-        "expected": round(r[numerator] / r[denominator] * 100, 2)})
+        "expected": round(r[numerator] / r[denominator] * 100, 2)},
+        f"{{{col}}} = {{{numerator}}} ÷ {{{denominator}}} × 100（允许误差 {tolerance}）")
 
 
 def parts_sum(total: str, parts: tuple[str, ...]) -> RowRule:
@@ -134,21 +136,24 @@ def parts_sum(total: str, parts: tuple[str, ...]) -> RowRule:
         return ~given | ((df[list(parts)].sum(axis=1) - df[total]).abs() < 1e-9)
 
     return RowRule("ROW_PARTS_SUM", total, ok, lambda r: {
-        "parts": list(parts), "expected": float(sum(r[p] for p in parts))})
+        "parts": list(parts), "expected": float(sum(r[p] for p in parts))},
+        " + ".join(f"{{{p}}}" for p in parts) + f" = {{{total}}}（各分项都填写时）")
 
 
 def amount_needs_cases(amount: str, cases: str) -> RowRule:
     """An amount > 0 needs at least one case."""
     return RowRule("ROW_AMOUNT_NEEDS_CASES", amount,
                    lambda df: ~_given(df, amount, cases) | (df[amount] <= 0) | (df[cases] >= 1),
-                   lambda r: {"other": cases, "other_value": r[cases]})
+                   lambda r: {"other": cases, "other_value": r[cases]},
+                   f"{{{amount}}} > 0 时 {{{cases}}} ≥ 1")
 
 
 def days_in_period(col: str) -> RowRule:
     """A day count may not exceed the days from 1 January to the end of the row's period."""
     return RowRule("ROW_DAYS_IN_PERIOD", col,
                    lambda df: ~_given(df, col, "period_days") | (df[col] <= df["period_days"]),
-                   lambda r: {"limit": int(r["period_days"]), "period": r["period"]})
+                   lambda r: {"limit": int(r["period_days"]), "period": r["period"]},
+                   f"{{{col}}} ≤ 1 月 1 日至报告期末的天数")
 
 
 def class_vs_tp(class_col: str, tp_col: str, type_col: str) -> RowRule:
@@ -171,7 +176,8 @@ def class_vs_tp(class_col: str, tp_col: str, type_col: str) -> RowRule:
                 "water_type": registry("water_types").by_code(r[type_col]).name,
                 "shown_value": classes.by_code(str(int(r[class_col]))).name}
 
-    return RowRule("ROW_CLASS_VS_TP", class_col, ok, params)
+    return RowRule("ROW_CLASS_VS_TP", class_col, ok, params,
+                   f"{{{class_col}}} 不得优于 {{{tp_col}}} 按 GB 3838-2002（按{{{type_col}}}）对应的类别")
 
 
 @dataclass(frozen=True)

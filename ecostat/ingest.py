@@ -28,10 +28,11 @@ from ecostat.archive import Receipt
 from ecostat.catalogue import Finding, finding
 from ecostat.crossperiod import check_periods
 from ecostat.faults import fault_point
+from ecostat.feedback import reports_from_outcomes, write_feedback
 from ecostat.figures import refresh_figures
-from ecostat.readers import ReadError, read_tables
+from ecostat.readers import RawTable, ReadError, read_tables
 from ecostat.registry import registry
-from ecostat.validation import CheckedTable, check_table
+from ecostat.validation import CheckedTable, check_table, is_instructions
 from ecostat.warehouse import (
     bytes_seen,
     load_accepted,
@@ -58,6 +59,7 @@ class TableOutcome:
     rows_loaded: int = 0
     replaced: list[int] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    raw: RawTable | None = field(default=None, repr=False, compare=False)  # for the feedback workbook
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,8 @@ def check_file(rec: Receipt, data: bytes, con: duckdb.DuckDBPyConnection | None,
                today: dt.date | None = None) -> list[CheckedTable] | Finding:
     """Every table of a file checked, or the one finding that says why the file cannot be read.
 
-    With a connection, each table that passed the other checks is also checked across periods.
+    With a connection, each table is also checked across periods (even with other errors: one pass
+    reports everything; cells that failed their own checks are left out of those rules).
     """
     if rec.kind == "symlink":
         return _file_finding("FILE_SYMLINK", rec, detail=data.decode(errors="replace"))
@@ -175,12 +178,13 @@ def check_file(rec: Receipt, data: bytes, con: duckdb.DuckDBPyConnection | None,
     try:
         raws = read_tables(Path(rec.file), data)
     except ReadError as exc:
-        return _file_finding(exc.rule_id, rec, detail=exc.detail, value=exc.detail)
+        return _file_finding(exc.rule_id, rec, detail=exc.detail, value=exc.detail, **exc.params)
     checked = []
     for raw in raws:
+        if is_instructions(raw):
+            continue
         table = check_table(raw, rec.submitter, today=today)
-        if table.errors == 0:
-            check_periods(con, table)
+        check_periods(con, table)
         for f in table.findings:
             f.file = rec.file
         checked.append(table)
@@ -219,10 +223,9 @@ def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: 
         return [TableOutcome(rec.file, None, None, "rejected", sid, errors=1, findings=[result])]
     outcomes = []
     for table in result:
-        if table.errors == 0:  # against the warehouse as it is now, after the earlier tables loaded
-            check_periods(con, table)
-            for f in table.findings:
-                f.file = rec.file
+        check_periods(con, table)  # against the warehouse as it is now, after the earlier tables loaded
+        for f in table.findings:
+            f.file = rec.file
         form = table.form.code if table.form else None
         if table.accepted:
             assert table.form is not None and table.frame is not None
@@ -230,13 +233,21 @@ def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: 
                                           sheet=table.sheet, findings=table.findings)
             fault_point("mid_load")
             outcomes.append(TableOutcome(rec.file, table.sheet, form, "accepted", sid, 0, table.warnings,
-                                         len(table.frame), replaced, table.findings))
+                                         len(table.frame), replaced, table.findings, table.raw))
         else:
             sid = log_submission(con, rec, run_id, sheet=table.sheet, form=form, status="rejected",
                                  findings=table.findings, slices=slice_labels(table.frame))
             outcomes.append(TableOutcome(rec.file, table.sheet, form, "rejected", sid, table.errors,
-                                         table.warnings, 0, [], table.findings))
+                                         table.warnings, 0, [], table.findings, table.raw))
     return outcomes
+
+
+def send_feedback(con: duckdb.DuckDBPyConnection, outbox: Path, rec: Receipt,
+                  outcomes: list[TableOutcome]) -> list[Path]:
+    """Write the feedback workbook and Markdown summary of a processed file into the outbox."""
+    if not outcomes:
+        return []
+    return list(write_feedback(outbox, rec.file, rec.submitter, reports_from_outcomes(con, outcomes)))
 
 
 @dataclass
@@ -283,12 +294,17 @@ def finish_run(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
                  summary.count("duplicate"), summary.figures_changed, summary.run_id])
 
 
-def replay(con: duckdb.DuckDBPyConnection, raw: Path) -> RunSummary:
+def replay(con: duckdb.DuckDBPyConnection, raw: Path, *, feedback: bool = True) -> RunSummary:
     """Process every pending receipt in order and refresh the figures, without Prefect: what the
-    flow does after receiving the inbox, and all that ``ecostat rebuild`` does."""
+    flow does after receiving the inbox, and all that ``ecostat rebuild`` does (without feedback)."""
     run_id = start_run(con)
     receipts = pending(con, raw)
-    tables = [t for rec in receipts for t in process_receipt(con, raw, rec, run_id)]
+    tables = []
+    for rec in receipts:
+        outcomes = process_receipt(con, raw, rec, run_id)
+        if feedback:
+            send_feedback(con, raw / "outbox", rec, outcomes)
+        tables += outcomes
     summary = RunSummary(run_id, len(receipts), tables, refresh_figures(con, run_id))
     finish_run(con, summary)
     return summary

@@ -5,6 +5,7 @@ lazy) → totals rows. Cross-period rules, which need the warehouse, are in ecos
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
+from openpyxl.utils import column_index_from_string
 
 from ecostat.catalogue import Finding, finding, format_number
 from ecostat.forms import COMMON_HEADERS, FORMS, known_header_keys
@@ -32,6 +34,7 @@ from ecostat.registry import CITY, header_units, registry
 
 TOTALS_WORDS = frozenset({"合计", "总计", "全市"})
 FOOTNOTE_PREFIXES = ("注", "说明", "备注", "填报", "填表", "制表", "审核", "联系")
+INSTRUCTIONS_SHEET = "填报说明"  # the templates' instructions: not a table unless it holds a header row
 UNIT_FIELD = Field(UNIT_CODE, "区县代码", TEXT)
 PERIOD_FIELD = Field(PERIOD, "报告期", TEXT)
 
@@ -61,6 +64,8 @@ class CheckedTable:
     findings: list[Finding] = field(default_factory=list)
     columns: dict[str, Column] = field(default_factory=dict)
     header_row: int | None = None
+    raw: RawTable | None = field(default=None, repr=False, compare=False)  # the table as submitted
+    flagged: set[tuple[int, int]] = field(default_factory=set, repr=False)  # (row, column index) already reported
 
     @property
     def errors(self) -> int:
@@ -119,6 +124,11 @@ def _known_count(row: list[object]) -> int:
     return sum(1 for c in row if not is_missing(c) and any(k in known for k in _keys(c)))
 
 
+def is_instructions(raw: RawTable) -> bool:
+    """Whether a sheet is a template's instructions sheet (named so, and without a header row)."""
+    return raw.sheet == INSTRUCTIONS_SHEET and all(_known_count(cells) < 2 for _, cells in raw.rows)
+
+
 def recognise(header: list[object]) -> tuple[Form, int]:
     """The form whose fields the header names best, and how many of its fields it names."""
     keys = [k for c in header if not is_missing(c) for k in _keys(c)]
@@ -144,20 +154,45 @@ def check_table(raw: RawTable, submitter: str | None, *, today: dt.date | None =
         range(len(raw.rows)), key=lambda i: _known_count(raw.rows[i][1]))
     header_row, header = raw.rows[probe]
     form, named = recognise(header)
-    out = CheckedTable(raw.sheet, None, None, header_row=header_row)
+    out = CheckedTable(raw.sheet, None, None, header_row=header_row, raw=raw)
+    _reader_notes(out, raw)
     if header_at is None or named == 0:
         present = {k for c in header for k in _keys(c)}
         missing = [f.zh for f in form.fields if f.required and not f.keys & present]
         out.add("TABLE_FORM_UNKNOWN", header_row, form=form.code, form_zh=form.zh, missing="、".join(missing))
         return out
     out.form = form
+    _merged_in_data(out, raw, header_row)
     _map_columns(out, form, header, header_row)
+    by_letter = {c.letter: c.header for c in out.columns.values()}
+    for f in out.findings:
+        if f.header is None and f.column in by_letter:
+            f.header = by_letter[f.column]
     if out.errors:
         return out
     _read_rows(out, form, raw.rows[probe + 1:], submitter, today)
     if out.frame is not None and not out.frame.empty:
         _run_schema(out, form)
     return out
+
+
+def _reader_notes(out: CheckedTable, raw: RawTable) -> None:
+    """The reader's findings (formulas without a result, hidden sheets and rows) come first; a cell
+    they condemn is not checked again."""
+    for note in raw.notes:
+        out.findings.append(dataclasses.replace(note, sheet=out.sheet))
+        if note.severity == "error" and note.row is not None and note.column:
+            out.flagged.add((note.row, column_index_from_string(note.column) - 1))
+
+
+def _merged_in_data(out: CheckedTable, raw: RawTable, header_row: int) -> None:
+    """A merged range reaching below the header row is one finding; its cells are not checked again."""
+    for r1, c1, r2, c2 in sorted(raw.merged):
+        if r2 <= header_row:
+            continue
+        ref = f"{column_letter(c1 - 1)}{r1}:{column_letter(c2 - 1)}{r2}"
+        out.add("TABLE_MERGED_CELLS", r1, index=c1 - 1, value=ref)
+        out.flagged.update((r, c - 1) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1))
 
 
 def _map_columns(out: CheckedTable, form: Form, header: list[object], header_row: int) -> None:
@@ -204,7 +239,9 @@ class _RowReader:
 
     def __init__(self, out: CheckedTable, row: int, cells: list[object]):
         self.out, self.row, self.cells = out, row, cells
-        self.bad: set[str] = set()
+        # cells already reported (a formula without a result, a merged range): no further finding
+        self.flagged = {code for code, col in out.columns.items() if (row, col.index) in out.flagged}
+        self.bad: set[str] = set(self.flagged)
         self.at_least: list[str] = []
 
     def raw(self, code: str) -> object:
@@ -213,9 +250,13 @@ class _RowReader:
 
     def report(self, rule_id: str, code: str, **params: Any) -> None:
         self.bad.add(code)
+        if code in self.flagged:
+            return
         self.out.add(rule_id, self.row, code, value=shown(self.raw(code)), **params)
 
     def value(self, f: Field) -> object:
+        if f.code in self.flagged:
+            return None
         raw = self.raw(f.code)
         if f.kind == TEXT:
             return None if is_missing(raw) else shown(raw).strip()
@@ -290,7 +331,8 @@ def unit_cell_text(out: CheckedTable, cells: list[object]) -> str:
 
 def _read_rows(out: CheckedTable, form: Form, rows: list[tuple[int, list[object]]],
                submitter: str | None, today: dt.date) -> None:
-    mapped = [c.index for c in out.columns.values()]
+    # a row naming only its unit and period (as a template pre-fills them) is blank
+    mapped = [c.index for code, c in out.columns.items() if code not in (UNIT_CODE, UNIT_NAME, PERIOD)]
     records: list[dict[str, object]] = []
     since_total: list[dict[str, object]] = []
     for row, cells in rows:

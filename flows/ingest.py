@@ -1,5 +1,6 @@
 """The ``ingest`` flow: receive the inbox into the archive → check and load each pending receipt
-(one task and one transaction per file) → refresh the annual figures → publish the warehouse.
+(one task and one transaction per file) and write its feedback into ``raw/outbox/<unit>/`` →
+refresh the annual figures → publish the warehouse.
 The work is in :mod:`ecostat.ingest`; the flow holds the warehouse's write lock throughout."""
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ def process_receipt(work: Path, raw: Path, rec: Receipt, run_id: str) -> list[st
         return steps.process_receipt(con, raw, rec, run_id)
 
 
+@task(cache_policy=NO_CACHE, task_run_name="feedback {rec.file}")
+def send_feedback(work: Path, outbox: Path, rec: Receipt, outcomes: list[steps.TableOutcome]) -> list[Path]:
+    """Write the file's feedback workbook and summary into the unit's outbox folder."""
+    with connect(work) as con:
+        return steps.send_feedback(con, outbox, rec, outcomes)
+
+
 @task(cache_policy=NO_CACHE)
 def refresh(work: Path, run_id: str) -> int:
     """Log the figures the run changed."""
@@ -64,7 +72,11 @@ def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> steps.RunSu
         run_id = start_run(work)
         receive_inbox(raw)
         receipts = pending(work, raw)
-        tables = [t for rec in receipts for t in process_receipt(work, raw, rec, run_id)]
+        tables = []
+        for rec in receipts:
+            outcomes = process_receipt(work, raw, rec, run_id)
+            send_feedback(work, raw / "outbox", rec, outcomes)
+            tables += outcomes
         summary = steps.RunSummary(run_id, len(receipts), tables, refresh(work, run_id))
         finish_run(work, summary)
     return summary

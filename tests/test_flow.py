@@ -24,6 +24,9 @@ def test_ingest_flow_loads_good_tables_and_logs_bad_ones(prefect_harness, tmp_pa
     assert state.is_completed()
     summary = state.result()
     assert (summary.files, summary.count("accepted"), summary.count("rejected")) == (2, 1, 1)
+    outbox = raw / "outbox" / "360102"
+    assert sorted(p.name for p in outbox.iterdir()) == [
+        "bad.csv.feedback.md", "bad.csv.feedback.xlsx", "ok.csv.feedback.md", "ok.csv.feedback.xlsx"]
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT value FROM annual_figures WHERE figure = 'outfall.required' "
                            "AND scope = '360100'").fetchall() == [(10.0,)]

@@ -208,6 +208,9 @@ def test_every_rule_of_the_catalogue_has_a_test():
         # tested against files and the warehouse in test_readers.py and test_load.py
         "FILE_TYPE", "FILE_UNREADABLE", "FILE_ENCODING", "FILE_NO_TABLE", "AUTH_FOLDER",
         "PERIOD_FALL", "PERIOD_FALL_WARNING", "PERIOD_CUMULATIVE_CHAIN",
-        "FILE_SYMLINK"}  # test_safety.py
+        "FILE_SYMLINK",  # test_safety.py
+        # hostile and odd files, in test_hostile.py
+        "FILE_XLS", "FILE_ENCRYPTED", "FILE_TOO_LARGE", "FILE_ZIP_BOMB", "CELL_FORMULA_NO_VALUE",
+        "TABLE_MERGED_CELLS", "SHEET_HIDDEN", "ROWS_HIDDEN"}
     assert set(rules()) == covered
     assert set(VALID) == set(FORMS)

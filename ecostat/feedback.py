@@ -1,0 +1,234 @@
+"""Feedback to the reporting unit for one received file: a workbook with a copy of each submitted
+table whose wrong cells are filled (red: error, yellow: warning) and carry a Chinese comment, led by a
+"反馈 Feedback" sheet (status of each table, counts by severity, every finding linked to its cell and,
+for an accepted table, a receipt); and a short Markdown summary fit for a chat message."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import openpyxl
+from openpyxl.comments import Comment
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import column_index_from_string
+from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ecostat.catalogue import Finding
+from ecostat.readers import RawTable
+from ecostat.safecell import put
+
+FEEDBACK_SHEET = "反馈 Feedback"
+ERROR_FILL = "FFFFC7CE"
+WARNING_FILL = "FFFFEB9C"
+UNASSIGNED = "_unassigned"
+STATUS_LABELS = {
+    "accepted": "接收 accepted",
+    "rejected": "退回 rejected",
+    "duplicate": "重复 duplicate",
+    "passed": "通过（试运行，未入库） passed (dry run)",
+}
+MARKDOWN_FINDINGS = 5  # findings listed per table in the chat summary
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+@dataclass
+class TableReport:
+    """What the feedback says about one table (or about a file that could not be read)."""
+
+    sheet: str | None
+    form: str | None
+    status: str  # accepted, rejected, duplicate or passed (a dry run without errors)
+    findings: list[Finding]
+    raw: RawTable | None = None
+    submission_id: int | None = None
+    rows_loaded: int = 0
+    slices: list[str] = field(default_factory=list)
+    replaced: list[tuple[int, str]] = field(default_factory=list)  # (submission id, file)
+
+    @property
+    def errors(self) -> int:
+        """Number of error findings."""
+        return sum(f.severity == "error" for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        """Number of warning findings."""
+        return sum(f.severity == "warning" for f in self.findings)
+
+    def receipt(self) -> str:
+        """For an accepted table: what was loaded and which earlier submissions it replaced."""
+        if self.status != "accepted":
+            return ""
+        text = f"已入库 {self.rows_loaded} 行；报告期 {'、'.join(self.slices) or '—'}；"
+        if self.replaced:
+            text += "替代先前提交 " + "、".join(f"#{sid}（{file}）" for sid, file in self.replaced)
+        else:
+            text += "未替代任何先前数据 (nothing replaced)"
+        return text
+
+
+def reports_from_check(result: list | Finding) -> list[TableReport]:  # type: ignore[type-arg]
+    """Reports for a dry run (``ecostat validate``): the result of :func:`ecostat.ingest.check_file`."""
+    if isinstance(result, Finding):
+        return [TableReport(None, None, "rejected", [result])]
+    return [TableReport(t.sheet, t.form.code if t.form else None, "passed" if t.accepted else "rejected",
+                        t.findings, t.raw) for t in result]
+
+
+def reports_from_outcomes(con: duckdb.DuckDBPyConnection, outcomes: list) -> list[TableReport]:  # type: ignore[type-arg]
+    """Reports for the tables an ingest run processed (:class:`ecostat.ingest.TableOutcome`), with the
+    slices loaded and the files of the submissions replaced, from ``submission_log``."""
+    reports = []
+    for o in outcomes:
+        report = TableReport(o.sheet, o.form, o.status, o.findings, o.raw, o.submission_id, o.rows_loaded)
+        if o.status == "accepted":
+            row = con.execute("SELECT slices FROM submission_log WHERE submission_id = ?",
+                              [o.submission_id]).fetchone()
+            report.slices = list(row[0]) if row else []
+            report.replaced = [(int(sid), str(file)) for sid, file in con.execute(
+                "SELECT submission_id, file FROM submission_log WHERE list_contains(?, submission_id) "
+                "ORDER BY submission_id", [o.replaced]).fetchall()]
+        reports.append(report)
+    return reports
+
+
+def _sheet_title(wanted: str, taken: set[str]) -> str:
+    base = _BAD_SHEET_CHARS.sub("_", wanted)[:31] or "数据"
+    title, n = base, 1
+    while title.lower() in taken:
+        n += 1
+        title = f"{base[:28]}_{n}"
+    taken.add(title.lower())
+    return title
+
+
+def _link(cell: object, sheet: str, ref: str) -> None:
+    cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"'{sheet}'!{ref}")  # type: ignore[attr-defined]
+    cell.font = Font(color="FF0563C1", underline="single")  # type: ignore[attr-defined]
+
+
+def _copy_table(ws: Worksheet, report: TableReport) -> None:
+    assert report.raw is not None
+    for row, cells in report.raw.rows:
+        for j, value in enumerate(cells, 1):
+            if value is not None:
+                put(ws, row, j, value)
+    marks: dict[tuple[int, str], list[Finding]] = defaultdict(list)
+    for f in report.findings:
+        if f.row is not None and f.column:
+            marks[(f.row, f.column)].append(f)
+    for (row, letter), found in marks.items():
+        cell = ws.cell(row=row, column=column_index_from_string(letter))
+        error = any(f.severity == "error" for f in found)
+        colour = ERROR_FILL if error else WARNING_FILL
+        cell.fill = PatternFill(fill_type="solid", start_color=colour, end_color=colour)
+        text = "\n".join(f"{f.rule_id}：{f.message_zh}" for f in found)
+        cell.comment = Comment(text, "ecostat", width=320, height=60 + 40 * len(found))
+
+
+def build_workbook(file: str, reports: list[TableReport], *, when: dt.datetime | None = None) -> openpyxl.Workbook:
+    """The feedback workbook of one file: the "反馈 Feedback" sheet, then a marked copy of each table."""
+    wb = openpyxl.Workbook()
+    summary = wb.active
+    assert summary is not None
+    summary.title = FEEDBACK_SHEET
+    taken = {FEEDBACK_SHEET.lower()}
+    titles: list[str] = []  # "" for a report without a table
+    for report in reports:
+        if report.raw is None:
+            titles.append("")
+            continue
+        title = _sheet_title(report.sheet or Path(file).stem, taken)
+        _copy_table(wb.create_sheet(title), report)
+        titles.append(title)
+
+    bold = Font(bold=True)
+    put(summary, 1, 1, f"报送反馈 Feedback：{file}").font = Font(bold=True, size=14)
+    when = when or dt.datetime.now().astimezone()
+    put(summary, 2, 1, f"生成时间 generated {when:%Y-%m-%d %H:%M}；"
+        f"错误 errors {sum(r.errors for r in reports)}，警告 warnings {sum(r.warnings for r in reports)}")
+    heads = ["表 sheet", "报表 form", "状态 status", "错误 errors", "警告 warnings", "入库行数 rows loaded",
+             "回执 receipt"]
+    for j, h in enumerate(heads, 1):
+        put(summary, 4, j, h).font = bold
+    r = 5
+    for report, title in zip(reports, titles, strict=True):
+        values = [title or report.sheet or "", report.form or "", STATUS_LABELS.get(report.status, report.status),
+                  report.errors, report.warnings, report.rows_loaded, report.receipt()]
+        for j, v in enumerate(values, 1):
+            put(summary, r, j, v)
+        if title:
+            _link(summary.cell(row=r, column=1), title, "A1")
+        r += 1
+    r += 1
+    put(summary, r, 1, "问题清单 Findings").font = bold
+    r += 1
+    heads = ["序号 no.", "严重性 severity", "规则 rule", "表 sheet", "单元格 cell", "列 column", "填写值 value",
+             "说明", "message"]
+    for j, h in enumerate(heads, 1):
+        put(summary, r, j, h).font = bold
+    n = 0
+    for report, title in zip(reports, titles, strict=True):
+        for f in report.findings:
+            n += 1
+            r += 1
+            cell_ref = f"{f.column or ''}{f.row or ''}"
+            values = [n, "错误 error" if f.severity == "error" else "警告 warning", f.rule_id, f.sheet or "",
+                      cell_ref if f.column else (f"第{f.row}行" if f.row else ""), f.header or "", f.value or "",
+                      f.message_zh, f.message_en]
+            for j, v in enumerate(values, 1):
+                put(summary, r, j, v)
+            if title and f.row:
+                _link(summary.cell(row=r, column=5), title, f"{f.column or 'A'}{f.row}")
+    if n == 0:
+        put(summary, r + 1, 1, "没有发现问题 no findings")
+    for letter, width in zip("ABCDEFGHI", (18, 22, 26, 12, 14, 20, 16, 60, 60), strict=True):
+        summary.column_dimensions[letter].width = width
+    return wb
+
+
+def summary_markdown(file: str, reports: list[TableReport]) -> str:
+    """A short Markdown summary of the feedback, fit for a chat message."""
+    counts: dict[str, int] = defaultdict(int)
+    for report in reports:
+        counts[report.status] += 1
+    parts = "，".join(f"{STATUS_LABELS.get(s, s).split()[0]} {n}" for s, n in counts.items())
+    lines = [f"**{file}**：{len(reports)} 张表（{parts}）"]
+    for report in reports:
+        name = f"[{report.sheet}] " if report.sheet else ""
+        status = STATUS_LABELS.get(report.status, report.status).split()[0]
+        what = "与已收到的文件内容相同" if report.status == "duplicate" else report.form or "未识别报表"
+        head = f"- {name}{what} — {status}"
+        if report.errors or report.warnings:
+            head += f"：{report.errors} 个错误，{report.warnings} 个警告"
+        if report.status == "accepted":
+            head += f"；{report.receipt()}"
+        lines.append(head)
+        for f in report.findings[:MARKDOWN_FINDINGS]:
+            where = f"{f.column or ''}{f.row or ''}" if f.column else (f"第{f.row}行" if f.row else "文件")
+            lines.append(f"  - {where} {f.message_zh}")
+        if len(report.findings) > MARKDOWN_FINDINGS:
+            lines.append(f"  - ……另有 {len(report.findings) - MARKDOWN_FINDINGS} 条，见反馈表")
+    return "\n".join(lines) + "\n"
+
+
+def feedback_paths(outbox: Path, file: str, submitter: str | None) -> tuple[Path, Path]:
+    """Where the feedback of ``file`` (its path under the inbox) goes: ``outbox/<unit>/...`` or
+    ``outbox/_unassigned/...`` for a file outside any unit folder."""
+    base = outbox / file if submitter else outbox / UNASSIGNED / file
+    return base.with_name(base.name + ".feedback.xlsx"), base.with_name(base.name + ".feedback.md")
+
+
+def write_feedback(outbox: Path, file: str, submitter: str | None, reports: list[TableReport]) -> tuple[Path, Path]:
+    """Write the feedback workbook and Markdown summary of one file; returns their paths."""
+    xlsx, md = feedback_paths(outbox, file, submitter)
+    xlsx.parent.mkdir(parents=True, exist_ok=True)
+    build_workbook(Path(file).name, reports).save(xlsx)
+    md.write_text(summary_markdown(Path(file).name, reports), encoding="utf-8")
+    return xlsx, md

@@ -1,0 +1,116 @@
+"""Templates: generated from the forms, filled with drop-down values, they validate with no finding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from ecostat.catalogue import rules
+from ecostat.cli import main
+from ecostat.forms import FORMS
+from ecostat.formspec import INTEGER, PERCENT, REGISTRY
+from ecostat.registry import registry
+from ecostat.templates import FIRST_ROW, HEADER_ROW, column_headers, prefilled_rows
+from ecostat.validation import INSTRUCTIONS_SHEET
+from tests.forms_data import VALID
+
+
+def dropdowns(wb: openpyxl.Workbook, ws) -> dict[str, object]:
+    """{column letter: the validation covering its first data cell}; list validations resolved to their values."""
+    out: dict[str, object] = {}
+    for dv in ws.data_validations.dataValidation:
+        for rng in dv.sqref.ranges:
+            letter = rng.coord.split(":")[0].rstrip("0123456789")
+            assert rng.min_row == FIRST_ROW and rng.max_row >= FIRST_ROW + 100
+            if dv.type == "list":
+                sheet, cells = dv.formula1.split("!")
+                assert sheet == f"'{INSTRUCTIONS_SHEET}'"
+                out[letter] = [c.value for row in wb[INSTRUCTIONS_SHEET][cells.replace("$", "")] for c in row]
+            else:
+                out[letter] = dv
+    return out
+
+
+def fill(wb: openpyxl.Workbook, code: str) -> None:
+    """Type the valid row of a form into its sheet, taking registry values from the drop-downs only."""
+    form = FORMS[code]
+    ws = wb[form.zh]
+    lists = dropdowns(wb, ws)
+    for j, f in enumerate(form.fields, 3):
+        letter = openpyxl.utils.get_column_letter(j)
+        value = VALID[code].get(f.code)
+        if value is None:
+            continue
+        if f.kind == REGISTRY:
+            name = registry(f.registry).resolve(value).name
+            assert name in lists[letter], (f.code, lists[letter])
+            value = name
+        elif f.kind == PERCENT and isinstance(value, str):
+            value = float(value.rstrip("%"))
+        if f.kind == INTEGER:
+            assert lists[letter].type == "whole"
+        ws.cell(row=FIRST_ROW, column=j).value = value
+
+
+@pytest.mark.parametrize("code", list(FORMS))
+def test_template_round_trip(tmp_path: Path, capsys, code: str) -> None:
+    path = tmp_path / f"{code}.xlsx"
+    assert main(["template", code, "--unit", "360102", "--year", "2024", "--out", str(path)]) == 0
+    wb = openpyxl.load_workbook(path)
+    form = FORMS[code]
+    assert wb.sheetnames == [form.zh, INSTRUCTIONS_SHEET]
+    ws = wb[form.zh]
+    assert [c.value for c in ws[HEADER_ROW]] == column_headers(form)
+    prefilled = [(ws.cell(r, 1).value, ws.cell(r, 2).value) for r in range(FIRST_ROW, FIRST_ROW + 40)]
+    assert prefilled == [("360102", "2024")] * prefilled_rows(form) + [(None, None)] * (40 - prefilled_rows(form))
+    fill(wb, code)
+    wb.save(path)
+    capsys.readouterr()
+    assert main(["validate", str(path), "--unit", "360102", "--warehouse", str(tmp_path / "none.duckdb")]) == 0
+    out = capsys.readouterr().out
+    assert out == f"{path.name} [{form.zh}]: {code} — 通过 accepted, 0 errors, 0 warnings\n"
+
+
+def test_all_forms_in_one_template(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "all.xlsx"
+    assert main(["template", "all", "--unit", "360112", "--year", "2024", "--month", "6", "--out", str(path)]) == 0
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == [*(f.zh for f in FORMS.values()), INSTRUCTIONS_SHEET]
+    assert wb["空气质量"]["B3"].value == "2024-06" and wb["空气质量"]["A3"].value == "360112"
+    for code in FORMS:
+        fill(wb, code)
+    wb["空气质量"]["E3"], wb["空气质量"]["F3"], wb["空气质量"]["G3"] = 160, 182, None  # six months only
+    wb.save(path)
+    capsys.readouterr()
+    assert main(["validate", str(path), "--unit", "360112", "--warehouse", str(tmp_path / "none.duckdb")]) == 0
+    out = capsys.readouterr().out
+    assert "ERROR" not in out and "WARNING" not in out and out.count("通过 accepted") == len(FORMS)
+
+
+def test_instructions_come_from_the_schemas_and_catalogue(tmp_path: Path) -> None:
+    path = tmp_path / "t.xlsx"
+    assert main(["template", "outfall_remediation", "--unit", "360102", "--year", "2024", "--out", str(path)]) == 0
+    text = "\n".join(str(c.value) for row in openpyxl.load_workbook(path)[INSTRUCTIONS_SHEET].iter_rows()
+                     for c in row if c.value)
+    assert "需整治排口数：必填，整数；≥ 0" in text
+    assert "规则 ROW_NOT_ABOVE：已完成整治数 ≤ 需整治排口数" in text
+    assert "跨期规则 PERIOD_FALL：已完成整治数不得低于上期已报值" in text
+    assert all(rule_id in text for rule_id in rules())
+
+
+def test_range_validation_matches_the_contract(tmp_path: Path) -> None:
+    path = tmp_path / "t.xlsx"
+    assert main(["template", "air_quality", "--unit", "360102", "--year", "2024", "--out", str(path)]) == 0
+    wb = openpyxl.load_workbook(path)
+    v = dropdowns(wb, wb["空气质量"])
+    assert (v["C"].type, v["C"].formula1) == ("custom", "AND(ISNUMBER(C3),C3>0,C3<=500)")  # pm25: > 0, ≤ 500
+    assert (v["E"].type, v["E"].operator, v["E"].formula1) == ("whole", "greaterThanOrEqual", "0")
+    assert (v["G"].type, v["G"].operator, v["G"].formula1, v["G"].formula2) == ("decimal", "between", "0", "100")
+
+
+def test_unknown_unit_or_form(tmp_path: Path, capsys) -> None:
+    assert main(["template", "nope", "--unit", "360102", "--year", "2024", "--out", str(tmp_path / "x.xlsx")]) == 2
+    assert main(["template", "--unit", "999999", "--year", "2024", "--out", str(tmp_path / "x.xlsx")]) == 2
+    assert not (tmp_path / "x.xlsx").exists()
