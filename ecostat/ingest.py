@@ -42,7 +42,10 @@ from ecostat.warehouse import (
     slice_labels,
 )
 
-IGNORED_PREFIXES = (".", "~$")
+# Left in the inbox: Excel's lock files, desktop litter, and uploads still in progress.
+IGNORED_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+IGNORED_PREFIXES = ("~$",)
+IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload")
 
 
 @dataclass
@@ -108,7 +111,7 @@ def discover(inbox: Path) -> list[InboxFile]:
         links = [d for d in dirnames if (Path(dirpath) / d).is_symlink()]
         for name in [*filenames, *links]:
             path = Path(dirpath) / name
-            if name.startswith(IGNORED_PREFIXES):
+            if name in IGNORED_NAMES or name.startswith(IGNORED_PREFIXES) or name.endswith(IGNORED_SUFFIXES):
                 continue
             st = path.lstat()
             if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):

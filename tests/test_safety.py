@@ -65,8 +65,11 @@ def test_archive_keeps_every_received_byte_once(tmp_path):
     raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
     copy_samples(raw, ["360102"])
     originals = {p.relative_to(raw / "inbox").as_posix(): p.read_bytes() for p in (raw / "inbox").rglob("*.*")}
+    litter = [raw / "inbox" / "360102" / n for n in ("~$东湖区2024年度生态环境报表.xlsx", ".DS_Store", "a.xlsx.part")]
+    for p in litter:
+        p.write_bytes(b"x")
     steps.run_plain(raw, db)
-    assert list((raw / "inbox").rglob("*.*")) == []
+    assert sorted((raw / "inbox").rglob("*")) == sorted([raw / "inbox" / "360102", *litter])
     manifest = archive.receipts(raw / "archive")
     assert {r.file: r.submitter for r in manifest} == dict.fromkeys(originals, "360102")
     for r in manifest:
@@ -180,12 +183,16 @@ def test_path_tricks_cannot_write_another_units_slices(tmp_path):
     (inbox / "360103" / "dir-link").symlink_to(tmp_path, target_is_directory=True)
     write_csv(inbox / "360102" / "360103" / "nested.csv",
               [header("outfall_remediation"), row("outfall_remediation", unit="360103")])
+    write_csv(inbox / "360102" / "..\\360103\\dots.csv",  # backslashes and dots are only characters here
+              [header("outfall_remediation"), row("outfall_remediation", unit="360103", required=11)])
     summary = steps.run_plain(raw, db)
     by_file = {t.file: t for t in summary.tables}
     assert by_file["360103/link.csv"].findings[0].rule_id == "FILE_SYMLINK"
     assert by_file["360103/dir-link"].findings[0].rule_id == "FILE_SYMLINK"
     nested = by_file["360102/360103/nested.csv"]
     assert (nested.status, nested.findings[0].rule_id) == ("rejected", "AUTH_ROW_UNIT")
+    dots = by_file["360102/..\\360103\\dots.csv"]
+    assert (dots.status, dots.findings[0].rule_id) == ("rejected", "AUTH_ROW_UNIT")
     assert secret.exists() and summary.count("accepted") == 0
     archived = b"".join(p.read_bytes() for p in (raw / "archive" / "objects").rglob("*") if p.is_file())
     assert secret.read_bytes() not in archived  # a link is recorded, never followed
