@@ -1,5 +1,6 @@
 """The ``ingest`` flow: discover new files → check each (read, normalise, validate) and load its
-accepted tables → refresh the annual figures. The work is in :mod:`ecostat.ingest`."""
+accepted tables → refresh the annual figures → alert → record the run. The work is in
+:mod:`ecostat.ingest` and :mod:`ecostat.alerts`; a run that fails is alerted by a hook."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from ecostat import alerts
 from ecostat import ingest as steps
+from ecostat.config import load_settings
 from ecostat.figures import refresh_figures
 from ecostat.warehouse import Received, connect
 
@@ -41,13 +44,26 @@ def refresh(warehouse: Path, run_id: str) -> int:
 
 
 @task(cache_policy=NO_CACHE)
+def send_alerts(raw: Path, warehouse: Path, summary: steps.RunSummary) -> list[alerts.Delivery]:
+    """Alert the rejections (and whatever else the settings ask for); never fails the run."""
+    with connect(warehouse) as con:
+        return alerts.alert_run(con, summary.tables, summary.run_id, load_settings(raw))
+
+
+@task(cache_policy=NO_CACHE)
 def finish_run(warehouse: Path, summary: steps.RunSummary) -> None:
     """Record the run's counts."""
     with connect(warehouse) as con:
         steps.finish_run(con, summary)
 
 
-@flow(name="ingest")
+def alert_failure(flow, flow_run, state) -> None:  # type: ignore[no-untyped-def]
+    """Flow hook: alert the operator that a run failed."""
+    params = flow_run.parameters
+    alerts.alert_failed_run(Path(params["raw"]), Path(params["warehouse"]), flow_run.name, str(state.message))
+
+
+@flow(name="ingest", on_failure=[alert_failure])
 def ingest(raw: Path, warehouse: Path) -> steps.RunSummary:
     """Ingest every new file under ``raw/inbox`` into the warehouse, file by file, in order."""
     run_id = start_run(warehouse)
@@ -55,5 +71,6 @@ def ingest(raw: Path, warehouse: Path) -> steps.RunSummary:
     per_file = [process_file(warehouse, rec, run_id) for rec in files]
     tables = [t for outcomes in per_file for t in outcomes]
     summary = steps.RunSummary(run_id, sum(1 for o in per_file if o), tables, refresh(warehouse, run_id))
+    send_alerts(raw, warehouse, summary)
     finish_run(warehouse, summary)
     return summary
