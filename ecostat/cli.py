@@ -1,4 +1,4 @@
-"""The ``ecostat`` command: ingest, figures, validate."""
+"""The ``ecostat`` command: ingest, figures, validate, audit, serve."""
 
 from __future__ import annotations
 
@@ -36,13 +36,17 @@ def parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("file", type=Path)
     p.add_argument("--unit", required=True, help="the submitting unit's code")
+    p = sub.add_parser("audit", help="Great Expectations audit of a year; Data Docs beside the warehouse")
+    _common(p)
+    p.add_argument("--year", type=int, required=True)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = parser().parse_args(argv)
-    return {"ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate}[args.command](args)
+    return {"ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate,
+            "audit": cmd_audit}[args.command](args)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -149,6 +153,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"{path.name}" + (f" [{t.sheet}]" if t.sheet else "") +
                   f": {form} — {status}, {t.errors} errors, {t.warnings} warnings")
     return 1 if any(f.severity == "error" for f in findings) else 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Audit a year, store the results, build Data Docs, alert a failure; 1 when an error-level check failed."""
+    settings.apply()
+    from ecostat.audit import audit_and_alert, docs_dir
+    from ecostat.config import load_settings
+    from ecostat.warehouse import connect
+
+    if not args.warehouse.exists():
+        print(f"no warehouse at {args.warehouse}: run `ecostat ingest` first / 数据仓库不存在，请先运行 ecostat ingest",
+              file=sys.stderr)
+        return 2
+    with connect(args.warehouse) as con:
+        result, _ = audit_and_alert(con, args.year, docs_dir(args.warehouse), load_settings(args.raw))
+    print(result.text())
+    return 1 if result.failed_errors else 0
 
 
 def main_exit() -> None:
