@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from ecostat.forms import FORMS
 from ecostat.obligations import obligations
 from ecostat.registry import CITY, registry
 
+log = logging.getLogger(__name__)
 COUNT_UNITS = ("个", "件", "家")
 SITE = "ecostat"
 
@@ -329,3 +331,16 @@ def audit_and_alert(con: duckdb.DuckDBPyConnection, year: int, docs: Path | None
     alert = failure_alert(result, run_id)
     sent = send(con, [alert], options) if alert and options.on_audit_failure else []
     return result, sent
+
+
+def audit_after_run(con: duckdb.DuckDBPyConnection, warehouse: Path, options: Settings,
+                    run_id: str) -> tuple[AuditResult | None, list[Delivery]]:
+    """The audit at the end of an ingest run (of :func:`audit_year`); a broken audit is logged, never raised."""
+    year = audit_year(con)
+    if year is None:
+        return None, []
+    try:
+        return audit_and_alert(con, year, docs_dir(warehouse), options, run_id)
+    except Exception as exc:
+        log.warning("audit of %s failed: %s: %s", year, type(exc).__name__, exc)
+        return None, []

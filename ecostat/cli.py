@@ -39,6 +39,10 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("audit", help="Great Expectations audit of a year; Data Docs beside the warehouse")
     _common(p)
     p.add_argument("--year", type=int, required=True)
+    p = sub.add_parser("serve", help="serve the ingest flow as a scheduled deployment (needs PREFECT_API_URL)")
+    _common(p)
+    p.add_argument("--cron", help="the schedule (default: ECOSTAT_SCHEDULE, the settings file, or */30 * * * *)")
+    p.add_argument("--name", default="ecostat-ingest", help="the deployment's name (default ecostat-ingest)")
     return ap
 
 
@@ -46,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = parser().parse_args(argv)
     return {"ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate,
-            "audit": cmd_audit}[args.command](args)
+            "audit": cmd_audit, "serve": cmd_serve}[args.command](args)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -170,6 +174,32 @@ def cmd_audit(args: argparse.Namespace) -> int:
         result, _ = audit_and_alert(con, args.year, docs_dir(args.warehouse), load_settings(args.raw))
     print(result.text())
     return 1 if result.failed_errors else 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Register the ingest flow as a deployment with a cron schedule and run its flow runs until stopped."""
+    import os
+
+    settings.apply()
+    if not os.environ.get("PREFECT_API_URL"):
+        print("PREFECT_API_URL is not set: start `prefect server start` and set "
+              "PREFECT_API_URL=http://127.0.0.1:4200/api (see README) / 请先启动 Prefect 服务并设置 PREFECT_API_URL",
+              file=sys.stderr)
+        return 2
+    from prefect import serve
+    from prefect.deployments.runner import RunnerDeployment
+
+    from ecostat.config import load_settings
+    from flows.ingest import ingest
+
+    cron = args.cron or load_settings(args.raw).schedule
+    deployment = ingest.to_deployment(name=args.name, cron=cron, parameters={
+        "raw": str(args.raw.resolve()), "warehouse": str(args.warehouse.resolve())})
+    print(f"serving ingest/{args.name} on '{cron}' (raw {args.raw.resolve()}, warehouse {args.warehouse.resolve()})",
+          flush=True)
+    assert isinstance(deployment, RunnerDeployment)
+    serve(deployment, print_starting_message=False)
+    return 0
 
 
 def main_exit() -> None:
