@@ -1,4 +1,5 @@
-"""The ``ecostat`` command: ingest, figures, validate, template."""
+"""The ``ecostat`` command: ingest, figures, validate, query, history, rebuild, certify, amendments,
+template, audit, serve."""
 
 from __future__ import annotations
 
@@ -69,6 +70,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=int, required=True)
     p.add_argument("--month", type=int, choices=range(1, 13), metavar="M", help="for a monthly report")
     p.add_argument("--out", type=Path, help="the xlsx to write (default: <unit>_<period>_<form>_template.xlsx)")
+    p = sub.add_parser("audit", help="Great Expectations audit of a year; Data Docs beside the warehouse")
+    _common(p)
+    p.add_argument("--year", type=int, required=True)
+    p = sub.add_parser("serve", help="serve the ingest flow as a scheduled deployment (needs PREFECT_API_URL)")
+    _common(p)
+    p.add_argument("--cron", help="the schedule (default: ECOSTAT_SCHEDULE, the settings file, or */30 * * * *)")
+    p.add_argument("--name", default="ecostat-ingest", help="the deployment's name (default ecostat-ingest)")
     return ap
 
 
@@ -77,31 +85,32 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     commands = {"ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate, "rebuild": cmd_rebuild,
                 "query": cmd_query, "history": cmd_history, "certify": cmd_certify, "amendments": cmd_amendments,
-                "template": cmd_template}
-    return commands[args.command](args)
+                "template": cmd_template, "audit": cmd_audit, "serve": cmd_serve}
+    from ecostat.writer import WarehouseBusy
+
+    try:
+        return commands[args.command](args)
+    except WarehouseBusy as exc:
+        print(f"另一个任务正在写入数据仓库（{exc}），本次未运行；稍后重试（导入可用 --wait 秒数）。\n"
+              f"another process is writing the warehouse ({exc}); nothing was done: retry later "
+              "(ingest: pass --wait)", file=sys.stderr)
+        return 3
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Run the flow once and print its summary; 0 when the run completed, whatever it rejected."""
     settings.apply()
     from ecostat.ingest import run_plain, seed_inbox
-    from ecostat.writer import WarehouseBusy
 
     raw, warehouse = args.raw.resolve(), args.warehouse.resolve()
     if seed_inbox(raw):
         print("收件箱尚不存在，已放入随附的示例报表（raw/samples）/ no inbox yet: filled it with the shipped samples")
-    try:
-        if args.no_prefect:
-            summary = run_plain(raw, warehouse, args.wait)
-        else:
-            from flows.ingest import ingest  # imports Prefect: only after the settings
+    if args.no_prefect:
+        summary = run_plain(raw, warehouse, args.wait)
+    else:
+        from flows.ingest import ingest  # imports Prefect: only after the settings
 
-            summary = ingest(raw=raw, warehouse=warehouse, wait_seconds=args.wait)
-    except WarehouseBusy as exc:
-        print(f"另一个导入任务正在写入数据仓库（{exc}），本次未运行；稍后重试或使用 --wait 秒数。\n"
-              f"another ingest is writing the warehouse ({exc}); nothing was done: retry later or pass --wait",
-              file=sys.stderr)
-        return 3
+        summary = ingest(raw=raw, warehouse=warehouse, wait_seconds=args.wait)
     print(summary.text())
     return 0
 
@@ -323,6 +332,50 @@ def cmd_template(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     build_template(forms, unit.code, args.year, args.month).save(out)
     print(f"template: {out}")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Audit a year, store the results, build Data Docs, alert a failure; 1 when an error-level check failed."""
+    settings.apply()
+    from ecostat.audit import audit_and_alert, docs_dir
+    from ecostat.config import load_settings
+    from ecostat.warehouse import connect
+    from ecostat.writer import writing
+
+    if not args.warehouse.exists():
+        print(f"no warehouse at {args.warehouse}: run `ecostat ingest` first / 数据仓库不存在，请先运行 ecostat ingest",
+              file=sys.stderr)
+        return 2
+    with writing(args.warehouse.resolve()) as work, connect(work, create=True) as con:
+        result, _ = audit_and_alert(con, args.year, docs_dir(args.warehouse), load_settings(args.raw))
+    print(result.text())
+    return 1 if result.failed_errors else 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Register the ingest flow as a deployment with a cron schedule and run its flow runs until stopped."""
+    import os
+
+    settings.apply()
+    if not os.environ.get("PREFECT_API_URL"):
+        print("PREFECT_API_URL is not set: start `prefect server start` and set "
+              "PREFECT_API_URL=http://127.0.0.1:4200/api (see README) / 请先启动 Prefect 服务并设置 PREFECT_API_URL",
+              file=sys.stderr)
+        return 2
+    from prefect import serve
+    from prefect.deployments.runner import RunnerDeployment
+
+    from ecostat.config import load_settings
+    from flows.ingest import ingest
+
+    cron = args.cron or load_settings(args.raw).schedule
+    deployment = ingest.to_deployment(name=args.name, cron=cron, parameters={
+        "raw": str(args.raw.resolve()), "warehouse": str(args.warehouse.resolve())})
+    print(f"serving ingest/{args.name} on '{cron}' (raw {args.raw.resolve()}, warehouse {args.warehouse.resolve()})",
+          flush=True)
+    assert isinstance(deployment, RunnerDeployment)
+    serve(deployment, print_starting_message=False)
     return 0
 
 

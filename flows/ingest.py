@@ -1,20 +1,26 @@
 """The ``ingest`` flow: receive the inbox into the archive → check and load each pending receipt
 (one task and one transaction per file) and write its feedback into ``raw/outbox/<unit>/`` →
-refresh the annual figures → publish the warehouse.
-The work is in :mod:`ecostat.ingest`; the flow holds the warehouse's write lock throughout."""
+refresh the annual figures → alert → audit → record the run → publish the warehouse and the run's
+artifacts. The work is in :mod:`ecostat.ingest`, :mod:`ecostat.alerts`, :mod:`ecostat.audit` and
+:mod:`ecostat.report`; the flow holds the warehouse's write lock throughout, and a run that fails
+is alerted by a hook."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from ecostat import alerts, report
+from ecostat import audit as checks
 from ecostat import ingest as steps
 from ecostat.archive import Receipt
+from ecostat.config import load_settings
 from ecostat.figures import refresh_figures
 from ecostat.warehouse import connect
-from ecostat.writer import writing
+from ecostat.writer import WarehouseBusy, writing
 
 
 @task(cache_policy=NO_CACHE)
@@ -59,13 +65,45 @@ def refresh(work: Path, run_id: str) -> int:
 
 
 @task(cache_policy=NO_CACHE)
+def send_alerts(raw: Path, work: Path, summary: steps.RunSummary) -> list[alerts.Delivery]:
+    """Alert the rejections (and whatever else the settings ask for); never fails the run."""
+    with connect(work) as con:
+        return alerts.alert_run(con, summary.tables, summary.run_id, load_settings(raw))
+
+
+@task(cache_policy=NO_CACHE)
+def audit(raw: Path, work: Path, run_id: str) -> tuple[checks.AuditResult | None, list[alerts.Delivery]]:
+    """Audit the warehouse (Data Docs beside it); alert a failure; never fails the run."""
+    with connect(work) as con:
+        return checks.audit_after_run(con, work, load_settings(raw), run_id)
+
+
+@task(cache_policy=NO_CACHE)
+def publish(summary: steps.RunSummary, sent: list[alerts.Delivery], audited: checks.AuditResult | None) -> None:
+    """The run's Markdown summary and its findings as Prefect artifacts."""
+    create_markdown_artifact(key="ingest-summary", markdown=report.run_markdown(summary, sent, audited),
+                             description="入库运行摘要 ingest run summary")
+    rows = report.findings_table(summary)
+    if rows:
+        create_table_artifact(key="ingest-findings", table=rows, description="校验问题 findings")
+
+
+@task(cache_policy=NO_CACHE)
 def finish_run(work: Path, summary: steps.RunSummary) -> None:
     """Record the run's counts."""
     with connect(work) as con:
         steps.finish_run(con, summary)
 
 
-@flow(name="ingest")
+def alert_failure(flow, flow_run, state) -> None:  # type: ignore[no-untyped-def]
+    """Flow hook: alert the operator that a run failed (not when it only found another run writing)."""
+    if isinstance(state.result(raise_on_failure=False), WarehouseBusy):
+        return
+    params = flow_run.parameters
+    alerts.alert_failed_run(Path(params["raw"]), Path(params["warehouse"]), flow_run.name, str(state.message))
+
+
+@flow(name="ingest", on_failure=[alert_failure])
 def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> steps.RunSummary:
     """Ingest every new file under ``raw/inbox`` into the warehouse, file by file, in order."""
     with writing(warehouse, wait_seconds) as work:
@@ -78,5 +116,8 @@ def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> steps.RunSu
             send_feedback(work, raw / "outbox", rec, outcomes)
             tables += outcomes
         summary = steps.RunSummary(run_id, len(receipts), tables, refresh(work, run_id))
+        sent = send_alerts(raw, work, summary)
+        audited, audit_sent = audit(raw, work, run_id)
         finish_run(work, summary)
+    publish(summary, sent + audit_sent, audited)
     return summary

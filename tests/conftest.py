@@ -7,10 +7,14 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import openpyxl
 import pytest
 
+from ecostat import ingest as steps
 from ecostat import settings
+from ecostat.ingest import TableOutcome
+from ecostat.warehouse import connect
 
 settings.apply()
 
@@ -35,6 +39,15 @@ def write_csv(path: Path, rows: list[list[object]], encoding: str = "utf-8") -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(buf.getvalue().encode(encoding))
     return path
+
+
+def ingest_files(raw: Path, db: Path) -> tuple[duckdb.DuckDBPyConnection, str, list[TableOutcome]]:
+    """Receive the inbox and process it through the plain steps, leaving the connection open."""
+    con = connect(db, create=True)
+    steps.receive_inbox(raw)
+    run_id = steps.start_run(con)
+    tables = [t for rec in steps.pending(con, raw) for t in steps.process_receipt(con, raw, rec, run_id)]
+    return con, run_id, tables
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import write_csv
 from tests.forms_data import header, row
+from tests.webhook import webhook
 
 pytestmark = pytest.mark.flow
 
@@ -34,3 +35,20 @@ def test_ingest_flow_loads_good_tables_and_logs_bad_ones(prefect_harness, tmp_pa
                            ).fetchall() == [(1, 1, summary.figures_changed)]
     again = ingest(raw=raw, warehouse=db)
     assert (again.files, again.tables, again.figures_changed) == (0, [], 0)
+
+
+def test_flow_alerts_a_rejection_and_a_failed_run(prefect_harness, tmp_path: Path, monkeypatch):
+    from flows.ingest import ingest
+
+    raw = tmp_path / "raw"
+    write_csv(raw / "inbox" / "360103" / "bad.csv",
+              [header("outfall_remediation"), row("outfall_remediation", unit="360103", completed=99)])
+    with webhook() as hook:
+        monkeypatch.setenv("ECOSTAT_ALERT_URLS", hook.url("ops"))
+        ingest(raw=raw, warehouse=tmp_path / "ecostat.duckdb")
+        assert [p for p, _ in hook.received] == ["/ops"]
+        assert "西湖区（360103）" in hook.received[0][1]["message"]
+        state = ingest(raw=raw, warehouse=tmp_path, return_state=True)  # a folder: the warehouse cannot open
+        assert state.is_failed()
+        assert [p for p, _ in hook.received] == ["/ops", "/ops"]
+        assert "入库运行失败" in hook.received[1][1]["title"]

@@ -156,7 +156,7 @@ def test_second_ingest_exits_with_a_clear_message(tmp_path, capsys):
     with writing(db):
         code = main(["ingest", "--no-prefect", "--raw", str(tmp_path / "raw"), "--warehouse", str(db)])
     assert code == 3
-    assert "另一个导入任务正在写入数据仓库" in capsys.readouterr().err
+    assert "另一个任务正在写入数据仓库" in capsys.readouterr().err
     holding = threading.Event()
 
     def hold() -> None:

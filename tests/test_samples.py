@@ -97,3 +97,13 @@ def test_validate_names_each_bad_cell_in_chinese(ingested):
     good = next((ROOT / "raw" / "samples" / "360124").glob("进贤县2024*.xlsx"))
     ok = ecostat("validate", str(good), "--unit", "360124", "--warehouse", str(db), env=env)
     assert ok.returncode == 0, ok.stdout
+
+
+def test_audit_of_the_samples_passes_and_builds_data_docs(ingested):
+    _, db, env, _ = ingested
+    out = ecostat("audit", "--year", "2024", "--warehouse", str(db), env=env)
+    assert out.returncode == 0, out.stdout + out.stderr[-3000:]
+    assert "错误 0 项" in out.stdout
+    docs = db.parent / "docs"
+    assert (docs / "index.html").is_file()
+    assert (docs / "validations" / "completeness").is_dir()

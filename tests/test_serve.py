@@ -1,0 +1,136 @@
+"""`ecostat serve` against a real `prefect server start` on 127.0.0.1: the deployment and its cron schedule
+exist, and a run triggered after a bad file is dropped rejects it, alerts a local webhook and leaves its
+Markdown summary as an artifact."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import write_csv
+from tests.forms_data import header, row
+from tests.webhook import closed_port, webhook
+
+pytestmark = pytest.mark.server
+ROOT = Path(__file__).resolve().parent.parent
+SCHEDULE = "0 3 1 1 *"  # far from now, so that no scheduled run races the triggered one
+
+
+def _env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ECOSTAT_"))}
+    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
+               GX_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING", **extra)
+    return env
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=15)
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "prefect server exited"
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"prefect server not healthy within {seconds} s")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Prefect server with its own PREFECT_HOME; killed at the end whatever happens."""
+    home = tmp_path_factory.mktemp("prefect-server")
+    port = closed_port()
+    log = open(home / "server.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                             "--port", str(port)], env=_env(home), stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        _wait_healthy(url, proc, 120)
+        yield url
+    finally:
+        _stop(proc)
+        log.close()
+
+
+async def _deployment_and_run(url: str, bad_file: Path, rows: list[list[object]]) -> tuple[object, object, list]:
+    from prefect.client.orchestration import PrefectClient
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    async with PrefectClient(api=url) as client:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                deployment = await client.read_deployment_by_name("ingest/ecostat-ingest")
+                break
+            except Exception:
+                assert time.monotonic() < deadline, "deployment not registered within 60 s"
+                await asyncio.sleep(0.5)
+        write_csv(bad_file, rows)
+        run = await client.create_flow_run_from_deployment(deployment.id)
+        deadline = time.monotonic() + 150
+        while True:
+            run = await client.read_flow_run(run.id)
+            if run.state is not None and run.state.is_final():
+                break
+            assert time.monotonic() < deadline, f"run not finished within 150 s: {run.state}"
+            await asyncio.sleep(1)
+        artifacts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
+        return deployment, run, artifacts
+
+
+def test_served_deployment_runs_on_demand_and_reports(server: str, tmp_path: Path):
+    raw, db = tmp_path / "raw", tmp_path / "warehouse" / "ecostat.duckdb"
+    (raw / "inbox").mkdir(parents=True)
+    with webhook() as hook:
+        env = _env(tmp_path / "prefect", PREFECT_API_URL=server, ECOSTAT_ALERT_URLS=hook.url("ops"),
+                   ECOSTAT_SCHEDULE=SCHEDULE)
+        log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
+        serve = subprocess.Popen([sys.executable, "-m", "ecostat.cli", "serve", "--raw", str(raw),
+                                  "--warehouse", str(db)], cwd=ROOT, env=env, stdout=log,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            bad = [header("outfall_remediation"), row("outfall_remediation", unit="360121", completed=99)]
+            deployment, run, artifacts = asyncio.run(
+                _deployment_and_run(server, raw / "inbox" / "360121" / "排污口_有误.csv", bad))
+        finally:
+            _stop(serve)
+            log.close()
+        served = (tmp_path / "serve.log").read_text(errors="replace")[-3000:]
+        assert [s.schedule.cron for s in deployment.schedules] == [SCHEDULE], served  # type: ignore[attr-defined]
+        assert run.state.is_completed(), (run.state, served)  # type: ignore[attr-defined]
+        assert [p for p, _ in hook.received] == ["/ops"]
+        assert "南昌县（360121）" in hook.received[0][1]["message"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT file, status FROM submission_log").fetchall() == [
+            ("360121/排污口_有误.csv", "rejected")]
+        assert con.execute("SELECT kind, delivered FROM alerts").fetchall() == [("rejected", True)]
+    summary = next(a for a in artifacts if a.key == "ingest-summary")  # type: ignore[attr-defined]
+    assert "| 退回表 tables rejected | 1 |" in summary.data
+    findings = next(a for a in artifacts if a.key == "ingest-findings")  # type: ignore[attr-defined]
+    assert [(r["file"], r["severity"], r["message_zh"]) for r in json.loads(findings.data)] == [
+        ("360121/排污口_有误.csv", "error", "已完成整治数(99)大于需整治排口数(10)")]
