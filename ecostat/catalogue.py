@@ -96,3 +96,19 @@ def format_number(v: float) -> str:
         return ""
     text = f"{v:.6f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
+
+
+class SeverityCounts:
+    """Error and warning counts for anything that holds ``findings``."""
+
+    findings: list[Finding]
+
+    @property
+    def errors(self) -> int:
+        """Number of error findings."""
+        return sum(f.severity == "error" for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        """Number of warning findings."""
+        return sum(f.severity == "warning" for f in self.findings)

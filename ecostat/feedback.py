@@ -19,7 +19,7 @@ from openpyxl.utils import column_index_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ecostat.catalogue import Finding
+from ecostat.catalogue import Finding, SeverityCounts
 from ecostat.readers import RawTable
 from ecostat.safecell import put
 
@@ -38,7 +38,7 @@ _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
 @dataclass
-class TableReport:
+class TableReport(SeverityCounts):
     """What the feedback says about one table (or about a file that could not be read)."""
 
     sheet: str | None
@@ -50,16 +50,6 @@ class TableReport:
     rows_loaded: int = 0
     slices: list[str] = field(default_factory=list)
     replaced: list[tuple[int, str]] = field(default_factory=list)  # (submission id, file)
-
-    @property
-    def errors(self) -> int:
-        """Number of error findings."""
-        return sum(f.severity == "error" for f in self.findings)
-
-    @property
-    def warnings(self) -> int:
-        """Number of warning findings."""
-        return sum(f.severity == "warning" for f in self.findings)
 
     def receipt(self) -> str:
         """For an accepted table: what was loaded and which earlier submissions it replaced."""

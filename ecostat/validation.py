@@ -15,7 +15,7 @@ import pandas as pd
 import pandera.pandas as pa
 from openpyxl.utils import column_index_from_string
 
-from ecostat.catalogue import Finding, finding, format_number
+from ecostat.catalogue import Finding, SeverityCounts, finding, format_number
 from ecostat.forms import COMMON_HEADERS, FORMS, known_header_keys
 from ecostat.formspec import INTEGER, PERCENT, PERIOD, REGISTRY, ROW_COLUMNS, TEXT, UNIT_CODE, UNIT_NAME, Field, Form
 from ecostat.normalize import (
@@ -55,7 +55,7 @@ class Column:
 
 
 @dataclass
-class CheckedTable:
+class CheckedTable(SeverityCounts):
     """A table after checking: its form, its normalised rows and everything found wrong."""
 
     sheet: str | None
@@ -66,16 +66,6 @@ class CheckedTable:
     header_row: int | None = None
     raw: RawTable | None = field(default=None, repr=False, compare=False)  # the table as submitted
     flagged: set[tuple[int, int]] = field(default_factory=set, repr=False)  # (row, column index) already reported
-
-    @property
-    def errors(self) -> int:
-        """Number of error findings."""
-        return sum(f.severity == "error" for f in self.findings)
-
-    @property
-    def warnings(self) -> int:
-        """Number of warning findings."""
-        return sum(f.severity == "warning" for f in self.findings)
 
     @property
     def accepted(self) -> bool:
