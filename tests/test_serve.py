@@ -129,6 +129,8 @@ def test_served_deployment_runs_on_demand_and_reports(server: str, tmp_path: Pat
         assert con.execute("SELECT file, status FROM submission_log").fetchall() == [
             ("360121/排污口_有误.csv", "rejected")]
         assert con.execute("SELECT kind, delivered FROM alerts").fetchall() == [("rejected", True)]
+    feedback = raw / "outbox" / "360121" / "排污口_有误.csv.feedback.xlsx"
+    assert feedback.is_file() and not (raw / "inbox" / "360121" / "排污口_有误.csv").exists()
     summary = next(a for a in artifacts if a.key == "ingest-summary")  # type: ignore[attr-defined]
     assert "| 退回表 tables rejected | 1 |" in summary.data
     findings = next(a for a in artifacts if a.key == "ingest-findings")  # type: ignore[attr-defined]
