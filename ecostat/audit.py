@@ -31,6 +31,7 @@ from ecostat.obligations import obligations
 from ecostat.registry import CITY, registry
 
 log = logging.getLogger(__name__)
+logging.getLogger("great_expectations").setLevel(logging.WARNING)  # its INFO lines are noise in a run summary
 COUNT_UNITS = ("个", "件", "家")
 SITE = "ecostat"
 

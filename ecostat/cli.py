@@ -32,7 +32,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="if another ingest holds the warehouse, wait this long for it (default: exit at once)")
     p.add_argument("--no-prefect", action="store_true",
-                   help="run the same steps as plain functions, without Prefect (no run history in its UI)")
+                   help="receive, check, load, write feedback and refresh the figures without Prefect "
+                        "(no alerts, no audit, no run history in its UI)")
     p = sub.add_parser("rebuild", help="recreate a warehouse from the archive alone, replaying in received order")
     _common(p)
     p = sub.add_parser("query", help="run one read-only SQL statement against the warehouse")
@@ -380,7 +381,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def main_exit() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (quiet when its output is piped into ``head``)."""
+    import signal
+
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     sys.exit(main())
 
 
