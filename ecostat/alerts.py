@@ -273,8 +273,7 @@ def run_alerts(tables: list, run_id: str, settings: Settings) -> list[Alert]:  #
     """Alerts for the tables of a run (``ecostat.ingest.TableOutcome``): rejections, and warnings if asked."""
     out = []
     for t in tables:
-        submitter = t.file.split("/")[0] if "/" in t.file else None
-        unit = submitter if submitter and registry("units").resolve(submitter) else None
+        unit = t.submitter
         if t.status == "rejected" and settings.on_rejection:
             kind = "rejected"
         elif t.status == "accepted" and t.warnings and settings.on_warnings:

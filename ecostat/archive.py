@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 OBJECT_MODE = 0o444
 DIR_MODE = 0o750
@@ -89,6 +92,8 @@ def journal(archive: Path, receipt: Receipt) -> None:
     _mkdir(archive)
     path = archive / "manifest.jsonl"
     new = not path.exists()
+    if not new:
+        _cut_torn_tail(path)
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(receipt.as_json() + "\n")
         fh.flush()
@@ -98,17 +103,24 @@ def journal(archive: Path, receipt: Receipt) -> None:
         _fsync_dir(archive)
 
 
+def _cut_torn_tail(path: Path) -> None:
+    """Drop a last line that a crash cut short (its file is still in the inbox and is journaled again)."""
+    with open(path, "rb+") as fh:
+        data = fh.read()
+        if data and not data.endswith(b"\n"):
+            fh.truncate(data.rfind(b"\n") + 1)
+            os.fsync(fh.fileno())
+
+
 def receipts(archive: Path) -> list[Receipt]:
-    """Every receipt in the journal, in the order received (a torn last line is ignored)."""
+    """Every receipt in the journal, in the order received (a line cut short by a crash is skipped)."""
     path = archive / "manifest.jsonl"
     if not path.exists():
         return []
-    lines = path.read_text(encoding="utf-8").splitlines()
     out = []
-    for i, line in enumerate(lines):
+    for line in path.read_text(encoding="utf-8").splitlines():
         try:
             out.append(Receipt.from_json(line))
         except (ValueError, TypeError, KeyError):
-            if i < len(lines) - 1:  # only the last line can be cut short by a crash
-                raise
+            log.warning("manifest line skipped (cut short by a crash): %.80s", line)
     return out

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from ecostat import settings
 from ecostat.catalogue import Finding, format_number
-from ecostat.forms import FORMS
 from ecostat.registry import registry
 
 
@@ -32,8 +31,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="if another ingest holds the warehouse, wait this long for it (default: exit at once)")
     p.add_argument("--no-prefect", action="store_true",
-                   help="receive, check, load, write feedback and refresh the figures without Prefect "
-                        "(no alerts, no audit, no run history in its UI)")
+                   help="receive, check, load, write feedback, alert and refresh the figures without Prefect "
+                        "(no audit, no missing-report alerts, no run history in its UI)")
     p = sub.add_parser("rebuild", help="recreate a warehouse from the archive alone, replaying in received order")
     _common(p)
     p = sub.add_parser("query", help="run one read-only SQL statement against the warehouse")
@@ -43,7 +42,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("history", help="every version of a unit's slices, with cell-level differences")
     _common(p)
     p.add_argument("--unit", required=True)
-    p.add_argument("--form", choices=sorted(FORMS))
+    p.add_argument("--form", help="a form code, e.g. outfall_remediation")
     p.add_argument("--period", help="2024 or 2024-06")
     p = sub.add_parser("certify", help="freeze a year's annual figures (or amend them)")
     _common(p)
@@ -91,11 +90,26 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return commands[args.command](args)
+    except NoWarehouse as exc:
+        print(f"no warehouse at {exc}: run `ecostat ingest` first / 数据仓库不存在，请先运行 ecostat ingest",
+              file=sys.stderr)
+        return 2
     except WarehouseBusy as exc:
         print(f"另一个任务正在写入数据仓库（{exc}），本次未运行；稍后重试（导入可用 --wait 秒数）。\n"
               f"another process is writing the warehouse ({exc}); nothing was done: retry later "
               "(ingest: pass --wait)", file=sys.stderr)
         return 3
+
+
+class NoWarehouse(Exception):
+    """A command that reads the warehouse was pointed at a file that does not exist."""
+
+
+def existing(warehouse: Path) -> Path:
+    """The warehouse path, if the file exists (else :class:`NoWarehouse`)."""
+    if not warehouse.exists():
+        raise NoWarehouse(warehouse)
+    return warehouse
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -127,7 +141,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         print(f"{target} already exists: rebuild writes a new file / 目标文件已存在", file=sys.stderr)
         return 2
     with writing(target) as work, connect(work, create=True) as con:
-        summary = replay(con, args.raw.resolve(), feedback=False)
+        summary = replay(con, args.raw.resolve(), notify=False)
     print(summary.text())
     return 0
 
@@ -138,8 +152,11 @@ def cmd_query(args: argparse.Namespace) -> int:
 
     from ecostat.warehouse import connect
 
+    if len(duckdb.extract_statements(args.sql)) != 1:
+        print("give exactly one SQL statement / 请只给一条 SQL 语句", file=sys.stderr)
+        return 2
     try:
-        with connect(args.warehouse, read_only=True) as con:
+        with connect(existing(args.warehouse), read_only=True) as con:
             frame = con.execute(args.sql).df()
     except duckdb.Error as exc:
         print(f"query failed / 查询失败: {exc}", file=sys.stderr)
@@ -150,10 +167,14 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     """Print every version of the matching slices."""
+    from ecostat.forms import FORMS
     from ecostat.history import history
     from ecostat.warehouse import connect
 
-    with connect(args.warehouse, read_only=True) as con:
+    if args.form is not None and args.form not in FORMS:
+        print(f"unknown form {args.form} / 未知报表；可选 choose: {', '.join(FORMS)}", file=sys.stderr)
+        return 2
+    with connect(existing(args.warehouse), read_only=True) as con:
         slices = history(con, args.unit, args.form, args.period)
     if not slices:
         print(f"no submissions for {args.unit} / 没有该单位的报送记录", file=sys.stderr)
@@ -191,7 +212,7 @@ def cmd_amendments(args: argparse.Namespace) -> int:
     from ecostat.certify import pending_amendments
     from ecostat.warehouse import connect
 
-    with connect(args.warehouse, read_only=True) as con:
+    with connect(existing(args.warehouse), read_only=True) as con:
         frame = pending_amendments(con, args.year)
     if frame.empty:
         print("没有待认证的修订 / no pending amendments")
@@ -227,11 +248,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
     from ecostat.figures import annual_figures
     from ecostat.warehouse import connect
 
-    if not args.warehouse.exists():
-        print(f"no warehouse at {args.warehouse}: run `ecostat ingest` first / 数据仓库不存在，请先运行 ecostat ingest",
-              file=sys.stderr)
-        return 2
-    with connect(args.warehouse, read_only=True) as con:
+    with connect(existing(args.warehouse), read_only=True) as con:
         frame = annual_figures(con, args.year, args.scope)
     if frame.empty:
         print(f"no figures for {args.year} / {args.year} 年暂无指标", file=sys.stderr)
@@ -344,11 +361,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from ecostat.warehouse import connect
     from ecostat.writer import writing
 
-    if not args.warehouse.exists():
-        print(f"no warehouse at {args.warehouse}: run `ecostat ingest` first / 数据仓库不存在，请先运行 ecostat ingest",
-              file=sys.stderr)
-        return 2
-    with writing(args.warehouse.resolve()) as work, connect(work, create=True) as con:
+    with writing(existing(args.warehouse).resolve()) as work, connect(work, create=True) as con:
         result, _ = audit_and_alert(con, args.year, docs_dir(args.warehouse), load_settings(args.raw))
     print(result.text())
     return 1 if result.failed_errors else 0

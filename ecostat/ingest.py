@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
 import shutil
 import stat
@@ -23,9 +24,10 @@ from typing import Any
 
 import duckdb
 
-from ecostat import archive
+from ecostat import alerts, archive
 from ecostat.archive import Receipt
 from ecostat.catalogue import Finding, finding
+from ecostat.config import Settings, load_settings
 from ecostat.crossperiod import check_periods
 from ecostat.faults import fault_point
 from ecostat.feedback import reports_from_outcomes, write_feedback
@@ -34,7 +36,7 @@ from ecostat.readers import RawTable, ReadError, read_tables
 from ecostat.registry import registry
 from ecostat.validation import CheckedTable, check_table, is_instructions
 from ecostat.warehouse import (
-    bytes_seen,
+    already_loaded,
     load_accepted,
     log_submission,
     processed_receipts,
@@ -43,6 +45,7 @@ from ecostat.warehouse import (
 )
 
 # Left in the inbox: Excel's lock files, desktop litter, and uploads still in progress.
+log = logging.getLogger(__name__)
 IGNORED_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 IGNORED_PREFIXES = ("~$",)
 IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload")
@@ -63,6 +66,7 @@ class TableOutcome:
     replaced: list[int] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     raw: RawTable | None = field(default=None, repr=False, compare=False)  # for the feedback workbook
+    submitter: str | None = None  # the unit whose inbox folder the file came from
 
 
 @dataclass(frozen=True)
@@ -200,13 +204,21 @@ def _file_finding(rule_id: str, rec: Receipt, **params: Any) -> Finding:
     return f
 
 
-def process_receipt(con: duckdb.DuckDBPyConnection, raw: Path, rec: Receipt, run_id: str) -> list[TableOutcome]:
-    """Check a received file and load its accepted tables, all in one transaction."""
+def process_receipt(con: duckdb.DuckDBPyConnection, raw: Path, rec: Receipt, run_id: str,
+                    notify: Settings | None = None) -> list[TableOutcome]:
+    """Check a received file and load its accepted tables, all in one transaction.
+
+    With ``notify`` (the alert settings), the file's feedback is written and its tables alerted
+    before the commit: a run killed before the commit does both again, so nobody goes unwarned.
+    """
     data = archived_bytes(raw, rec)
     con.execute("BEGIN")
     try:
         outcomes = _process(con, rec, data, run_id)
         record_receipt(con, rec, run_id)
+        if notify is not None:
+            send_feedback(con, raw / "outbox", rec, outcomes)
+            alerts.send(con, alerts.run_alerts(outcomes, run_id, notify), notify)
         fault_point("before_commit")
         con.execute("COMMIT")
     except BaseException:
@@ -217,13 +229,18 @@ def process_receipt(con: duckdb.DuckDBPyConnection, raw: Path, rec: Receipt, run
 
 
 def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: str) -> list[TableOutcome]:
-    if bytes_seen(con, rec.sha256):
+    if already_loaded(con, rec.sha256, rec.submitter):
         sid = log_submission(con, rec, run_id, sheet=None, form=None, status="duplicate", findings=[])
-        return [TableOutcome(rec.file, None, None, "duplicate", sid)]
-    result = check_file(rec, data, None, rec.received_at.date())
+        return [TableOutcome(rec.file, None, None, "duplicate", sid, submitter=rec.submitter)]
+    try:
+        result = check_file(rec, data, None, rec.received_at.date())
+    except Exception as exc:  # a bug must not stop the queue: this file is rejected, the rest go on
+        log.exception("checking %s failed", rec.file)
+        result = _file_finding("FILE_CHECK_FAILED", rec, detail=f"{type(exc).__name__}: {exc}")
     if isinstance(result, Finding):
         sid = log_submission(con, rec, run_id, sheet=None, form=None, status="rejected", findings=[result])
-        return [TableOutcome(rec.file, None, None, "rejected", sid, errors=1, findings=[result])]
+        return [TableOutcome(rec.file, None, None, "rejected", sid, errors=1, findings=[result],
+                             submitter=rec.submitter)]
     outcomes = []
     for table in result:
         check_periods(con, table)  # against the warehouse as it is now, after the earlier tables loaded
@@ -236,12 +253,12 @@ def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: 
                                           sheet=table.sheet, findings=table.findings)
             fault_point("mid_load")
             outcomes.append(TableOutcome(rec.file, table.sheet, form, "accepted", sid, 0, table.warnings,
-                                         len(table.frame), replaced, table.findings, table.raw))
+                                         len(table.frame), replaced, table.findings, table.raw, rec.submitter))
         else:
             sid = log_submission(con, rec, run_id, sheet=table.sheet, form=form, status="rejected",
                                  findings=table.findings, slices=slice_labels(table.frame))
             outcomes.append(TableOutcome(rec.file, table.sheet, form, "rejected", sid, table.errors,
-                                         table.warnings, 0, [], table.findings, table.raw))
+                                         table.warnings, 0, [], table.findings, table.raw, rec.submitter))
     return outcomes
 
 
@@ -297,17 +314,14 @@ def finish_run(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
                  summary.count("duplicate"), summary.figures_changed, summary.run_id])
 
 
-def replay(con: duckdb.DuckDBPyConnection, raw: Path, *, feedback: bool = True) -> RunSummary:
+def replay(con: duckdb.DuckDBPyConnection, raw: Path, *, notify: bool = True) -> RunSummary:
     """Process every pending receipt in order and refresh the figures, without Prefect: what the
-    flow does after receiving the inbox, and all that ``ecostat rebuild`` does (without feedback)."""
+    flow does after receiving the inbox, and all that ``ecostat rebuild`` does (without ``notify``:
+    no feedback, no alerts)."""
     run_id = start_run(con)
     receipts = pending(con, raw)
-    tables = []
-    for rec in receipts:
-        outcomes = process_receipt(con, raw, rec, run_id)
-        if feedback:
-            send_feedback(con, raw / "outbox", rec, outcomes)
-        tables += outcomes
+    settings = load_settings(raw) if notify else None
+    tables = [t for rec in receipts for t in process_receipt(con, raw, rec, run_id, settings)]
     summary = RunSummary(run_id, len(receipts), tables, refresh_figures(con, run_id))
     finish_run(con, summary)
     return summary

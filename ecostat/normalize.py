@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -103,9 +104,9 @@ def parse_number(raw: object) -> Number:
     text = text.lower()
     if "," in text and _GROUPED.fullmatch(text):
         text = text.replace(",", "")
-    if not _NUMBER.fullmatch(text):
+    if not _NUMBER.fullmatch(text) or not math.isfinite(value := float(text)):
         return Number(None, error="number")
-    return Number(float(text), percent=percent, at_least=at_least)
+    return Number(value, percent=percent, at_least=at_least)
 
 
 def is_whole(value: float) -> bool:
@@ -133,8 +134,7 @@ class Period:
     @property
     def days(self) -> int:
         """Days from 1 January to the end of the period."""
-        end = dt.date(self.year, self.month or 12, calendar.monthrange(self.year, self.month or 12)[1])
-        return (end - dt.date(self.year, 1, 1)).days + 1
+        return (self.end - dt.date(self.year, 1, 1)).days + 1
 
     @property
     def end(self) -> dt.date:

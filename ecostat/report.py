@@ -30,12 +30,11 @@ def run_markdown(summary: RunSummary, deliveries: list[Delivery], audit: AuditRe
                   "| 状态 status | 单位 unit | 文件 file | 表单 form | 错误 errors | 警告 warnings | 行 rows |",
                   "|---|---|---|---|---|---|---|"]
         for t in summary.tables:
-            unit = t.file.split("/")[0] if "/" in t.file else None
+            unit = t.submitter
             where = t.file + (f" [{t.sheet}]" if t.sheet else "")
             lines.append(f"| {t.status} | {_cell(unit_label(unit))} | {_cell(where)} | {_cell(form_label(t.form))} "
                          f"| {t.errors} | {t.warnings} | {t.rows_loaded} |")
-        rejected_units = sorted({t.file.split("/")[0] for t in summary.tables
-                                 if t.status == "rejected" and "/" in t.file})
+        rejected_units = sorted({t.submitter for t in summary.tables if t.status == "rejected" and t.submitter})
         if rejected_units:
             lines += ["", "反馈 feedback: " + ", ".join(f"`{feedback_path(u)}`" for u in rejected_units)]
         lines.append("")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
@@ -14,21 +15,29 @@ import pyarrow as pa
 
 from ecostat.archive import Receipt
 from ecostat.catalogue import Finding
-from ecostat.formspec import Form
+
+if TYPE_CHECKING:
+    from ecostat.formspec import Form
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "warehouse"
 FIGURES_FILE = Path(__file__).resolve().parent.parent / "schemas" / "figures.csv"
 LAYERS = ("meta", "fact", "core", "mart")
+NO_DOWNLOADS: dict[str, str | bool | int | float | list[str]] = {"autoinstall_known_extensions": False,
+                                                          "autoload_known_extensions": False}
 ISSUE_COLUMNS = ("submission_id", "file", "sheet", "row_number", "column_letter", "header", "value",
                  "rule_id", "severity", "message_zh", "message_en")
 
 
 def connect(path: Path, *, read_only: bool = False, create: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse; with ``create``, also create or update its objects (once per run)."""
+    """Open the warehouse; with ``create``, also create or update its objects (once per run).
+
+    No connection may download extensions; a read-only one may not touch other files or the network
+    either (``ecostat query`` runs whatever SQL it is given).
+    """
     if read_only:
-        return duckdb.connect(str(path), read_only=True)
+        return duckdb.connect(str(path), read_only=True, config={**NO_DOWNLOADS, "enable_external_access": False})
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    con = duckdb.connect(str(path), config=NO_DOWNLOADS)
     if create:
         create_objects(con)
     return con
@@ -72,9 +81,15 @@ def processed_receipts(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r for (r,) in con.execute("SELECT receipt_id FROM meta_received_files").fetchall()}
 
 
-def bytes_seen(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
-    """Whether these exact bytes were received before."""
-    return con.execute("SELECT count(*) FROM meta_received_files WHERE sha256 = ?", [sha256]).fetchone() != (0,)
+def already_loaded(con: duckdb.DuckDBPyConnection, sha256: str, submitter: str | None) -> bool:
+    """Whether the same submitter already sent these exact bytes and a table of them was loaded.
+
+    Bytes that were rejected (from the wrong folder, say, or before their period had ended) are
+    checked again when sent again.
+    """
+    row = con.execute("""SELECT count(*) FROM submission_log WHERE sha256 = ? AND submitter IS NOT DISTINCT FROM ?
+                         AND status IN ('accepted', 'superseded')""", [sha256, submitter]).fetchone()
+    return row != (0,)
 
 
 def log_submission(con: duckdb.DuckDBPyConnection, rec: Receipt, run_id: str, *, sheet: str | None,

@@ -52,7 +52,7 @@ def writing(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[Path]:
         lock.flush()
         work = work_path(warehouse)
         if not work.exists() and warehouse.exists():
-            shutil.copy2(warehouse, work)
+            _durable_copy(warehouse, work)
         yield work
         fault_point("before_publish")
         publish(work, warehouse)
@@ -60,12 +60,21 @@ def writing(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[Path]:
 
 def publish(work: Path, warehouse: Path) -> None:
     """Atomically replace the warehouse file with a durable copy of the working file (if any)."""
-    if not work.exists():
-        return
-    tmp = warehouse.with_name(f".{warehouse.name}.publish")
-    shutil.copyfile(work, tmp)
+    if work.exists():
+        work.chmod(FILE_MODE)
+        _durable_copy(work, warehouse)
+
+
+def _durable_copy(src: Path, dst: Path) -> None:
+    """Copy through a temporary file, fsync'd and renamed over ``dst``: never a half-written ``dst``."""
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    shutil.copyfile(src, tmp)
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     tmp.chmod(FILE_MODE)
-    work.chmod(FILE_MODE)
-    os.replace(tmp, warehouse)
+    os.replace(tmp, dst)
+    fd = os.open(dst.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,12 +1,13 @@
 """The ``ingest`` flow: receive the inbox into the archive → check and load each pending receipt
-(one task and one transaction per file) and write its feedback into ``raw/outbox/<unit>/`` →
-refresh the annual figures → alert → audit → record the run → publish the warehouse and the run's
-artifacts. The work is in :mod:`ecostat.ingest`, :mod:`ecostat.alerts`, :mod:`ecostat.audit` and
-:mod:`ecostat.report`; the flow holds the warehouse's write lock throughout, and a run that fails
-is alerted by a hook."""
+(one task and one transaction per file, which also writes its feedback into ``raw/outbox/<unit>/``
+and alerts its rejections) → refresh the annual figures → alert overdue reports → audit → record
+the run → publish the warehouse and the run's artifacts. The work is in :mod:`ecostat.ingest`,
+:mod:`ecostat.alerts`, :mod:`ecostat.audit` and :mod:`ecostat.report`; the flow holds the
+warehouse's write lock throughout, and a run that fails is alerted by a hook."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from prefect import flow, task
@@ -45,16 +46,9 @@ def pending(work: Path, raw: Path) -> list[Receipt]:
 
 @task(cache_policy=NO_CACHE, task_run_name="process {rec.file}")
 def process_receipt(work: Path, raw: Path, rec: Receipt, run_id: str) -> list[steps.TableOutcome]:
-    """Check one file and load its accepted tables, in one transaction."""
+    """Check one file, load its accepted tables, write its feedback and alert its rejections."""
     with connect(work) as con:
-        return steps.process_receipt(con, raw, rec, run_id)
-
-
-@task(cache_policy=NO_CACHE, task_run_name="feedback {rec.file}")
-def send_feedback(work: Path, outbox: Path, rec: Receipt, outcomes: list[steps.TableOutcome]) -> list[Path]:
-    """Write the file's feedback workbook and summary into the unit's outbox folder."""
-    with connect(work) as con:
-        return steps.send_feedback(con, outbox, rec, outcomes)
+        return steps.process_receipt(con, raw, rec, run_id, load_settings(raw))
 
 
 @task(cache_policy=NO_CACHE)
@@ -65,10 +59,11 @@ def refresh(work: Path, run_id: str) -> int:
 
 
 @task(cache_policy=NO_CACHE)
-def send_alerts(raw: Path, work: Path, summary: steps.RunSummary) -> list[alerts.Delivery]:
-    """Alert the rejections (and whatever else the settings ask for); never fails the run."""
+def send_alerts(raw: Path, work: Path, run_id: str) -> list[alerts.Delivery]:
+    """Alert the reports overdue today (the tables were alerted as they were processed)."""
     with connect(work) as con:
-        return alerts.alert_run(con, summary.tables, summary.run_id, load_settings(raw))
+        options = load_settings(raw)
+        return alerts.send(con, alerts.missing_report_alerts(con, options, dt.date.today(), run_id), options)
 
 
 @task(cache_policy=NO_CACHE)
@@ -79,7 +74,8 @@ def audit(raw: Path, work: Path, run_id: str) -> tuple[checks.AuditResult | None
 
 
 @task(cache_policy=NO_CACHE)
-def publish(summary: steps.RunSummary, sent: list[alerts.Delivery], audited: checks.AuditResult | None) -> None:
+def publish_artifacts(summary: steps.RunSummary, sent: list[alerts.Delivery],
+                      audited: checks.AuditResult | None) -> None:
     """The run's Markdown summary and its findings as Prefect artifacts."""
     create_markdown_artifact(key="ingest-summary", markdown=report.run_markdown(summary, sent, audited),
                              description="入库运行摘要 ingest run summary")
@@ -110,14 +106,10 @@ def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> steps.RunSu
         run_id = start_run(work)
         receive_inbox(raw)
         receipts = pending(work, raw)
-        tables = []
-        for rec in receipts:
-            outcomes = process_receipt(work, raw, rec, run_id)
-            send_feedback(work, raw / "outbox", rec, outcomes)
-            tables += outcomes
+        tables = [t for rec in receipts for t in process_receipt(work, raw, rec, run_id)]
         summary = steps.RunSummary(run_id, len(receipts), tables, refresh(work, run_id))
-        sent = send_alerts(raw, work, summary)
+        sent = send_alerts(raw, work, run_id)
         audited, audit_sent = audit(raw, work, run_id)
         finish_run(work, summary)
-    publish(summary, sent + audit_sent, audited)
+    publish_artifacts(summary, sent + audit_sent, audited)
     return summary

@@ -176,3 +176,13 @@ def test_gbk_csv_with_money_in_yuan_loads_in_wan_yuan(env):
     summary = ingest(raw, db)
     assert summary.count("accepted") == 1
     assert figures(db)[("enforcement.fines", None)] == pytest.approx(125.0)
+
+
+def test_rejected_bytes_are_checked_again_when_sent_again(env):
+    raw, db = env
+    path = drop(raw, "stray.csv", [OUTFALL, row("outfall_remediation")])
+    data = path.read_bytes()
+    assert [t.findings[0].rule_id for t in ingest(raw, db).tables] == ["AUTH_FOLDER"]
+    (raw / "inbox" / "360102").mkdir()
+    (raw / "inbox" / "360102" / "stray.csv").write_bytes(data)  # the same bytes, now from the unit's folder
+    assert [t.status for t in ingest(raw, db).tables] == ["accepted"]

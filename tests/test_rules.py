@@ -42,6 +42,7 @@ ROW_CASES = [
     ("air_quality", {"good_day_rate": 101}, "VALUE_MAX", "good_day_rate"),
     ("air_quality", {"good_days": 336.5}, "CELL_INTEGER", "good_days"),
     ("air_quality", {"pm25": "约32"}, "CELL_NUMBER", "pm25"),
+    ("air_quality", {"pm25": "1e400"}, "CELL_NUMBER", "pm25"),  # overflows to infinity
     ("air_quality", {"pm25": None}, "CELL_REQUIRED", "pm25"),
     ("water_sections", {"total_phosphorus": 10}, "VALUE_MAX_EXCLUSIVE", "total_phosphorus"),
     ("water_sections", {"total_phosphorus": -0.1}, "VALUE_MIN", "total_phosphorus"),
@@ -208,7 +209,7 @@ def test_every_rule_of_the_catalogue_has_a_test():
         # tested against files and the warehouse in test_readers.py and test_load.py
         "FILE_TYPE", "FILE_UNREADABLE", "FILE_ENCODING", "FILE_NO_TABLE", "AUTH_FOLDER",
         "PERIOD_FALL", "PERIOD_FALL_WARNING", "PERIOD_CUMULATIVE_CHAIN",
-        "FILE_SYMLINK",  # test_safety.py
+        "FILE_SYMLINK", "FILE_CHECK_FAILED",  # test_safety.py
         # hostile and odd files, in test_hostile.py
         "FILE_XLS", "FILE_ENCRYPTED", "FILE_TOO_LARGE", "FILE_ZIP_BOMB", "CELL_FORMULA_NO_VALUE",
         "TABLE_MERGED_CELLS", "SHEET_HIDDEN", "ROWS_HIDDEN"}

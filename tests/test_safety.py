@@ -49,7 +49,8 @@ def state(db: Path) -> dict[str, object]:
                                   "FROM submission_log").fetchall())
         facts = con.execute("SELECT count(*) FROM fact_enforcement").fetchone()
         receipts = con.execute("SELECT count(*), count(DISTINCT receipt_id) FROM meta_received_files").fetchone()
-    return {"figures": figures, "log": log, "facts": facts, "receipts": receipts}
+    outbox = sorted(p.relative_to(db.parent).as_posix() for p in (db.parent / "raw" / "outbox").rglob("*.*"))
+    return {"figures": figures, "log": log, "facts": facts, "receipts": receipts, "feedback": outbox}
 
 
 def cli(*args: str, fault: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -101,7 +102,9 @@ def reference(tmp_path_factory):
     copy_samples(raw, SUBSET)
     db = raw.parent / "w.duckdb"
     steps.run_plain(raw, db)
-    return state(db)
+    result = state(db)
+    assert len(result["feedback"]) > 10
+    return result
 
 
 @pytest.mark.parametrize("point", POINTS)
@@ -209,3 +212,52 @@ def test_hostile_sheet_name_is_only_data_and_files_are_not_world_writable(tmp_pa
         assert con.execute("SELECT sheet FROM submission_log").fetchall() == [(name,)]
     for path in [db, *(raw / "archive").rglob("*")]:
         assert not path.stat().st_mode & stat.S_IWOTH, path
+
+
+def test_a_file_that_breaks_the_checks_is_rejected_and_the_queue_goes_on(tmp_path, monkeypatch):
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    write_csv(raw / "inbox" / "360102" / "a.csv", [header("outfall_remediation"), row("outfall_remediation")])
+    write_csv(raw / "inbox" / "360103" / "b.csv",
+              [header("outfall_remediation"), row("outfall_remediation", unit="360103")])
+    real = steps.check_table
+
+    def breaks_on_360102(table, submitter, **kw):  # a stand-in for a bug in a check
+        if submitter == "360102":
+            raise OverflowError("cannot convert float infinity to integer")
+        return real(table, submitter, **kw)
+
+    monkeypatch.setattr(steps, "check_table", breaks_on_360102)
+    summary = steps.run_plain(raw, db)
+    assert {t.file: (t.status, t.findings[0].rule_id if t.findings else None) for t in summary.tables} == {
+        "360102/a.csv": ("rejected", "FILE_CHECK_FAILED"), "360103/b.csv": ("accepted", None)}
+
+
+def test_a_manifest_line_cut_short_by_a_crash_loses_nothing(tmp_path):
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    write_csv(raw / "inbox" / "360102" / "a.csv", [header("outfall_remediation"), row("outfall_remediation")])
+    steps.run_plain(raw, db)
+    manifest = raw / "archive" / "manifest.jsonl"
+    with open(manifest, "ab") as fh:
+        fh.write(b'{"receipt_id": "torn", "sha')  # a crash mid-append; its file is still in the inbox
+    write_csv(raw / "inbox" / "360103" / "b.csv",
+              [header("outfall_remediation"), row("outfall_remediation", unit="360103")])
+    assert steps.run_plain(raw, db).count("accepted") == 1
+    write_csv(raw / "inbox" / "360104" / "c.csv",
+              [header("outfall_remediation"), row("outfall_remediation", unit="360104")])
+    assert steps.run_plain(raw, db).count("accepted") == 1
+    assert [r.file for r in archive.receipts(raw / "archive")] == ["360102/a.csv", "360103/b.csv", "360104/c.csv"]
+
+
+def test_query_is_one_read_only_statement_without_file_or_network_access(tmp_path, capsys):
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    write_csv(raw / "inbox" / "360102" / "a.csv", [header("outfall_remediation"), row("outfall_remediation")])
+    steps.run_plain(raw, db)
+    wh = ["--warehouse", str(db)]
+    assert main(["query", "SELECT count(*) AS n FROM fact_outfall_remediation", *wh]) == 0
+    assert main(["query", "DELETE FROM fact_outfall_remediation", *wh]) == 1
+    out = tmp_path / "leak.csv"
+    assert main(["query", f"COPY (SELECT 1) TO '{out}'", *wh]) == 1 and not out.exists()
+    assert main(["query", f"ATTACH '{db}.work' AS w", *wh]) == 1
+    assert main(["query", "SELECT 1; DROP TABLE alerts", *wh]) == 2
+    assert main(["history", "--unit", "360102", "--warehouse", str(tmp_path / "none.duckdb")]) == 2
+    assert "数据仓库不存在" in capsys.readouterr().err
