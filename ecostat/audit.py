@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html
 import json
 import logging
 import shutil
@@ -31,9 +32,9 @@ from ecostat.obligations import obligations
 from ecostat.registry import CITY, registry
 
 log = logging.getLogger(__name__)
-logging.getLogger("great_expectations").setLevel(logging.WARNING)  # its INFO lines are noise in a run summary
 COUNT_UNITS = ("个", "件", "家")
 SITE = "ecostat"
+SUMMARY_PAGE = "audit.html"
 
 
 @dataclass
@@ -80,7 +81,7 @@ class AuditResult:
             lines.append(f"  {'错误 ERROR' if c.severity == 'error' else '警告 warning'} {c.suite}: {c.expectation}"
                          f"({c.column or ''}) — {json.dumps(shown, ensure_ascii=False, default=str)[:300]}")
         if self.docs:
-            lines.append(f"Data Docs: {self.docs / 'index.html'}")
+            lines.append(f"Data Docs: {self.docs / 'index.html'} (offline summary: {self.docs / SUMMARY_PAGE})")
         return "\n".join(lines)
 
 
@@ -222,13 +223,16 @@ def clear_docs(docs: Path) -> None:
     for sub in ("expectations", "validations", "static"):
         if (docs / sub).is_dir():
             shutil.rmtree(docs / sub)
-    (docs / "index.html").unlink(missing_ok=True)
+    for page in ("index.html", SUMMARY_PAGE):
+        (docs / page).unlink(missing_ok=True)
 
 
 def _context(docs: Path | None) -> Any:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    # GX sets this logger to INFO on import; its lines are noise in a run summary
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     if docs is not None:
@@ -264,7 +268,44 @@ def run_audit(con: duckdb.DuckDBPyConnection, year: int, docs: Path | None = Non
         outcome = checkpoint.run(batch_parameters={"dataframe": frame})
         for result in outcome.run_results.values():
             checks.extend(_check(name, r) for r in result.results)
-    return AuditResult(audit_id, year, checks, docs)
+    audit = AuditResult(audit_id, year, checks, docs)
+    if docs is not None:
+        write_summary_page(audit, docs)
+    return audit
+
+
+
+def write_summary_page(result: AuditResult, docs: Path) -> Path:
+    """A self-contained page of every expectation's outcome, linking each suite's GX validation page.
+
+    GX's own ``index.html`` builds its list with scripts from public CDNs, so it stays empty on a
+    machine without internet access; this page needs nothing but the files beside it.
+    """
+    pages = {p.parts[len(docs.parts) + 1]: p.relative_to(docs).as_posix()
+             for p in sorted((docs / "validations").rglob("*.html"))} if (docs / "validations").is_dir() else {}
+    rows = []
+    for c in sorted(result.checks, key=lambda c: (c.success, c.severity != "error", c.suite)):
+        status = "通过 passed" if c.success else ("错误 ERROR" if c.severity == "error" else "警告 warning")
+        shown = c.details.get("unexpected") or c.details.get("observed_value")
+        detail = json.dumps(shown, ensure_ascii=False, default=str)[:300] if shown else ""
+        link = f'<a href="{html.escape(pages[c.suite])}">{html.escape(c.suite)}</a>' if c.suite in pages else \
+            html.escape(c.suite)
+        rows.append(f"<tr class=\"{'ok' if c.success else c.severity}\"><td>{status}</td><td>{link}</td>"
+                    f"<td>{html.escape(c.expectation)}</td><td>{html.escape(c.column or '')}</td>"
+                    f"<td>{html.escape(detail)}</td></tr>")
+    page = f"""<!doctype html><html lang="zh"><head><meta charset="utf-8">
+<title>ecostat {result.year} 数据审计 audit</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;
+padding:4px 8px;text-align:left}}tr.error td{{background:#fdd}}tr.warning td{{background:#ffd}}</style></head><body>
+<h1>{result.year} 年数据审计 · audit {html.escape(result.audit_id)}</h1>
+<p>{html.escape(result.text().splitlines()[0])}<br>{html.escape(result.text().splitlines()[1])}</p>
+<table><tr><th>结果 result</th><th>套件 suite</th><th>期望 expectation</th><th>列 column</th><th>明细 details</th></tr>
+{chr(10).join(rows)}
+</table></body></html>
+"""
+    path = docs / SUMMARY_PAGE
+    path.write_text(page, encoding="utf-8")
+    return path
 
 
 def _check(suite: str, r: Any) -> Check:

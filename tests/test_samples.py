@@ -107,3 +107,6 @@ def test_audit_of_the_samples_passes_and_builds_data_docs(ingested):
     docs = db.parent / "docs"
     assert (docs / "index.html").is_file()
     assert (docs / "validations" / "completeness").is_dir()
+    page = (docs / "audit.html").read_text(encoding="utf-8")  # readable without internet access
+    assert "错误 0 项" in page and "http" not in page
+    assert 'href="validations/completeness/' in page
