@@ -217,7 +217,10 @@ def process_receipt(con: duckdb.DuckDBPyConnection, raw: Path, rec: Receipt, run
         outcomes = _process(con, rec, data, run_id)
         record_receipt(con, rec, run_id)
         if notify is not None:
-            send_feedback(con, raw / "outbox", rec, outcomes)
+            try:
+                send_feedback(con, raw / "outbox", rec, outcomes)
+            except Exception:  # an unwritable outbox must not hold the data back
+                log.exception("feedback for %s not written", rec.file)
             alerts.send(con, alerts.run_alerts(outcomes, run_id, notify), notify)
         fault_point("before_commit")
         con.execute("COMMIT")

@@ -261,3 +261,12 @@ def test_query_is_one_read_only_statement_without_file_or_network_access(tmp_pat
     assert main(["query", "SELECT 1; DROP TABLE alerts", *wh]) == 2
     assert main(["history", "--unit", "360102", "--warehouse", str(tmp_path / "none.duckdb")]) == 2
     assert "数据仓库不存在" in capsys.readouterr().err
+
+
+def test_an_unwritable_outbox_does_not_hold_the_data_back(tmp_path):
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    write_csv(raw / "inbox" / "360102" / "a.csv", [header("outfall_remediation"), row("outfall_remediation")])
+    (raw / "outbox").write_text("not a folder")
+    assert steps.run_plain(raw, db).count("accepted") == 1
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM fact_outfall_remediation").fetchone() == (1,)
