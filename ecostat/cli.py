@@ -283,7 +283,7 @@ def _width(text: str) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Dry run: print every finding with its cell; 1 when there is any error."""
     from ecostat.archive import Receipt
-    from ecostat.ingest import check_file
+    from ecostat.ingest import check_across_periods, check_file
     from ecostat.warehouse import connect
 
     unit = registry("units").resolve(args.unit)
@@ -304,14 +304,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
         except Exception as exc:  # the warehouse is busy: check without the cross-period rules
             print(f"(warehouse not readable, cross-period rules skipped: {exc})", file=sys.stderr)
     try:
-        result = check_file(rec, data, con, now.date())
+        result = check_file(rec, data, now.date())
+        for table in [] if isinstance(result, Finding) else result:
+            check_across_periods(con, rec, table)
     finally:
         if con is not None:
             con.close()
     findings: list[Finding] = [result] if isinstance(result, Finding) else [
         f for t in result for f in t.findings]
     for f in findings:
-        f.file = path.name
         print(f"{f.severity.upper():7} {f.rule_id:22} {f.where()}  {f.header or ''} = {f.value or ''!s}\n"
               f"        {f.message_zh}\n        {f.message_en}")
     if not isinstance(result, Finding):

@@ -6,11 +6,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from ecostat.normalize import Period
 from ecostat.validation import CheckedTable
-
-
-def _order(frame: pd.DataFrame) -> pd.Series:
-    return frame["year"].astype("int64") * 100 + frame["month"].fillna(13).astype("int64")
 
 
 def check_periods(con: duckdb.DuckDBPyConnection | None, table: CheckedTable) -> None:
@@ -30,12 +27,12 @@ def check_periods(con: duckdb.DuckDBPyConnection | None, table: CheckedTable) ->
     stored = stored[[(u, p) not in replaced for u, p in zip(stored["unit_code"], stored["period"], strict=True)]]
     known = pd.concat([stored.assign(_row=None), own.reset_index(names="_row")[[*cols, "_row"]]],
                       ignore_index=True)
-    known["_order"] = _order(known)
+    known["_order"] = [Period.from_label(p).order for p in known["period"]]
     for row, rec in own.iterrows():
         peers = known[(known["unit_code"] == rec["unit_code"]) & (known["_row"] != row)]
         for k in form.key:
             peers = peers[peers[k] == rec[k]]
-        order = int(rec["year"]) * 100 + (13 if pd.isna(rec["month"]) else int(rec["month"]))
+        order = Period.from_label(rec["period"]).order
         for rule in form.period_rules:
             value = rec[rule.column]
             if pd.isna(value):

@@ -170,13 +170,9 @@ def archived_bytes(raw: Path, rec: Receipt) -> bytes:
     return data
 
 
-def check_file(rec: Receipt, data: bytes, con: duckdb.DuckDBPyConnection | None,
-               today: dt.date | None = None) -> list[CheckedTable] | Finding:
-    """Every table of a file checked, or the one finding that says why the file cannot be read.
-
-    With a connection, each table is also checked across periods (even with other errors: one pass
-    reports everything; cells that failed their own checks are left out of those rules).
-    """
+def check_file(rec: Receipt, data: bytes, today: dt.date | None = None) -> list[CheckedTable] | Finding:
+    """Every table of a file checked on its own, or the one finding that says why the file cannot be
+    read. The cross-period rules follow, table by table, with :func:`check_across_periods`."""
     if rec.kind == "symlink":
         return _file_finding("FILE_SYMLINK", rec, detail=data.decode(errors="replace"))
     if rec.submitter is None:
@@ -190,12 +186,16 @@ def check_file(rec: Receipt, data: bytes, con: duckdb.DuckDBPyConnection | None,
     for raw in raws:
         if is_instructions(raw):
             continue
-        table = check_table(raw, rec.submitter, today=today)
-        check_periods(con, table)
-        for f in table.findings:
-            f.file = rec.file
-        checked.append(table)
+        checked.append(check_table(raw, rec.submitter, today=today))
     return checked
+
+
+def check_across_periods(con: duckdb.DuckDBPyConnection | None, rec: Receipt, table: CheckedTable) -> None:
+    """The cross-period rules against the warehouse as it is now (even beside other errors: one pass
+    reports everything), then every finding of the table named after its file."""
+    check_periods(con, table)
+    for f in table.findings:
+        f.file = rec.file
 
 
 def _file_finding(rule_id: str, rec: Receipt, **params: Any) -> Finding:
@@ -236,7 +236,7 @@ def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: 
         sid = log_submission(con, rec, run_id, sheet=None, form=None, status="duplicate", findings=[])
         return [TableOutcome(rec.file, None, None, "duplicate", sid, submitter=rec.submitter)]
     try:
-        result = check_file(rec, data, None, rec.received_at.date())
+        result = check_file(rec, data, rec.received_at.date())
     except Exception as exc:  # a bug must not stop the queue: this file is rejected, the rest go on
         log.exception("checking %s failed", rec.file)
         result = _file_finding("FILE_CHECK_FAILED", rec, detail=f"{type(exc).__name__}: {exc}")
@@ -246,9 +246,7 @@ def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: 
                              submitter=rec.submitter)]
     outcomes = []
     for table in result:
-        check_periods(con, table)  # against the warehouse as it is now, after the earlier tables loaded
-        for f in table.findings:
-            f.file = rec.file
+        check_across_periods(con, rec, table)  # after the file's earlier tables loaded
         form = table.form.code if table.form else None
         if table.accepted:
             assert table.form is not None and table.frame is not None

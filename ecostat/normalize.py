@@ -132,6 +132,11 @@ class Period:
         return 13 if self.month is None else self.month
 
     @property
+    def order(self) -> int:
+        """Order across years: 202406 for June 2024, 202413 for the 2024 annual report."""
+        return self.year * 100 + self.rank
+
+    @property
     def days(self) -> int:
         """Days from 1 January to the end of the period."""
         return (self.end - dt.date(self.year, 1, 1)).days + 1
