@@ -1,5 +1,5 @@
 """The ``ecostat`` command: ingest, figures, validate, query, history, rebuild, certify, amendments,
-template, audit, serve."""
+template, audit, serve, upgrade."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ def parser() -> argparse.ArgumentParser:
                         "(no audit, no missing-report alerts, no run history in its UI)")
     p = sub.add_parser("rebuild", help="recreate a warehouse from the archive alone, replaying in received order")
     _common(p)
+    p = sub.add_parser("upgrade", help="carry the warehouse forward to this code's schema version "
+                       "(what the next run does first)")
+    p.add_argument("--warehouse", type=Path, default=Path("warehouse/ecostat.duckdb"),
+                   help="the DuckDB file (default ./warehouse/ecostat.duckdb)")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="if an ingest holds the warehouse, wait this long for it (default: exit at once)")
     p = sub.add_parser("query", help="run one read-only SQL statement against the warehouse")
     _common(p)
     p.add_argument("sql")
@@ -85,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     commands = {"ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate, "rebuild": cmd_rebuild,
                 "query": cmd_query, "history": cmd_history, "certify": cmd_certify, "amendments": cmd_amendments,
-                "template": cmd_template, "audit": cmd_audit, "serve": cmd_serve}
+                "template": cmd_template, "audit": cmd_audit, "serve": cmd_serve, "upgrade": cmd_upgrade}
+    from ecostat.migrations import SchemaMismatch, SchemaTooNew
     from ecostat.writer import WarehouseBusy
 
     try:
@@ -99,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
               f"another process is writing the warehouse ({exc}); nothing was done: retry later "
               "(ingest: pass --wait)", file=sys.stderr)
         return 3
+    except (SchemaTooNew, SchemaMismatch) as exc:
+        print(exc, file=sys.stderr)
+        return 2
 
 
 class NoWarehouse(Exception):
@@ -143,6 +153,17 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     with writing(target) as work, connect(work, create=True) as con:
         summary = replay(con, args.raw.resolve(), notify=False)
     print(summary.text())
+    return 0
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    """Apply the pending migration steps and derived changes, under the write lock, and publish."""
+    from ecostat.warehouse import connect, create_objects
+    from ecostat.writer import writing
+
+    with writing(existing(args.warehouse).resolve(), args.wait) as work, connect(work) as con:
+        upgrade = create_objects(con)
+    print(upgrade.text())
     return 0
 
 

@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pandera.pandas as pa
 
-from ecostat.normalize import text_key
-from ecostat.registry import header_units, registry, tp_implied_class
+from ecostat.normalize import Period, text_key
+from ecostat.registry import quantity_unit, registry, tp_implied_class
 
-# Kinds of field: how a cell is parsed.
+# Kinds of field: how a cell is parsed, and the warehouse column type each is stored as.
 NUMBER, INTEGER, PERCENT, REGISTRY, TEXT = "number", "integer", "percent", "registry", "text"
+SQL_TYPES = {INTEGER: "BIGINT", NUMBER: "DOUBLE", PERCENT: "DOUBLE", REGISTRY: "VARCHAR", TEXT: "VARCHAR"}
+NUMERIC = (INTEGER, NUMBER, PERCENT)
 
 # Columns every form has, and the frame columns validation adds for each row.
 UNIT_CODE = "district_code"
@@ -36,20 +38,30 @@ class Field:
     min_exclusive: bool = False
     max: float | None = None
     max_exclusive: bool = False
-    summed: bool = False  # a totals row must equal the sum of this column
+    summed: bool = False  # a totals row must equal the sum of this column (it adds up across units)
     aliases: tuple[str, ...] = ()
+    since: str | None = None  # a field added later: required from this period on (2025, 2025-06), not before
+    was: tuple[str, ...] = ()  # former codes; the rename itself is a step in warehouse/migrations/
 
     @property
     def keys(self) -> set[str]:
-        """Header spellings that name this field, reduced by :func:`text_key`."""
-        return {text_key(w) for w in (self.code, self.zh, *self.aliases)}
+        """Header spellings that name this field, reduced by :func:`text_key` (former codes too)."""
+        return {text_key(w) for w in (self.code, self.zh, *self.aliases, *self.was)}
+
+    @property
+    def unit(self) -> str | None:
+        """The contract's unit of the field (values are stored in it), None for counts and text."""
+        return quantity_unit(self.quantity) if self.quantity and self.quantity != "count" else None
 
     @property
     def header(self) -> str:
         """The Chinese header, with its unit when it has one."""
-        if self.quantity and self.quantity != "count":
-            return f"{self.zh}({next(iter(header_units()[self.quantity]))})"
-        return self.zh
+        return f"{self.zh}({self.unit})" if self.unit else self.zh
+
+    @property
+    def sql_type(self) -> str:
+        """The warehouse column type."""
+        return SQL_TYPES[self.kind]
 
 
 def count(code: str, zh: str, *, required: bool = True, summed: bool = True,
@@ -206,6 +218,7 @@ class Form:
     code: str
     zh: str
     fields: tuple[Field, ...]
+    section: str = ""  # the contract's section (4.1), which orders the forms
     key: tuple[str, ...] = ()
     row_rules: tuple[RowRule, ...] = ()
     period_rules: tuple[PeriodRule, ...] = ()
@@ -232,6 +245,17 @@ class Form:
         return ["unit_code", "period", *self.key]
 
 
+def _given_since(f: Field) -> Callable[[pd.DataFrame], pd.Series]:
+    """A field added later is given in every row of a period from its ``since`` on."""
+    since = Period.from_label(str(f.since)).order
+
+    def ok(df: pd.DataFrame) -> pd.Series:
+        order = df["year"].astype("float64") * 100 + df["month"].astype("float64").fillna(13)
+        return df[f.code].notna() | ~(order >= since)
+
+    return ok
+
+
 def check_key(rule_id: str, column: str) -> str:
     """The ``error`` string given to a pandera check, read back by validation."""
     return f"{rule_id}|{column}"
@@ -251,9 +275,11 @@ def build_schema(form: Form) -> pa.DataFrameSchema:
             high = pa.Check.lt if f.max_exclusive else pa.Check.le
             checks.append(high(f.max, error=check_key(rid, f.code)))
         dtype = object if f.kind in (REGISTRY, TEXT) else "float64"
-        columns[f.code] = pa.Column(dtype, checks=checks, nullable=not f.required,
+        columns[f.code] = pa.Column(dtype, checks=checks, nullable=not f.required or f.since is not None,
                                     required=False, title=f.zh)
     frame_checks = [pa.Check(r.ok, error=check_key(r.rule_id, f"#{i}"))
                     for i, r in enumerate(form.row_rules)]
+    frame_checks += [pa.Check(_given_since(f), error=check_key("CELL_REQUIRED_SINCE", f.code))
+                     for f in form.fields if f.required and f.since is not None]
     return pa.DataFrameSchema(columns, checks=frame_checks, unique=form.unique_columns,
                               report_duplicates="exclude_first", name=form.code, strict=False)
