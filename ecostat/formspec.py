@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pandera.pandas as pa
 
+from ecostat.catalogue import rules
 from ecostat.normalize import Period, text_key
 from ecostat.registry import quantity_unit, registry, tp_implied_class
 
@@ -62,6 +63,20 @@ class Field:
     def sql_type(self) -> str:
         """The warehouse column type."""
         return SQL_TYPES[self.kind]
+
+    @property
+    def range_text(self) -> str:
+        """The allowed range for people: ``> 0，≤ 500`` (empty without bounds)."""
+        low = None if self.min is None else f"{'>' if self.min_exclusive else '≥'} {self.min:g}"
+        high = None if self.max is None else f"{'<' if self.max_exclusive else '≤'} {self.max:g}"
+        return "，".join(t for t in (low, high) if t)
+
+    @property
+    def required_text(self) -> str:
+        """必填, 选填, or 自 2025 起必填 for a field added later."""
+        if not self.required:
+            return "选填"
+        return f"自 {self.since} 起必填" if self.since else "必填"
 
 
 def count(code: str, zh: str, *, required: bool = True, summed: bool = True,
@@ -236,6 +251,20 @@ class Form:
     def field(self, code: str) -> Field:
         """A field by code."""
         return next(f for f in self.fields if f.code == code)
+
+    def rule_texts(self) -> list[tuple[str, str, str]]:
+        """Every row and cross-period rule for people: (规则 or 跨期规则, rule id, the rule with Chinese names)."""
+        names = {f.code: f.zh for f in self.fields}
+        out = [("规则", r.rule_id, r.text.format_map(names)) for r in self.row_rules]
+        for pr in self.period_rules:
+            if pr.other:
+                text = f"{names[pr.column]} = 上年{names[pr.column]} + 本年{names[pr.other]}"
+            elif rules()[pr.rule_id].severity == "warning":
+                text = f"{names[pr.column]}低于上期已报值时提示核实"
+            else:
+                text = f"{names[pr.column]}不得低于上期已报值"
+            out.append(("跨期规则", pr.rule_id, text))
+        return out
 
     @property
     def unique_columns(self) -> list[str]:
