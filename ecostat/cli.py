@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate, "rebuild": cmd_rebuild,
                 "query": cmd_query, "history": cmd_history, "certify": cmd_certify, "amendments": cmd_amendments,
                 "template": cmd_template, "audit": cmd_audit, "serve": cmd_serve, "upgrade": cmd_upgrade}
-    from ecostat.migrations import SchemaMismatch, SchemaTooNew
+    from ecostat.migrations import SchemaMismatch, SchemaTooNew, SchemaTooOld
     from ecostat.writer import WarehouseBusy
 
     try:
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
               f"another process is writing the warehouse ({exc}); nothing was done: retry later "
               "(ingest: pass --wait)", file=sys.stderr)
         return 3
-    except (SchemaTooNew, SchemaMismatch) as exc:
+    except (SchemaTooNew, SchemaTooOld, SchemaMismatch) as exc:
         print(exc, file=sys.stderr)
         return 2
 

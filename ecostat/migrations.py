@@ -42,6 +42,16 @@ class SchemaTooNew(Exception):
         self.found, self.known = found, known
 
 
+class SchemaTooOld(Exception):
+    """A reader met a warehouse that the next run (or ``ecostat upgrade``) has yet to carry forward."""
+
+    def __init__(self, found: int, known: int):
+        super().__init__(f"数据仓库的结构版本为 {found}，本程序需要 {known}：请先运行 ecostat upgrade"
+                         f"（或下一次 ecostat ingest）/ the warehouse has schema version {found}, "
+                         f"this code needs {known}: run `ecostat upgrade` (or the next `ecostat ingest`) first")
+        self.found, self.known = found, known
+
+
 class SchemaMismatch(Exception):
     """The warehouse differs from the declared schema in a way no additive change can fix."""
 
@@ -115,6 +125,13 @@ def check_known(con: duckdb.DuckDBPyConnection) -> int | None:
     if version is not None and version > latest_version():
         raise SchemaTooNew(version, latest_version())
     return version
+
+
+def check_current(con: duckdb.DuckDBPyConnection) -> None:
+    """For readers: the warehouse is at this code's schema version (an empty database passes)."""
+    version = check_known(con)
+    if version is not None and version < latest_version():
+        raise SchemaTooOld(version, latest_version())
 
 
 def record(con: duckdb.DuckDBPyConnection, version: int, name: str, how: str, statements: str | None = None) -> None:

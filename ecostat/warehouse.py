@@ -7,6 +7,7 @@ Identifiers in SQL built here come only from the form registry; values are alway
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -24,6 +25,7 @@ from ecostat.forms import FORMS
 if TYPE_CHECKING:
     from ecostat.formspec import Form
 
+log = logging.getLogger(__name__)
 SQL_DIR = Path(__file__).resolve().parent.parent / "warehouse"
 LAYERS = ("meta", "fact", "core", "mart")
 NO_DOWNLOADS: dict[str, str | bool | int | float | list[str]] = {"autoinstall_known_extensions": False,
@@ -36,13 +38,13 @@ def connect(path: Path, *, read_only: bool = False, create: bool = False) -> duc
     """Open the warehouse; with ``create``, also create or carry forward its objects (once per run).
 
     No connection may download extensions; a read-only one may not touch other files or the network
-    either (``ecostat query`` runs whatever SQL it is given), and refuses a warehouse written by newer
-    code (:class:`~ecostat.migrations.SchemaTooNew`).
+    either (``ecostat query`` runs whatever SQL it is given), and refuses a warehouse at another schema
+    version than this code's: written by newer code, or not yet carried forward by ``ecostat upgrade``.
     """
     if read_only:
         con = duckdb.connect(str(path), read_only=True, config={**NO_DOWNLOADS, "enable_external_access": False})
         try:
-            migrations.check_known(con)
+            migrations.check_current(con)
         except BaseException:
             con.close()
             raise
@@ -149,6 +151,8 @@ def create_objects(con: duckdb.DuckDBPyConnection) -> Upgrade:
         changes = migrations.derive(migrations.stored_schema(con), declared_schema(), FORMS)
         migrations.apply_derived(con, changes, latest)
         upgrade.derived = changes.names
+        if upgrade.steps or upgrade.derived:
+            log.warning("%s", upgrade.text())
     for sql in _built(tuple(sql for _, sql in declared_objects()))[0]:
         con.execute(sql)
     _comment_facts(con)

@@ -77,6 +77,8 @@ def versions(db: Path) -> list[tuple]:
 
 def test_upgrade_keeps_every_row_and_every_figure_and_twice_is_a_no_op(v1, capsys):
     _, db = v1
+    assert main(["figures", "--year", "2024", "--warehouse", str(db)]) == 2  # readers wait for the upgrade
+    assert "schema version 1, this code needs 2: run `ecostat upgrade`" in capsys.readouterr().err
     old_columns = columns_of(db)
     before = snapshot(db)
     assert len(before["fact_water_sections"]) == 66 and len(before["meta_certified_figures"]) == 231
@@ -91,6 +93,8 @@ def test_upgrade_keeps_every_row_and_every_figure_and_twice_is_a_no_op(v1, capsy
     assert main(["upgrade", "--warehouse", str(db)]) == 0
     assert "up to date" in capsys.readouterr().out
     assert snapshot(db) == upgraded
+    assert main(["figures", "--year", "2024", "--warehouse", str(db)]) == 0
+    assert "需整治入河排污口数 outfall.required" in capsys.readouterr().out
 
 
 def test_a_fresh_schema_equals_the_baseline_plus_the_steps(v1, tmp_path):
