@@ -9,7 +9,8 @@
 - What the forms add — a new form's fact table, a new field's column (nullable: earlier rows and
   periods before its ``since`` have none) — is derived by comparing the declared schema with
   ``duckdb_columns()`` and applied in one transaction. Anything else that differs (a rename, a type
-  change, a dropped column or table, a changed meta table) stops with a message naming the step to write.
+  change, a dropped column or table, any change to a table that is not a form's) stops with a message
+  naming the step to write.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "warehouse" / "migrati
 CONTRACT_VERSION = "2"  # the submission contract this code implements
 STEP_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.(sql|py)$")
 BASELINE_TABLE = "submission_log"  # present in every warehouse since contract v1
+UNDECLARED = "added by newer code, then upgrade ecostat; dropped or renamed, then write a step"
 
 
 class SchemaTooNew(Exception):
@@ -207,12 +209,16 @@ def derive(stored: dict[str, Table], declared: dict[str, Table], forms: dict[str
     fields = {f.table: {fl.code: fl for fl in f.fields} for f in forms.values()}
     changes, problems = Changes(), []
     for name in sorted(stored.keys() - declared.keys()):
-        problems.append(f"table {name} is in the warehouse but declared nowhere (dropped or renamed?)")
+        problems.append(f"table {name} is in the warehouse but declared nowhere ({UNDECLARED})")
     for name, table in declared.items():
         have = stored.get(name)
-        if have is None:
+        if have is None and name in fields:
             changes.statements.append(table.create)
             changes.names.append(f"create {name}")
+            continue
+        if have is None:
+            problems.append(f"table {name} is declared but not in the warehouse: a new table other than a form's "
+                            "is a step (its CREATE TABLE)")
             continue
         for column, (dtype, nullable) in table.columns.items():
             if column not in have.columns:
@@ -232,7 +238,7 @@ def derive(stored: dict[str, Table], declared: dict[str, Table], forms: dict[str
         for column in have.columns.keys() - table.columns.keys():
             renamed = next((f.code for f in fields.get(name, {}).values() if column in f.was), None)
             if renamed is None:
-                problems.append(f"{name}.{column} is in the warehouse but no longer declared (dropped or renamed?)")
+                problems.append(f"{name}.{column} is in the warehouse but declared nowhere ({UNDECLARED})")
     if problems:
         raise SchemaMismatch(problems)
     return changes
