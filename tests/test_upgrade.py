@@ -111,13 +111,14 @@ def test_a_fresh_schema_equals_the_baseline_plus_the_steps(v1, tmp_path):
         assert migrations.schema_version(fresh) == migrations.latest_version() == 2
 
 
-def test_the_next_run_upgrades_and_rejected_files_stay_rejected_until_sent_again(v1):
+def test_the_next_run_upgrades_and_rejected_files_stay_rejected_until_sent_again(v1, capsys):
     raw, db = v1
     with duckdb.connect(str(db), read_only=True) as con:
         log = con.execute("SELECT * FROM submission_log ORDER BY submission_id").fetchall()
     rejected = [r for r in log if r[6] == "rejected"]
     assert len(rejected) == 5
     assert main(["ingest", "--no-prefect", "--raw", str(raw), "--warehouse", str(db)]) == 0  # nothing new
+    assert "0 files, 0 tables accepted, 0 rejected, 0 duplicates, 0 figures changed" in capsys.readouterr().out
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT * FROM submission_log ORDER BY submission_id").fetchall() == log
         assert con.execute("SELECT count(*) FROM meta_received_files").fetchone() == (49,)
