@@ -142,33 +142,17 @@ def record(con: duckdb.DuckDBPyConnection, version: int, name: str, how: str, st
                 [version, name, how, CONTRACT_VERSION, dt.datetime.now(dt.UTC), statements])
 
 
-def _in_transaction(con: duckdb.DuckDBPyConnection, work: list[str], after: tuple[int, str, str, str | None]) -> None:
-    con.execute("BEGIN")
-    try:
-        for sql in work:
-            con.execute(sql)
-        record(con, *after)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-
-
 def apply_steps(con: duckdb.DuckDBPyConnection, version: int) -> list[Step]:
     """Apply every step after ``version``, each in one transaction with its version row."""
+    from ecostat.warehouse import transaction  # the warehouse module builds on this one
+
     applied = []
     for step in steps():
-        if step.version <= version:
-            continue
-        con.execute("BEGIN")
-        try:
-            step.apply(con)
-            record(con, step.version, step.name, "migrated")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        applied.append(step)
+        if step.version > version:
+            with transaction(con):
+                step.apply(con)
+                record(con, step.version, step.name, "migrated")
+            applied.append(step)
     return applied
 
 
@@ -177,9 +161,11 @@ def apply_steps(con: duckdb.DuckDBPyConnection, version: int) -> list[Step]:
 
 @dataclass
 class Table:
-    """A table's columns {name: (normalised type, nullable)} and the statement that creates it."""
+    """A table's columns {name: (normalised type, nullable)}, its other constraints (primary key, unique,
+    check, as DuckDB prints them) and the statement that creates it."""
 
     columns: dict[str, tuple[str, bool]]
+    constraints: list[str] = field(default_factory=list)
     create: str = ""
 
 
@@ -193,6 +179,11 @@ def stored_schema(con: duckdb.DuckDBPyConnection) -> dict[str, Table]:
                           ORDER BY table_name, column_index""").fetchall()
     for table, column, dtype, nullable in rows:
         out.setdefault(table, Table({})).columns[column] = (dtype, bool(nullable))
+    for table, text in con.execute("""SELECT table_name, constraint_text FROM duckdb_constraints()
+                                      WHERE schema_name = 'main' AND database_name = current_database()
+                                        AND constraint_type <> 'NOT NULL' ORDER BY ALL""").fetchall():
+        if table in out:
+            out[table].constraints.append(text)
     return out
 
 
@@ -235,6 +226,9 @@ def derive(stored: dict[str, Table], declared: dict[str, Table], forms: dict[str
             elif have.columns[column] != (dtype, nullable):
                 problems.append(f"{name}.{column} is {_shown(have.columns[column])} in the warehouse, "
                                 f"declared {_shown((dtype, nullable))}")
+        if have.constraints != table.constraints:
+            problems.append(f"table {name}'s constraints are {have.constraints} in the warehouse, "
+                            f"declared {table.constraints}")
         for column in have.columns.keys() - table.columns.keys():
             renamed = next((f.code for f in fields.get(name, {}).values() if column in f.was), None)
             if renamed is None:
@@ -250,6 +244,10 @@ def _shown(col: tuple[str, bool]) -> str:
 
 def apply_derived(con: duckdb.DuckDBPyConnection, changes: Changes, version: int) -> None:
     """Apply derived changes in one transaction with their version row."""
+    from ecostat.warehouse import transaction
+
     if changes.statements:
-        _in_transaction(con, changes.statements,
-                        (version, "; ".join(changes.names), "derived", ";\n".join(changes.statements)))
+        with transaction(con):
+            for sql in changes.statements:
+                con.execute(sql)
+            record(con, version, "; ".join(changes.names), "derived", ";\n".join(changes.statements))

@@ -8,6 +8,8 @@ Identifiers in SQL built here come only from the form registry; values are alway
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -34,15 +36,20 @@ ISSUE_COLUMNS = ("submission_id", "file", "sheet", "row_number", "column_letter"
                  "rule_id", "severity", "message_zh", "message_en")
 
 
-def connect(path: Path, *, read_only: bool = False, create: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(path: Path, *, read_only: bool = False, create: bool = False,
+            memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse; with ``create``, also create or carry forward its objects (once per run).
 
     No connection may download extensions; a read-only one may not touch other files or the network
-    either (``ecostat query`` runs whatever SQL it is given), and refuses a warehouse at another schema
-    version than this code's: written by newer code, or not yet carried forward by ``ecostat upgrade``.
+    either (``ecostat query`` runs whatever SQL it is given, within ``memory_limit``, e.g. ``2GB``), and
+    refuses a warehouse at another schema version than this code's: written by newer code, or not yet
+    carried forward by ``ecostat upgrade``.
     """
     if read_only:
-        con = duckdb.connect(str(path), read_only=True, config={**NO_DOWNLOADS, "enable_external_access": False})
+        config = {**NO_DOWNLOADS, "enable_external_access": False}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        con = duckdb.connect(str(path), read_only=True, config=config)
         try:
             migrations.check_current(con)
         except BaseException:
@@ -58,6 +65,19 @@ def connect(path: Path, *, read_only: bool = False, create: bool = False) -> duc
             con.close()
             raise
     return con
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back if anything (even a kill signal
+    turned exception) escapes it."""
+    con.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def sql_files() -> list[Path]:
@@ -156,11 +176,10 @@ def create_objects(con: duckdb.DuckDBPyConnection) -> Upgrade:
     for sql in _built(tuple(sql for _, sql in declared_objects()))[0]:
         con.execute(sql)
     _comment_facts(con)
-    con.execute("BEGIN")
-    con.execute("DELETE FROM meta_figure_catalogue")
-    con.executemany("INSERT INTO meta_figure_catalogue VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    figuredefs.catalogue_rows(figuredefs.figures(), FORMS))
-    con.execute("COMMIT")
+    with transaction(con):
+        con.execute("DELETE FROM meta_figure_catalogue")
+        con.executemany("INSERT INTO meta_figure_catalogue VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        figuredefs.catalogue_rows(figuredefs.figures(), FORMS))
     return upgrade
 
 

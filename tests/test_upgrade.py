@@ -25,6 +25,8 @@ from tests.forms_data import header, row
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "v1"
 FIGURE_KEY = "year, scope, figure, dimension"
+LATEST = migrations.latest_version()
+NEXT = LATEST + 1  # a step a test adds
 
 
 @pytest.fixture
@@ -78,17 +80,18 @@ def versions(db: Path) -> list[tuple]:
 def test_upgrade_keeps_every_row_and_every_figure_and_twice_is_a_no_op(v1, capsys):
     _, db = v1
     assert main(["figures", "--year", "2024", "--warehouse", str(db)]) == 2  # readers wait for the upgrade
-    assert "schema version 1, this code needs 2: run `ecostat upgrade`" in capsys.readouterr().err
+    assert f"schema version 1, this code needs {LATEST}: run `ecostat upgrade`" in capsys.readouterr().err
     old_columns = columns_of(db)
     before = snapshot(db)
     assert len(before["fact_water_sections"]) == 66 and len(before["meta_certified_figures"]) == 231
     live, served = figure_values(db), figure_values(db, "annual_figures")
     assert main(["upgrade", "--warehouse", str(db)]) == 0
-    assert "schema version 1 → 2" in capsys.readouterr().out
+    assert f"schema version 1 → {LATEST}" in capsys.readouterr().out
     assert snapshot(db, old_columns) == before  # every row of every v1 table, every value
     same_figures(live, figure_values(db))
     same_figures(served, figure_values(db, "annual_figures"))  # 2023 as certified, 2024 live
-    assert versions(db) == [(1, "baseline", "found", "2"), (2, "figure_definitions", "migrated", "2")]
+    assert versions(db) == [(1, "baseline", "found", "2"), *((s.version, s.name, "migrated", "2")
+                                                             for s in migrations.steps()[1:])]
     upgraded = snapshot(db)
     assert main(["upgrade", "--warehouse", str(db)]) == 0
     assert "up to date" in capsys.readouterr().out
@@ -108,7 +111,7 @@ def test_a_fresh_schema_equals_the_baseline_plus_the_steps(v1, tmp_path):
         assert old.execute(comments).fetchall() == fresh.execute(comments).fetchall()
         assert fresh.execute("SELECT comment FROM duckdb_columns() WHERE table_name = 'fact_enforcement' "
                              "AND column_name = 'fines'").fetchone() == ("罚款金额 (万元)",)
-        assert migrations.schema_version(fresh) == migrations.latest_version() == 2
+        assert migrations.schema_version(fresh) == LATEST
 
 
 def test_the_next_run_upgrades_and_rejected_files_stay_rejected_until_sent_again(v1, capsys):
@@ -117,18 +120,20 @@ def test_the_next_run_upgrades_and_rejected_files_stay_rejected_until_sent_again
         log = con.execute("SELECT * FROM submission_log ORDER BY submission_id").fetchall()
     rejected = [r for r in log if r[6] == "rejected"]
     assert len(rejected) == 5
+    (raw / "inbox").mkdir()
     assert main(["ingest", "--no-prefect", "--raw", str(raw), "--warehouse", str(db)]) == 0  # nothing new
-    assert "0 files, 0 tables accepted, 0 rejected, 0 duplicates, 0 figures changed" in capsys.readouterr().out
+    assert "0 files, 0 tables accepted, 0 rejected, 0 duplicates" in capsys.readouterr().out
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT * FROM submission_log ORDER BY submission_id").fetchall() == log
         assert con.execute("SELECT count(*) FROM meta_received_files").fetchone() == (49,)
     assert migrations.latest_version() == max(v for v, *_ in versions(db))
     stray = FIXTURE.parent.parent.parent / "raw" / "samples" / "stray.csv"  # rejected by v1: outside any unit folder
     before = figure_values(db)
-    (raw / "inbox" / "360102").mkdir(parents=True)
+    (raw / "inbox" / "360102").mkdir()
     shutil.copyfile(stray, raw / "inbox" / "360102" / "stray.csv")
     summary = steps.run_plain(raw, db)
     assert [(t.status, t.form) for t in summary.tables] == [("accepted", "enforcement")]  # judged when sent again
+    assert summary.figures_changed == 0  # the first refresh after the upgrade: the generic figures equal v1's
     same_figures(before, figure_values(db))  # a May report: 360102's annual report still counts
 
 
@@ -136,7 +141,7 @@ def test_rebuild_from_the_archive_equals_the_upgraded_warehouse(v1, tmp_path):
     raw, db = v1
     assert main(["upgrade", "--warehouse", str(db)]) == 0
     rebuilt = tmp_path / "rebuilt.duckdb"
-    assert main(["rebuild", "--raw", str(raw), "--warehouse", str(rebuilt)]) == 0
+    assert main(["rebuild", "--raw", str(raw), "--warehouse", str(db), "--to", str(rebuilt)]) == 0
     assert figure_values(rebuilt) == figure_values(db)
     same_figures(figure_values(db, "annual_figures"), figure_values(rebuilt, "annual_figures"))
     outcome = "SELECT file, sheet, form, status, rows_loaded FROM submission_log ORDER BY submission_id"
@@ -146,6 +151,7 @@ def test_rebuild_from_the_archive_equals_the_upgraded_warehouse(v1, tmp_path):
 
 def test_readers_and_writers_refuse_a_newer_schema_version(v1, capsys):
     raw, db = v1
+    (raw / "inbox").mkdir()
     assert main(["upgrade", "--warehouse", str(db)]) == 0
     newer = migrations.latest_version() + 1
     for copy in (db, work_path(db)):  # readers open the published file, writers the work copy
@@ -182,20 +188,20 @@ def with_steps(monkeypatch, tmp_path: Path, **extra: str) -> None:
 
 def test_a_failing_step_is_rolled_back_and_a_python_step_runs_in_its_transaction(v1, tmp_path, monkeypatch):
     _, db = v1
-    with_steps(monkeypatch, tmp_path, **{"0003_broken.sql": "ALTER TABLE alerts ADD COLUMN note VARCHAR;\n"
+    with_steps(monkeypatch, tmp_path, **{f"{NEXT:04d}_broken.sql": "ALTER TABLE alerts ADD COLUMN note VARCHAR;\n"
                                                              "SELECT no_such_function();"})
     with pytest.raises(duckdb.Error), connect(db, create=True):
         pass
-    assert migrations.schema_version(duckdb.connect(str(db), read_only=True)) == 2  # 0002 applied, 0003 not
+    assert migrations.schema_version(duckdb.connect(str(db), read_only=True)) == LATEST  # the shipped steps only
     assert "note" not in columns_of(db)["alerts"]
-    (migrations.MIGRATIONS_DIR / "0003_broken.sql").unlink()
-    (migrations.MIGRATIONS_DIR / "0003_describe_runs.py").write_text(
+    (migrations.MIGRATIONS_DIR / f"{NEXT:04d}_broken.sql").unlink()
+    (migrations.MIGRATIONS_DIR / f"{NEXT:04d}_describe_runs.py").write_text(
         "def migrate(con):\n    con.execute(\"COMMENT ON TABLE meta_ingest_runs IS 'one row per run'\")\n",
         encoding="utf-8")
     with connect(db, create=True) as con:
         assert con.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'meta_ingest_runs'").fetchone() == (
             "one row per run",)
-    assert versions(db)[-1] == (3, "describe_runs", "migrated", "2")
+    assert versions(db)[-1] == (NEXT, "describe_runs", "migrated", "2")
 
 
 @pytest.fixture
@@ -242,7 +248,7 @@ def test_a_field_added_later_becomes_a_column_and_old_archives_still_replay(tmp_
     assert (f.rule_id, f.row, f.header) == ("CELL_REQUIRED_SINCE", 2, "警告件数")
     assert "自报告期 2024 起必填" in f.message_zh
     rebuilt = tmp_path / "rebuilt.duckdb"
-    assert main(["rebuild", "--raw", str(raw), "--warehouse", str(rebuilt)]) == 0
+    assert main(["rebuild", "--raw", str(raw), "--warehouse", str(db), "--to", str(rebuilt)]) == 0
     current = "SELECT period, fines, warnings FROM fact_enforcement WHERE is_current ORDER BY period"
     with duckdb.connect(str(db), read_only=True) as a, duckdb.connect(str(rebuilt), read_only=True) as b:
         assert a.execute(current).fetchall() == b.execute(current).fetchall() == [("2023", 20.0, None),
@@ -274,31 +280,35 @@ def test_a_rename_stops_until_its_step_is_written(v1, tmp_path, monkeypatch, for
     message = str(stopped.value)
     assert "fact_water_sections.section_title was section_name" in message
     assert "ALTER TABLE fact_water_sections RENAME COLUMN section_name TO section_title" in message
-    assert "warehouse/migrations/0003_<name>.sql" in message
+    assert f"warehouse/migrations/{NEXT:04d}_<name>.sql" in message
     names = snapshot(db, {"fact_water_sections": ["section_code", "section_name"]})["fact_water_sections"]
-    with_steps(monkeypatch, tmp_path, **{"0003_section_title.sql": "ALTER TABLE fact_water_sections "
+    with_steps(monkeypatch, tmp_path, **{f"{NEXT:04d}_section_title.sql": "ALTER TABLE fact_water_sections "
                                                                    "RENAME COLUMN section_name TO section_title;"})
     with connect(db, create=True):
         pass
     assert snapshot(db, {"fact_water_sections": ["section_code", "section_title"]})["fact_water_sections"] == names
-    assert versions(db)[-1][:3] == (3, "section_title", "migrated")
+    assert versions(db)[-1][:3] == (NEXT, "section_title", "migrated")
 
 
 def test_a_type_change_an_undeclared_column_or_a_new_table_without_its_step_stops(v1, form_change):
     _, db = v1
     with duckdb.connect(str(db)) as con:
-        con.execute("ALTER TABLE alerts ADD COLUMN note VARCHAR")
+        con.execute("ALTER TABLE meta_ingest_runs ADD COLUMN note VARCHAR")
         con.execute("DROP TABLE meta_audit_results")
+        con.execute("DROP TABLE meta_figure_snapshot")
+        con.execute("CREATE TABLE meta_figure_snapshot (year INTEGER NOT NULL, scope VARCHAR NOT NULL, figure VARCHAR "
+                    "NOT NULL, dimension VARCHAR, value DOUBLE CHECK (value >= 0))")
     form_change(with_field("water_sections", "total_phosphorus",
                            dataclasses.replace(FORMS["water_sections"].field("total_phosphorus"), kind=INTEGER)))
     with pytest.raises(migrations.SchemaMismatch) as stopped, connect(db, create=True):
         pass
     assert sorted(stopped.value.problems) == [
-        "alerts.note is in the warehouse but declared nowhere (added by newer code, then upgrade ecostat; dropped or "
-        "renamed, then write a step)",
         "fact_water_sections.total_phosphorus is DOUBLE in the warehouse, declared BIGINT",
+        "meta_ingest_runs.note is in the warehouse but declared nowhere (added by newer code, then upgrade "
+        "ecostat; dropped or renamed, then write a step)",
         "table meta_audit_results is declared but not in the warehouse: a new table other than a form's is a step "
-        "(its CREATE TABLE)"]
+        "(its CREATE TABLE)",
+        "table meta_figure_snapshot's constraints are ['CHECK((\"value\" >= 0))'] in the warehouse, declared []"]
 
 
 def test_declared_schema_is_built_from_the_forms_alone():
