@@ -113,6 +113,14 @@ def log_submission(con: duckdb.DuckDBPyConnection, rec: Receipt, run_id: str, *,
     return submission_id
 
 
+def record_footer(con: duckdb.DuckDBPyConnection, submission_id: int,
+                  pairs: list[tuple[int, str, str]]) -> None:
+    """Record the label–value pairs of a table's footer (row, label, value) with its submission."""
+    if pairs:
+        con.executemany("INSERT INTO meta_submission_notes VALUES (?, ?, ?, ?, ?)",
+                        [[submission_id, k, row, label, value] for k, (row, label, value) in enumerate(pairs, 1)])
+
+
 def next_submission_id(con: duckdb.DuckDBPyConnection) -> int:
     """The next submission id."""
     row = con.execute("SELECT nextval('meta_submission_seq')").fetchone()
