@@ -284,4 +284,5 @@ def _read_parquet(data: bytes) -> list[RawTable]:
     return [_records_table(pq.read_table(io.BytesIO(data)).to_pylist())]
 
 
-_READERS = {".xlsx": _read_workbook, ".xls": _read_workbook, ".csv": _read_csv, ".json": _read_json, ".parquet": _read_parquet}
+_READERS = {".xlsx": _read_workbook, ".xls": _read_workbook, ".csv": _read_csv, ".json": _read_json,
+            ".parquet": _read_parquet}

@@ -6,6 +6,7 @@ Identifiers in SQL built here come only from the form registry; values are alway
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -114,7 +115,7 @@ def log_submission(con: duckdb.DuckDBPyConnection, rec: Receipt, run_id: str, *,
 
 
 def record_footer(con: duckdb.DuckDBPyConnection, submission_id: int,
-                  pairs: list[tuple[int, str, str]]) -> None:
+                  pairs: Sequence[tuple[int, str, str]]) -> None:
     """Record the label–value pairs of a table's footer (row, label, value) with its submission."""
     if pairs:
         con.executemany("INSERT INTO meta_submission_notes VALUES (?, ?, ?, ?, ?)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,11 +49,11 @@ def write_book(path: Path, rows: list[list[object]], *, merges: list[Merge] | tu
     if path.suffix == ".xls":
         book = xlwt.Workbook()
         ws = book.add_sheet(sheet)
-        pct = xlwt.easyxf(num_format_str="0.0%")
+        pct, date = xlwt.easyxf(num_format_str="0.0%"), xlwt.easyxf(num_format_str="yyyy-mm-dd")
         starts = {(r1, c1): (r2, c2) for r1, c1, r2, c2 in merges}
         for r, cells in enumerate(rows, 1):
             for c, value in enumerate(cells, 1):
-                style = pct if (r, c) in percent else xlwt.Style.default_style
+                style = pct if (r, c) in percent else date if isinstance(value, dt.date) else xlwt.Style.default_style
                 if (r, c) in starts:
                     r2, c2 = starts[(r, c)]
                     ws.write_merge(r - 1, r2 - 1, c - 1, c2 - 1, value, style)

@@ -5,10 +5,14 @@ and that there is no finding, or exactly the finding expected."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from ecostat import ingest as steps
+from ecostat.cli import main
 from ecostat.readers import read_tables
 from ecostat.validation import CheckedTable, check_table
 from tests.conftest import Merge, write_book
@@ -277,3 +281,37 @@ def test_every_layout_at_once(tmp_path, fmt):
     assert loaded(table, "villages_new", "villages_cumulative", "villages_total", "sewage_rate",
                   "farmland_polluted", "farmland_safe_rate") == [(4, 5, 50, 100, 61.0, 1000, 93.0)]
     assert table.footer == [(6, "填报人", "王敏"), (6, "审核人", "刘强")]
+
+
+# --------------------------------------------------------------------------- footers in the warehouse
+
+def test_footer_is_recorded_with_the_submission_and_shown_by_history(tmp_path, capsys):
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    good = [*TWO_ROW, ["填报人：王敏  审核人：刘强  联系电话：0791-86123456"]]
+    write_book(raw / "inbox" / "360102" / "排口.xls", good, merges=TWO_ROW_MERGES)
+    os.utime(raw / "inbox" / "360102" / "排口.xls", (1_700_000_000, 1_700_000_000))
+    bad = [OUTFALL, row("outfall_remediation", required=10, completed=11), ["填报人：李娜", "联系电话：13800000000"]]
+    write_book(raw / "inbox" / "360102" / "排口更正.xlsx", bad)
+    summary = steps.run_plain(raw, db)
+    assert [(t.file, t.status) for t in summary.tables] == [("360102/排口.xls", "accepted"),
+                                                            ("360102/排口更正.xlsx", "rejected")]
+    accepted, rejected = summary.tables
+    with duckdb.connect(str(db), read_only=True) as con:
+        notes = con.execute("SELECT submission_id, position, row_number, label, value FROM meta_submission_notes "
+                            "ORDER BY ALL").fetchall()
+        issues = con.execute("SELECT string_agg(concat_ws(' ', value, message_zh, message_en), ' ') "
+                             "FROM validation_issues").fetchone()
+        facts = con.execute("SELECT water_body, required, completed, source_row FROM fact_outfall_remediation "
+                            "ORDER BY source_row").fetchall()
+    assert facts == [("ganjiang", 10, 8, 4), ("fuhe", 3, 3, 5)]
+    assert notes == [(accepted.submission_id, 1, 6, "填报人", "王敏"), (accepted.submission_id, 2, 6, "审核人", "刘强"),
+                     (accepted.submission_id, 3, 6, "联系电话", "0791-86123456"),
+                     (rejected.submission_id, 1, 3, "填报人", "李娜"),
+                     (rejected.submission_id, 2, 3, "联系电话", "13800000000")]
+    assert [f.rule_id for f in rejected.findings] == ["ROW_NOT_ABOVE"]
+    assert "李娜" not in issues[0] and "1380000" not in issues[0]  # a footer is never a finding
+    capsys.readouterr()
+    assert main(["history", "--unit", "360102", "--warehouse", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "填报人：王敏 · 审核人：刘强 · 联系电话：0791-86123456" in out
+    assert "填报人：李娜 · 联系电话：13800000000" in out
