@@ -315,3 +315,24 @@ def test_footer_is_recorded_with_the_submission_and_shown_by_history(tmp_path, c
     out = capsys.readouterr().out
     assert "填报人：王敏 · 审核人：刘强 · 联系电话：0791-86123456" in out
     assert "填报人：李娜 · 联系电话：13800000000" in out
+
+
+# --------------------------------------------------------------------------- the shipped samples
+
+SAMPLES = Path(__file__).resolve().parent.parent / "raw" / "samples"
+
+
+@pytest.mark.parametrize("name", ["360102/东湖区2024年度生态环境报表.xlsx", "360105/湾里管理局2024年度报表.xls"])
+def test_shipped_samples_show_the_layouts_and_load_without_a_finding(name):
+    """tools/make_samples.py: a first run shows the §3.1 layouts, and they load cleanly (the figures they
+    give are checked by tests/test_samples.py)."""
+    raws = read_tables(SAMPLES / name)
+    tables = [check_table(raw, name[:6], today=TODAY) for raw in raws]
+    assert [found(t) for t in tables] == [[] for _ in tables]
+    assert all(t.accepted for t in tables) and len(tables) >= 4
+    assert all(len(t.raw.rows) > 1 and t.header_row is not None for t in tables)
+    assert all(any(r1 < r2 for r1, _, r2, _ in raw.merged) for raw in raws)  # two-row headers
+    assert all([p.label for p in t.footer][:3] == ["填报人", "审核人", "联系电话"] for t in tables)
+    assert any(raw.percent for raw in raws)  # rates in Excel percentage cells
+    assert any(isinstance(c, str) and c.endswith("个") and c[0].isdigit()
+               for raw in raws for _, cells in raw.rows for c in cells)
