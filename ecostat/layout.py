@@ -50,6 +50,7 @@ class Layout:
     body: list[Row]                        # rows below the header and above the footer, notes left out
     footer: list[FooterPair] = field(default_factory=list)  # label–value pairs of notes and footer rows
     footer_row: int | None = None          # the first footer row
+    not_data: set[int] = field(default_factory=set)  # rows below the header that are notes or footer
 
     @property
     def last_header_row(self) -> int:
@@ -101,8 +102,10 @@ def lay_out(raw: RawTable, at: int) -> Layout:
             if seen_data and layout.footer_row is None:
                 layout.footer_row = n
             layout.footer += footer_pairs(n, cells)
+            layout.not_data.add(n)
             continue
         if is_note(cells):
+            layout.not_data.add(n)
             continue
         seen_data = seen_data or any(not is_missing(c) for c in cells)
         layout.body.append((n, cells))

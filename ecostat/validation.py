@@ -190,9 +190,9 @@ def _reader_notes(out: CheckedTable, raw: RawTable) -> None:
 
 def _merged_in_data(out: CheckedTable, raw: RawTable, layout: Layout) -> None:
     """A merged range reaching below the header rows into the data is one finding; its cells are not
-    checked again. Merged cells above the data (banner, header rows) and in the footer are fine."""
+    checked again. Merged cells above the data (banner, header rows), in notes and in the footer are fine."""
     for r1, c1, r2, c2 in sorted(raw.merged):
-        if r2 <= layout.last_header_row or (layout.footer_row is not None and r1 >= layout.footer_row):
+        if r2 <= layout.last_header_row or all(r in layout.not_data for r in range(r1, r2 + 1)):
             continue
         ref = f"{column_letter(c1 - 1)}{r1}:{column_letter(c2 - 1)}{r2}"
         out.add("TABLE_MERGED_CELLS", r1, index=c1 - 1, value=ref)

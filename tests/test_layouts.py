@@ -149,7 +149,7 @@ def test_a_labelled_note_above_the_data_does_not_end_the_table(tmp_path, fmt):
     rows = [OUTFALL, ["注：数据截至12月31日"], row("outfall_remediation"),
             ["注 以下为补报"],  # a one-cell note without a colon: skipped as v1 did
             row("outfall_remediation", water_body="抚河", required=3, completed=3), ["审 核 人 ：刘强"]]
-    table = checked(tmp_path, fmt, rows)
+    table = checked(tmp_path, fmt, rows, merges=[(2, 1, 2, 5), (4, 1, 4, 5)])  # merged notes are no data
     assert found(table) == []
     assert loaded(table, "water_body") == [(3, "ganjiang"), (5, "fuhe")]
     assert table.footer == [(2, "注", "数据截至12月31日"), (6, "审核人", "刘强")]
@@ -223,6 +223,11 @@ def test_units_and_counting_words_in_cells(tmp_path, fmt):
     assert found(enforcement) == []
     assert loaded(enforcement, "penalty_cases", "fines", "exempt_cases", "exempt_amount", "scattered_found") == [
         (2, 12, 1300.47, 3, 1300.0, 3), (3, 3, pytest.approx(1300.47), 1, 2.0, 5)]
+
+    inspection = checked(tmp_path, fmt, [header("inspection_problems"),
+                                         row("inspection_problems", problems_due="10项", problems_done="8 项")])
+    assert found(inspection) == []
+    assert loaded(inspection, "problems_due", "problems_done") == [(2, 10, 8)]
 
     rural = checked(tmp_path, fmt, [header("rural_soil"), row("rural_soil", farmland_polluted="150亩",
                                                               farmland_safe="140亩", farmland_safe_rate="93.33%",
