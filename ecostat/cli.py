@@ -1,5 +1,5 @@
 """The ``ecostat`` command: demo, ingest, figures, validate, query, history, rebuild, certify, amendments,
-template, audit, serve.
+template, audit, serve, upgrade.
 
 One grammar: ``--raw`` and ``--warehouse`` on every command that reads or writes them, ``--year`` for a
 year, ``--format table|csv|json`` on every command that prints rows, a unit by code or name wherever one
@@ -88,6 +88,11 @@ def parser() -> argparse.ArgumentParser:
     _warehouse(p)
     p.add_argument("--to", type=Path, required=True, metavar="NEW_FILE",
                    help="the new warehouse file (must not exist, and may not be the live --warehouse)")
+    p = command("upgrade", "carry the warehouse forward to this code's schema version (what the next run does "
+                "first)", "ecostat upgrade --warehouse /srv/ecostat/warehouse/ecostat.duckdb")
+    _warehouse(p)
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="if an ingest holds the warehouse, wait this long for it (default: exit 3 at once)")
     p = command("query", "run one read-only SQL statement against the warehouse",
                 "ecostat query \"SELECT file, status FROM submission_log WHERE status = 'rejected'\" --format csv")
     _warehouse(p)
@@ -163,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     commands = {"demo": cmd_demo, "ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate,
                 "rebuild": cmd_rebuild, "query": cmd_query, "history": cmd_history, "certify": cmd_certify,
-                "amendments": cmd_amendments, "template": cmd_template, "audit": cmd_audit, "serve": cmd_serve}
+                "amendments": cmd_amendments, "template": cmd_template, "audit": cmd_audit, "serve": cmd_serve,
+                "upgrade": cmd_upgrade}
+    from ecostat.migrations import SchemaMismatch, SchemaTooNew, SchemaTooOld
     from ecostat.writer import WarehouseBusy
 
     try:
@@ -172,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no warehouse at {exc}: run `ecostat ingest` first / 数据仓库不存在，请先运行 ecostat ingest",
               file=sys.stderr)
         return 2
-    except (Usage, SettingsError) as exc:
+    except (Usage, SettingsError, SchemaTooNew, SchemaTooOld, SchemaMismatch) as exc:
         print(exc, file=sys.stderr)
         return 2
     except WarehouseBusy as exc:
@@ -261,6 +268,17 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     with writing(target) as work, connect(work, create=True) as con:
         summary = replay(con, args.raw.resolve(), progress=FileProgress.auto("rebuild"))
     print(summary.text())
+    return 0
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    """Apply the pending migration steps and derived changes, under the write lock, and publish."""
+    from ecostat.warehouse import connect, create_objects
+    from ecostat.writer import writing
+
+    with writing(existing(args.warehouse).resolve(), args.wait) as work, connect(work) as con:
+        upgrade = create_objects(con)
+    print(upgrade.text())
     return 0
 
 

@@ -19,9 +19,8 @@ def annual_figures(con: duckdb.DuckDBPyConnection, year: int, scope: str = CITY)
     """The figures of one year and scope, in catalogue order."""
     return con.execute(
         f"""SELECT {", ".join("a." + c for c in FIGURE_COLUMNS)}
-            FROM annual_figures a JOIN (SELECT figure, row_number() OVER () AS pos FROM meta_figure_catalogue) c
-              USING (figure)
-            WHERE a.year = ? AND a.scope = ? ORDER BY c.pos, a.dimension""", [year, scope]).df()
+            FROM annual_figures a JOIN meta_figure_catalogue c USING (figure)
+            WHERE a.year = ? AND a.scope = ? ORDER BY c.position, a.dimension""", [year, scope]).df()
 
 
 def refresh_figures(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
