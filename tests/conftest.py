@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from ecostat.ingest import TableOutcome
 from ecostat.warehouse import connect
 
 settings.apply()
+SAMPLES = Path(__file__).resolve().parent.parent / "raw" / "samples"
 
 
 def write_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
@@ -57,3 +59,14 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+@pytest.fixture(scope="session")
+def samples(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The shipped samples ingested once without Prefect, status site included: (raw folder, warehouse file).
+    Shared by every test that reads it; a test that writes works on a copy."""
+    tmp = tmp_path_factory.mktemp("samples_plain")
+    raw, warehouse = tmp / "raw", tmp / "warehouse" / "ecostat.duckdb"
+    shutil.copytree(SAMPLES, raw / "inbox")
+    steps.run_plain(raw, warehouse)
+    return raw, warehouse
