@@ -1,9 +1,10 @@
 """The ``ecostat`` command: ingest, figures, validate, query, history, rebuild, certify, amendments,
-template, audit, serve."""
+template, audit, serve, report, site."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -11,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ecostat import settings
-from ecostat.catalogue import Finding, format_number
+from ecostat.catalogue import Finding
 from ecostat.registry import registry
 
 
@@ -56,8 +57,16 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("figures", help="the city's annual figures of a year")
     _common(p)
     p.add_argument("--year", type=int, required=True)
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--format", choices=("table", "csv", "json", "text"), default="table",
+                   help="text: the report's sentences; table: values rounded as the report writes them")
     p.add_argument("--scope", default="360100", help="unit code (default 360100, the city)")
+    p = sub.add_parser("report", help="the year's data report for the annual work summary: .docx, PDF, charts")
+    _common(p)
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--out", type=Path, help="the folder to write (default: reports/ beside the warehouse)")
+    p.add_argument("--live", action="store_true", help="the live figures, also for a certified year")
+    p = sub.add_parser("site", help="rebuild the status site (site/ beside the warehouse)")
+    _common(p)
     p = sub.add_parser("validate", help="check one file as a dry run (nothing is written)")
     _common(p)
     p.add_argument("file", type=Path)
@@ -85,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     commands = {"ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate, "rebuild": cmd_rebuild,
                 "query": cmd_query, "history": cmd_history, "certify": cmd_certify, "amendments": cmd_amendments,
-                "template": cmd_template, "audit": cmd_audit, "serve": cmd_serve}
+                "template": cmd_template, "audit": cmd_audit, "serve": cmd_serve, "report": cmd_report,
+                "site": cmd_site}
     from ecostat.writer import WarehouseBusy
 
     try:
@@ -233,19 +243,10 @@ def _print_frame(frame, fmt: str) -> None:  # type: ignore[no-untyped-def]
         print(frame.to_string(index=False))
 
 
-def _dimension_name(dim: object) -> str:
-    if dim is None or dim != dim:
-        return ""
-    for name in ("water_bodies", "batches"):
-        entry = registry(name).resolve(dim)
-        if entry is not None:
-            return entry.name
-    return str(dim)
-
-
 def cmd_figures(args: argparse.Namespace) -> int:
     """Print the annual figures of a year."""
     from ecostat.figures import annual_figures
+    from ecostat.phrasing import dimension_name, rounded, sentences
     from ecostat.warehouse import connect
 
     with connect(existing(args.warehouse), read_only=True) as con:
@@ -253,22 +254,22 @@ def cmd_figures(args: argparse.Namespace) -> int:
     if frame.empty:
         print(f"no figures for {args.year} / {args.year} 年暂无指标", file=sys.stderr)
         return 1
-    frame.insert(4, "dimension_zh", [_dimension_name(d) for d in frame["dimension"]])
+    if args.format == "text":
+        print("\n".join(s.text for s in sentences(frame)))
+        return 0
+    frame.insert(4, "dimension_zh", [dimension_name(d) for d in frame["dimension"]])
     if args.format == "table":
-        _print_table(frame)
+        _print_table(rounded(frame))
     else:
         _print_frame(frame, args.format)
     return 0
 
 
 def _print_table(frame) -> None:  # type: ignore[no-untyped-def]
-    def num(v: object) -> str:
-        return "" if v is None or v != v else format_number(float(v))  # type: ignore[arg-type]
-
     rows = [("指标 figure", "维度", "数值 value", "单位", "上年 previous", "变化 change", "")]
     for r in frame.itertuples(index=False):
-        rows.append((f"{r.name_zh} {r.figure}", r.dimension_zh, num(r.value), r.unit, num(r.previous_value),
-                     num(r.change), r.change_unit if r.change == r.change and r.change is not None else ""))
+        rows.append((f"{r.name_zh} {r.figure}", r.dimension_zh, r.value, r.unit, r.previous_value,
+                     r.change, r.change_unit if r.change else ""))
     widths = [max(_width(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(str(c) + " " * (w - _width(str(c))) for c, w in zip(row, widths, strict=True)).rstrip())
@@ -278,6 +279,57 @@ def _width(text: str) -> int:
     import unicodedata
 
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the year's report (.docx, PDF, chart PNGs); 1 when the year has no figures."""
+    from ecostat.annual_report import NoFigures, write_report
+    from ecostat.charts import FontMissing
+    from ecostat.warehouse import connect
+
+    out: Path = args.out or args.warehouse.resolve().parent / "reports"
+    try:
+        with connect(existing(args.warehouse), read_only=True) as con, _progress(3) as step:
+            paths = write_report(con, args.year, out, live=args.live, step=step)
+    except NoFigures:
+        print(f"no figures for {args.year} / {args.year} 年暂无指标", file=sys.stderr)
+        return 1
+    except FontMissing as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print("\n".join(str(p) for p in paths))
+    return 0
+
+
+@contextlib.contextmanager
+def _progress(total: int):  # type: ignore[no-untyped-def]
+    """A step callback: a progress bar on a terminal, nothing otherwise (pipes, cron, tests)."""
+    if not sys.stdout.isatty():
+        yield lambda _: None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("", total=total)
+        started = False
+
+        def step(description: str) -> None:
+            nonlocal started
+            bar.update(task, description=description, advance=1 if started else 0)
+            started = True
+
+        yield step
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    """Rebuild the status site from the warehouse as it is."""
+    from ecostat.site import build_site, site_dir
+    from ecostat.warehouse import connect
+
+    with connect(existing(args.warehouse), read_only=True) as con:
+        index = build_site(con, site_dir(args.warehouse), args.raw.resolve())
+    print(index)
+    return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

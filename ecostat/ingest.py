@@ -330,9 +330,12 @@ def replay(con: duckdb.DuckDBPyConnection, raw: Path, *, notify: bool = True) ->
 
 def run_plain(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> RunSummary:
     """A whole ingest run without Prefect: the flow's steps under the same write lock."""
+    from ecostat.site import build_site_after_run
     from ecostat.warehouse import connect
     from ecostat.writer import writing
 
     with writing(warehouse, wait_seconds) as work, connect(work, create=True) as con:
         receive_inbox(raw)
-        return replay(con, raw)
+        summary = replay(con, raw)
+        build_site_after_run(con, work, raw)
+        return summary

@@ -1,8 +1,9 @@
 """The ``ingest`` flow: receive the inbox into the archive → check and load each pending receipt
 (one task and one transaction per file, which also writes its feedback into ``raw/outbox/<unit>/``
 and alerts its rejections) → refresh the annual figures → alert overdue reports → audit → record
-the run → publish the warehouse and the run's artifacts. The work is in :mod:`ecostat.ingest`,
-:mod:`ecostat.alerts`, :mod:`ecostat.audit` and :mod:`ecostat.report`; the flow holds the
+the run → rebuild the status site → publish the warehouse and the run's artifacts. The work is in
+:mod:`ecostat.ingest`, :mod:`ecostat.alerts`, :mod:`ecostat.audit`, :mod:`ecostat.report` and
+:mod:`ecostat.site`; the flow holds the
 warehouse's write lock throughout, and a run that fails is alerted by a hook."""
 
 from __future__ import annotations
@@ -91,6 +92,15 @@ def finish_run(work: Path, summary: steps.RunSummary) -> None:
         steps.finish_run(con, summary)
 
 
+@task(cache_policy=NO_CACHE)
+def rebuild_site(raw: Path, work: Path) -> None:
+    """Rebuild the status site beside the warehouse; never fails the run."""
+    from ecostat.site import build_site_after_run
+
+    with connect(work) as con:
+        build_site_after_run(con, work, raw)
+
+
 def alert_failure(flow, flow_run, state) -> None:  # type: ignore[no-untyped-def]
     """Flow hook: alert the operator that a run failed (not when it only found another run writing)."""
     if isinstance(state.result(raise_on_failure=False), WarehouseBusy):
@@ -111,5 +121,6 @@ def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> steps.RunSu
         sent = send_alerts(raw, work, run_id)
         audited, audit_sent = audit(raw, work, run_id)
         finish_run(work, summary)
+        rebuild_site(raw, work)
     publish_artifacts(summary, sent + audit_sent, audited)
     return summary
