@@ -166,9 +166,10 @@ def submission_pages(con: duckdb.DuckDBPyConnection, raw: Path, site: Path) -> l
                FROM submission_log WHERE errors + warnings > 0 ORDER BY submission_id""").fetchall():
         workbook = feedback_paths(raw / "outbox", file, submitter)[0]
         href = quote(os.path.relpath(workbook, site / PAGES)) if workbook.is_file() else None
+        shown = (Path(raw.name) / workbook.relative_to(raw)).as_posix()  # raw/outbox/<unit>/…
         pages.append(SubmissionPage(sid, file, sheet, form_label(form), unit_label(submitter),
                                     STATUS.get(status, status), _when(received), sha, errors, warnings,
-                                    findings.get(sid, []), href, str(workbook)))
+                                    findings.get(sid, []), href, shown))
     return pages
 
 

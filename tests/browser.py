@@ -102,6 +102,10 @@ class Browser:
             screenshot.write_bytes(base64.b64decode(shot["data"]))
         return visit
 
+    def evaluate(self, expression: str) -> Any:
+        """A JavaScript expression's value in the page last visited."""
+        return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+
     def close(self) -> None:
         """Close the connection."""
         self._ws.close()
