@@ -182,13 +182,9 @@ def basis(con: duckdb.DuckDBPyConnection, year: int, live: bool, now: dt.datetim
 
 def district_frames(con: duckdb.DuckDBPyConnection, year: int, live: bool) -> dict[str, pd.DataFrame]:
     """Each district's (non-city unit's) figures of the year, in the registry's order of units."""
-    out = {}
-    for unit in registry("units").entries:
-        if unit.code != CITY:
-            frame = annual_figures(con, year, unit.code, live=live)
-            if not frame.empty:
-                out[unit.code] = frame
-    return out
+    every = annual_figures(con, year, None, live=live)
+    by_scope = {scope: frame.reset_index(drop=True) for scope, frame in every.groupby("scope", sort=False)}
+    return {u.code: by_scope[u.code] for u in registry("units").entries if u.code != CITY and u.code in by_scope}
 
 
 def _key(dimension: object) -> str | None:
