@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from ecostat.phrasing import (
     sentences,
     text_for,
 )
+from ecostat.progress import FileProgress
 from ecostat.registry import CITY, registry
 
 MONTHS = 12
@@ -379,29 +379,30 @@ def report_context(con: duckdb.DuckDBPyConnection, year: int, *, live: bool = Fa
         unphrased=missing_texts(list(dict.fromkeys(city["figure"]))))
 
 
-Step = Callable[[str], None]
-
-
 def write_report(con: duckdb.DuckDBPyConnection, year: int, out: Path, *, live: bool = False,
-                 step: Step | None = None) -> list[Path]:
+                 progress: FileProgress | None = None) -> list[Path]:
     """Write the report's ``.docx``, PDF and chart PNGs into ``out``; returns their paths.
 
-    ``step`` is told what is being done next (for a progress bar)."""
+    ``progress`` counts the three steps (context and charts, ``.docx``, PDF)."""
     from ecostat.docx_writer import write_docx
     from ecostat.pdf_writer import write_pdf
 
-    tell = step or (lambda _: None)
-    tell("计算指标与图表 figures and charts")
-    ctx = report_context(con, year, live=live)
-    chart_dir = out / "charts"
-    chart_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for chart in ctx.charts:
-        path = chart_dir / f"{year}_{chart.name}.png"
-        path.write_bytes(chart.png)
-        written.append(path)
-    tell("生成 Word 文档 .docx")
-    written.append(write_docx(ctx, out / f"{ctx.file_stem}.docx"))
-    tell("生成 PDF")
-    written.append(write_pdf(ctx, out / f"{ctx.file_stem}.pdf"))
+    progress = progress or FileProgress("report")
+    progress.start(3)
+    try:
+        ctx = report_context(con, year, live=live)
+        chart_dir = out / "charts"
+        chart_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for chart in ctx.charts:
+            path = chart_dir / f"{year}_{chart.name}.png"
+            path.write_bytes(chart.png)
+            written.append(path)
+        progress.step([])
+        written.append(write_docx(ctx, out / f"{ctx.file_stem}.docx"))
+        progress.step([])
+        written.append(write_pdf(ctx, out / f"{ctx.file_stem}.pdf"))
+        progress.step([])
+    finally:
+        progress.close()
     return written

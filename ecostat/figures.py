@@ -8,12 +8,14 @@ import duckdb
 import pandas as pd
 
 from ecostat.faults import fault_point
+from ecostat.registry import CITY
+from ecostat.warehouse import transaction
 
 FIGURE_COLUMNS = ["year", "scope", "figure", "dimension", "value", "unit", "previous_value", "change",
                   "change_unit", "name_zh"]
 
 
-def annual_figures(con: duckdb.DuckDBPyConnection, year: int, scope: str | None = "360100", *,
+def annual_figures(con: duckdb.DuckDBPyConnection, year: int, scope: str | None = CITY, *,
                    live: bool = False) -> pd.DataFrame:
     """The figures of one year and scope (every scope for None), in catalogue order: as ``annual_figures``
     serves them (certified for a certified year), or with ``live`` the values the current reports give."""
@@ -30,8 +32,7 @@ def refresh_figures(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
     """Compare annual_figures with the last snapshot, log every changed figure; returns how many changed."""
     fault_point("before_refresh")
     now = dt.datetime.now(dt.UTC)
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         con.execute("""CREATE OR REPLACE TEMP TABLE figure_now AS
                        SELECT year, scope, figure, dimension, value FROM annual_figures""")
         con.execute("""INSERT INTO meta_figure_log
@@ -46,8 +47,4 @@ def refresh_figures(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
         con.execute("DELETE FROM meta_figure_snapshot")
         con.execute("INSERT INTO meta_figure_snapshot SELECT * FROM figure_now")
         con.execute("DROP TABLE figure_now")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return int(changed[0]) if changed else 0

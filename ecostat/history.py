@@ -16,7 +16,7 @@ class Version:
     """One table's version of a slice."""
 
     submission_id: int
-    status: str  # current, superseded or rejected (duplicates write no slice)
+    status: str  # accepted (current), superseded or rejected, as in submission_log (duplicates write no slice)
     file: str
     sheet: str | None
     received_at: object
@@ -41,7 +41,7 @@ def history(con: duckdb.DuckDBPyConnection, unit: str, form: str | None = None,
             if v.status == "rejected":
                 continue
             rows_now = _rows(con, f, unit, p, v.submission_id)
-            v.status = "current" if next(iter(rows_now.values()), {}).get("is_current") else "superseded"
+            v.status = "accepted" if next(iter(rows_now.values()), {}).get("is_current") else "superseded"
             if previous is not None:
                 v.changes = diff(f, previous, rows_now)
             previous = rows_now

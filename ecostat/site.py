@@ -27,13 +27,14 @@ from ecostat.alerts import form_label, unit_label
 from ecostat.annual_report import NoFigures, ReportContext, report_context
 from ecostat.audit import SUMMARY_PAGE, audit_year
 from ecostat.config import Settings, load_settings
+from ecostat.delivery import journal_outcomes
 from ecostat.feedback import feedback_paths
 from ecostat.forms import FORMS
 from ecostat.normalize import Period
 from ecostat.obligations import overdue, units_required
 from ecostat.registry import CITY, registry
 from ecostat.render import render
-from ecostat.warehouse import processed_receipts
+from ecostat.warehouse import connect, processed_receipts
 
 log = logging.getLogger(__name__)
 PAGES = "submissions"
@@ -190,12 +191,21 @@ def pending_receipts(con: duckdb.DuckDBPyConnection, raw: Path) -> list[dict[str
             for r in archive.receipts(raw / "archive") if r.receipt_id not in done]
 
 
-def latest_runs(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """The latest runs with their counts, alerts and audit."""
+def latest_runs(con: duckdb.DuckDBPyConnection, outcomes: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
+    """The latest runs with their counts, audit and alerts (delivered, pending, failed): as ``alerts``
+    records them, updated by the delivery ``outcomes`` journaled since (:func:`journal_outcomes`)."""
     cursor = con.execute("SELECT * FROM mart_run_overview ORDER BY started_at DESC LIMIT ?", [RUNS_SHOWN])
     names = [d[0] for d in cursor.description]
-    return [{**dict(zip(names, r, strict=True)), "started": _when(r[1]), "finished": _when(r[2])}
-            for r in cursor.fetchall()]
+    runs = [{**dict(zip(names, r, strict=True)), "started": _when(r[1]), "finished": _when(r[2]),
+             "alerts": {"delivered": 0, "pending": 0, "failed": 0}} for r in cursor.fetchall()]
+    by_id = {r["run_id"]: r for r in runs}
+    for run_id, key, rid, status in con.execute(
+            """SELECT run_id, alert_key, recipient_id, coalesce(status, CASE WHEN delivered THEN 'delivered'
+                                                                          ELSE 'pending' END)
+               FROM alerts WHERE list_contains(?, run_id)""", [list(by_id)]).fetchall():
+        status = outcomes.get((key, rid), status)
+        by_id[run_id]["alerts"][status if status in ("delivered", "pending") else "failed"] += 1
+    return runs
 
 
 def _write(path: Path, text: str) -> None:
@@ -207,7 +217,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def build_site(con: duckdb.DuckDBPyConnection, site: Path, raw: Path, settings: Settings | None = None,
-               today: dt.date | None = None) -> Path:
+               today: dt.date | None = None, outcomes: dict[tuple[str, str], str] | None = None) -> Path:
     """Write the site into ``site`` (pages no longer needed are removed); returns the index page."""
     settings = settings or load_settings(raw)
     now = dt.datetime.now().astimezone()
@@ -224,7 +234,7 @@ def build_site(con: duckdb.DuckDBPyConnection, site: Path, raw: Path, settings: 
     _write(index, render(
         "site_index.html", city=registry("units").by_code(CITY).name, generated=_when(now), figures=figures,
         matrices=matrices(con, settings, today or dt.date.today()), unplaced=unplaced(con),
-        pending=pending_receipts(con, raw), runs=latest_runs(con), status=STATUS,
+        pending=pending_receipts(con, raw), runs=latest_runs(con, outcomes or {}), status=STATUS,
         audit_page=f"../docs/{SUMMARY_PAGE}" if (docs / SUMMARY_PAGE).is_file() else None,
         gx_page="../docs/index.html" if (docs / "index.html").is_file() else None))
     keep = {f"{p.submission_id}.html" for p in pages}
@@ -237,10 +247,16 @@ def build_site(con: duckdb.DuckDBPyConnection, site: Path, raw: Path, settings: 
     return index
 
 
-def build_site_after_run(con: duckdb.DuckDBPyConnection, warehouse: Path, raw: Path) -> Path | None:
-    """The rebuild at the end of an ingest run; a broken build is logged, never raised."""
+def rebuild(warehouse: Path, raw: Path) -> Path:
+    """Rebuild the site beside a published warehouse, read as it is (no lock needed); returns the index."""
+    with connect(warehouse, read_only=True) as con:
+        return build_site(con, site_dir(warehouse), raw, outcomes=journal_outcomes(warehouse))
+
+
+def build_site_after_run(warehouse: Path, raw: Path) -> Path | None:
+    """The rebuild at the end of an ingest run, after its deliveries; a broken build is logged, never raised."""
     try:
-        return build_site(con, site_dir(warehouse), raw)
+        return rebuild(warehouse, raw)
     except Exception as exc:
         log.warning("status site not rebuilt: %s: %s", type(exc).__name__, exc)
         return None

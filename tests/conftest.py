@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,12 +50,12 @@ def write_csv(path: Path, rows: list[list[object]], encoding: str = "utf-8") -> 
 
 
 def ingest_files(raw: Path, db: Path) -> tuple[duckdb.DuckDBPyConnection, str, list[TableOutcome]]:
-    """Receive the inbox and process it through the plain steps, leaving the connection open."""
+    """Receive the inbox and process it through the plain steps (no feedback, no alerts), leaving the
+    connection open."""
     con = connect(db, create=True)
     steps.receive_inbox(raw)
-    run_id = steps.start_run(con)
-    tables = [t for rec in steps.pending(con, raw) for t in steps.process_receipt(con, raw, rec, run_id)]
-    return con, run_id, tables
+    summary = steps.replay(con, raw)
+    return con, summary.run_id, summary.tables
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +65,60 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+def prefect_env(home: Path, **extra: str) -> dict[str, str]:
+    """A child's environment with its own Prefect home and no ecostat or Prefect settings of the caller's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ECOSTAT_"))}
+    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
+               GX_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING", **extra)
+    return env
+
+
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a child started in its own session, and everything it started."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=15)
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "prefect server exited"
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"prefect server not healthy within {seconds} s")
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real ``prefect server start`` (SQLite, its own PREFECT_HOME) for the tests that need a server;
+    its API URL. Killed at the end whatever happens."""
+    from tests.webhook import closed_port
+
+    home = tmp_path_factory.mktemp("prefect-server")
+    port = closed_port()
+    log = open(home / "server.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                             "--port", str(port)], env=prefect_env(home), stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        _wait_healthy(url, proc, 120)
+        yield url
+    finally:
+        stop_group(proc)
+        log.close()
 
 
 @pytest.fixture(scope="session")

@@ -6,74 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.conftest import prefect_env as _env
+from tests.conftest import stop_group as _stop
 from tests.conftest import write_csv
 from tests.forms_data import header, row
-from tests.webhook import closed_port, webhook
+from tests.webhook import webhook
 
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
 SCHEDULE = "0 3 1 1 *"  # far from now, so that no scheduled run races the triggered one
-
-
-def _env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ECOSTAT_"))}
-    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
-               GX_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING", **extra)
-    return env
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=15)
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "prefect server exited"
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"prefect server not healthy within {seconds} s")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Prefect server with its own PREFECT_HOME; killed at the end whatever happens."""
-    home = tmp_path_factory.mktemp("prefect-server")
-    port = closed_port()
-    log = open(home / "server.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                             "--port", str(port)], env=_env(home), stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        _wait_healthy(url, proc, 120)
-        yield url
-    finally:
-        _stop(proc)
-        log.close()
 
 
 async def _deployment_and_run(url: str, bad_file: Path, rows: list[list[object]]) -> tuple[object, object, list]:
@@ -103,7 +52,8 @@ async def _deployment_and_run(url: str, bad_file: Path, rows: list[list[object]]
         return deployment, run, artifacts
 
 
-def test_served_deployment_runs_on_demand_and_reports(server: str, tmp_path: Path):
+def test_served_deployment_runs_on_demand_and_reports(prefect_server: str, tmp_path: Path):
+    server = prefect_server
     raw, db = tmp_path / "raw", tmp_path / "warehouse" / "ecostat.duckdb"
     (raw / "inbox").mkdir(parents=True)
     with webhook() as hook:
@@ -128,7 +78,9 @@ def test_served_deployment_runs_on_demand_and_reports(server: str, tmp_path: Pat
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT file, status FROM submission_log").fetchall() == [
             ("360121/排污口_有误.csv", "rejected")]
-        assert con.execute("SELECT kind, delivered FROM alerts").fetchall() == [("rejected", True)]
+        assert con.execute("SELECT kind, status FROM alerts").fetchall() == [("rejected", "pending")]
+    delivered = [json.loads(line) for line in db.with_name(db.name + ".deliveries.jsonl").read_text().splitlines()]
+    assert [d["delivered"] for d in delivered] == [True]  # after publishing; the next run records it in alerts
     feedback = raw / "outbox" / "360121" / "排污口_有误.csv.feedback.xlsx"
     assert feedback.is_file() and not (raw / "inbox" / "360121" / "排污口_有误.csv").exists()
     summary = next(a for a in artifacts if a.key == "ingest-summary")  # type: ignore[attr-defined]

@@ -1,12 +1,9 @@
--- Each ingest run with its counts, the alerts it sent and the outcome of the audit it ran
--- (the status site's "latest runs").
+-- Each ingest run with its counts and the outcome of the audit it ran (the status site's "latest runs";
+-- its alerts are in `alerts`, by run_id).
 CREATE OR REPLACE VIEW mart_run_overview AS
 SELECT r.run_id, r.started_at, r.finished_at, r.files, r.tables_accepted, r.tables_rejected, r.duplicates,
-       r.figures_changed, coalesce(a.delivered, 0) AS alerts_delivered, coalesce(a.failed, 0) AS alerts_failed,
-       m.audit_year, m.expectations, m.failed_errors, m.failed_warnings
+       r.figures_changed, m.audit_year, m.expectations, m.failed_errors, m.failed_warnings
 FROM meta_ingest_runs r
-LEFT JOIN (SELECT run_id, count(*) FILTER (WHERE delivered) AS delivered, count(*) FILTER (WHERE NOT delivered) AS failed
-           FROM alerts GROUP BY run_id) a USING (run_id)
 LEFT JOIN (SELECT run_id, any_value(year) AS audit_year, count(*) AS expectations,
                   count(*) FILTER (WHERE NOT success AND severity = 'error') AS failed_errors,
                   count(*) FILTER (WHERE NOT success AND severity = 'warning') AS failed_warnings
