@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 import tomllib
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -16,13 +17,21 @@ SEVERITIES = ("error", "warning")
 
 @dataclass(frozen=True)
 class Rule:
-    """One catalogue entry: a rule id with its severity, stage and bilingual message."""
+    """One catalogue entry: a rule id with its severity, stage and bilingual message, and an
+    optional hint added to the message when the finding has the hint's parameters."""
 
     id: str
     severity: str
     stage: str
     zh: str
     en: str
+    hint_zh: str = ""
+    hint_en: str = ""
+
+    def hint_applies(self, params: dict[str, object]) -> bool:
+        """Whether the finding's parameters fill every placeholder of the hint."""
+        names = {name for _, name, _, _ in string.Formatter().parse(self.hint_zh + self.hint_en) if name}
+        return bool(self.hint_zh) and names <= params.keys()
 
 
 @cache
@@ -81,8 +90,11 @@ def finding(rule_id: str, *, row: int | None = None, column: str | None = None,
     shown = None if value is None else str(value)
     ctx = _Blank({k: printable(_fmt(v)) for k, v in params.items()})  # messages never carry control characters
     ctx.update(header=printable(header or ""), value=printable(shown if shown is not None else ""))
+    zh, en = rule.zh, rule.en
+    if rule.hint_applies(params):
+        zh, en = f"{zh}。{rule.hint_zh}", f"{en}: {rule.hint_en}"
     return Finding(rule_id=rule.id, severity=rule.severity,
-                   message_zh=rule.zh.format_map(ctx), message_en=rule.en.format_map(ctx),
+                   message_zh=zh.format_map(ctx), message_en=en.format_map(ctx),
                    row=row, column=column, header=header, value=shown, params=dict(params))
 
 

@@ -376,6 +376,8 @@ def cmd_history(args: argparse.Namespace) -> int:
             where = printable(v.file) + (f" [{printable(v.sheet)}]" if v.sheet else "")
             print(f"  #{v.submission_id} {v.status:10} {v.received_at:%Y-%m-%d %H:%M} {where}"  # type: ignore[str-format]
                   + (f"  ({v.errors} errors)" if v.status == "rejected" else ""))
+            if v.footer:
+                print("      " + " · ".join(f"{label}：{value}" for label, value in v.footer))
             for change in v.changes:
                 print(f"      {printable(change)}")
     return 0

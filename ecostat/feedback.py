@@ -113,7 +113,9 @@ def _copy_table(ws: Worksheet, report: TableReport) -> None:
     for row, cells in report.raw.rows:
         for j, value in enumerate(cells, 1):
             if value is not None:
-                put(ws, row, j, value)
+                cell = put(ws, row, j, value)
+                if (row, j - 1) in report.raw.percent:
+                    cell.number_format = "0.00%"  # shown as submitted: 0.9126 as 91.26%
     marks: dict[tuple[int, str], list[Finding]] = defaultdict(list)
     for f in report.findings:
         if f.row is not None and f.column:

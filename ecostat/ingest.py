@@ -47,6 +47,7 @@ from ecostat.warehouse import (
     load_accepted,
     log_submission,
     processed_receipts,
+    record_footer,
     record_receipt,
     slice_labels,
     transaction,
@@ -217,6 +218,7 @@ def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: 
                                  findings=table.findings, slices=slice_labels(table.frame))
             outcomes.append(TableOutcome(rec.file, table.sheet, form, "rejected", sid, table.errors,
                                          table.warnings, 0, [], table.findings, table.raw, rec.submitter))
+        record_footer(con, sid, table.footer)
     return outcomes, failure
 
 

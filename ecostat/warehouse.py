@@ -6,7 +6,7 @@ Identifiers in SQL built here come only from the form registry; values are alway
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -129,6 +129,14 @@ def log_submission(con: duckdb.DuckDBPyConnection, rec: Receipt, run_id: str, *,
         issues["row_number"] = issues["row_number"].astype("Int64")
         insert_frame(con, "validation_issues", issues)
     return submission_id
+
+
+def record_footer(con: duckdb.DuckDBPyConnection, submission_id: int,
+                  pairs: Sequence[tuple[int, str, str]]) -> None:
+    """Record the label–value pairs of a table's footer (row, label, value) with its submission."""
+    if pairs:
+        con.executemany("INSERT INTO meta_submission_notes VALUES (?, ?, ?, ?, ?)",
+                        [[submission_id, k, row, label, value] for k, (row, label, value) in enumerate(pairs, 1)])
 
 
 def next_submission_id(con: duckdb.DuckDBPyConnection) -> int:
