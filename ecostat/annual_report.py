@@ -11,7 +11,6 @@ report says which.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,9 @@ from ecostat.figures import annual_figures
 from ecostat.forms import FORMS
 from ecostat.phrasing import (
     CHANGE_UNITS,
+    dimension_key,
     dimension_name,
+    finite,
     format_number,
     in_registry_order,
     missing_texts,
@@ -139,16 +140,8 @@ def chinese_number(n: int) -> str:
     return (("" if tens == 1 else digits[tens]) + "十" if tens else "") + (digits[ones] if ones or not tens else "")
 
 
-def _number(value: object) -> float | None:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _shown(value: object, figure: str, name_zh: str, unit: str) -> str:
-    number = _number(value)
+    number = finite(value)
     if number is None:
         return ""
     t = text_for(figure, name_zh, unit)
@@ -187,10 +180,6 @@ def district_frames(con: duckdb.DuckDBPyConnection, year: int, live: bool) -> di
     return {u.code: by_scope[u.code] for u in registry("units").entries if u.code != CITY and u.code in by_scope}
 
 
-def _key(dimension: object) -> str | None:
-    return None if dimension is None or (isinstance(dimension, float) and math.isnan(dimension)) else str(dimension)
-
-
 def summary_table(city: pd.DataFrame, year: int) -> Table:
     """The city's figures with last year's value and the change, at each figure's precision."""
     shown = rounded(city)
@@ -205,15 +194,15 @@ def summary_table(city: pd.DataFrame, year: int) -> Table:
 def district_tables(city: pd.DataFrame, districts: dict[str, pd.DataFrame]) -> list[Table]:
     """One table per section and dimension: the districts' values of its figures, then the city's."""
     names = {u.code: u.name for u in registry("units").entries}
-    values = {(u, r.figure, _key(r.dimension)): r.value for u, f in districts.items()
+    values = {(u, r.figure, dimension_key(r.dimension)): r.value for u, f in districts.items()
               for r in f.itertuples(index=False)}
     groups: dict[tuple[str, str | None], list[tuple[str, str | None, str, str]]] = {}
     for r in city.itertuples(index=False):
-        dim = _key(r.dimension)
+        dim = dimension_key(r.dimension)
         if any((u, r.figure, dim) in values for u in districts):
             section = text_for(r.figure, r.name_zh, r.unit).section
             groups.setdefault((section, dim), []).append((r.figure, dim, r.name_zh, r.unit))
-    city_values = {(r.figure, _key(r.dimension)): r.value for r in city.itertuples(index=False)}
+    city_values = {(r.figure, dimension_key(r.dimension)): r.value for r in city.itertuples(index=False)}
     tables = []
     for (section, dim), columns in groups.items():
         header = ["单位", *(f"{name}（{_unit_text(fig, name, unit)}）" for fig, _, name, unit in columns)]
@@ -230,14 +219,14 @@ def yoy_panels(city: pd.DataFrame, year: int) -> list[charts.Panel]:
     panels: dict[str, charts.Panel] = {}
     for r in city.itertuples(index=False):
         t = text_for(r.figure, r.name_zh, r.unit)
-        if "yoy" not in t.charts or _number(r.previous_value) is None:
+        if "yoy" not in t.charts or finite(r.previous_value) is None:
             continue
         panel = panels.setdefault(r.figure, charts.Panel(
             f"{r.name_zh}（{_unit_text(r.figure, r.name_zh, r.unit)}）", [],
             {f"{year - 1}年": [], f"{year}年": []}, {f"{year - 1}年": [], f"{year}年": []}))
         panel.categories.append(dimension_name(r.dimension))
         for label, value in ((f"{year - 1}年", r.previous_value), (f"{year}年", r.value)):
-            panel.series[label].append(_number(value))
+            panel.series[label].append(finite(value))
             panel.labels[label].append(_shown(value, r.figure, r.name_zh, r.unit))
     return list(panels.values())
 
@@ -249,10 +238,10 @@ def district_panels(city: pd.DataFrame, districts: dict[str, pd.DataFrame], year
     for r in city.itertuples(index=False):
         if "districts" not in text_for(r.figure, r.name_zh, r.unit).charts:
             continue
-        dim = _key(r.dimension)
+        dim = dimension_key(r.dimension)
         found = [(names.get(u, u), row.value) for u, f in districts.items()
-                 for row in f.itertuples(index=False) if row.figure == r.figure and _key(row.dimension) == dim
-                 and _number(row.value) is not None]
+                 for row in f.itertuples(index=False) if row.figure == r.figure and dimension_key(row.dimension) == dim
+                 and finite(row.value) is not None]
         if found:
             label = f"{year}年"
             title = f"{dimension_name(dim)}{r.name_zh}（{_unit_text(r.figure, r.name_zh, r.unit)}）"

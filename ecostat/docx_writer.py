@@ -35,7 +35,7 @@ SMALL_TABLE = ("仿宋_GB2312", 9)
 PAGE_NUMBER = ("宋体", 14)
 LINE = Pt(28)
 TEXT_WIDTH = Mm(156)
-CHART_HEIGHT = Mm(200)  # a chart and its caption fit on one page (the type area is 225 mm high)
+CHART_HEIGHT = Mm(185)  # a heading, a chart and its caption fit on one page (the type area is 225 mm high)
 FIRST_COLUMN = Mm(26)
 
 

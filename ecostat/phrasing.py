@@ -110,7 +110,8 @@ def format_number(value: float, decimals: int, rounding: str = "half_up") -> str
     return "0" if text in ("-0", "") else text
 
 
-def _number(value: Any) -> float | None:
+def finite(value: Any) -> float | None:
+    """A cell of a figures frame as a finite float, or None (missing, NaN, not a number)."""
     if value is None:
         return None
     try:
@@ -122,7 +123,7 @@ def _number(value: Any) -> float | None:
 
 def format_value(value: Any, text: FigureText, unit: str) -> str:
     """The value as the report writes it, with its unit (``32微克/立方米``, ``92.1%``)."""
-    number = _number(value)
+    number = finite(value)
     if number is None:
         return MISSING
     return format_number(number, text.decimals, text.rounding) + (text.unit_text or unit)
@@ -130,7 +131,7 @@ def format_value(value: Any, text: FigureText, unit: str) -> str:
 
 def change_clause(change: Any, change_unit: str, text: FigureText, unit: str) -> str:
     """``，同比改善3%`` / ``，同比下降0.2个百分点`` / ``，同比持平``; empty without a previous value."""
-    number = _number(change)
+    number = finite(change)
     if number is None:
         return ""
     amount = format_number(abs(number), text.change_decimals)
@@ -154,20 +155,21 @@ def _dimensions() -> dict[str, tuple[str, int]]:
     return out
 
 
-def _key(dimension: object) -> str | None:
+def dimension_key(dimension: object) -> str | None:
+    """A frame's dimension cell as a code, or None (pandas gives NaN for a missing one)."""
     return None if dimension is None or (isinstance(dimension, float) and math.isnan(dimension)) else str(dimension)
 
 
 def dimension_name(dimension: object) -> str:
     """A dimension code's Chinese name from the registries (``poyang_nanchang`` → 鄱阳湖南昌湖区)."""
-    key = _key(dimension)
+    key = dimension_key(dimension)
     return "" if key is None else _dimensions().get(key, (key, 0))[0]
 
 
 def in_registry_order(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows with each figure's dimensions in their registry's order (赣江, 抚河, …; 历次 before 第三轮)."""
     first = {f: i for i, f in reversed(list(enumerate(frame["figure"])))}
-    order = [(first[f], _dimensions().get(k, ("", -1))[1] if (k := _key(d)) else -1, k or "")
+    order = [(first[f], _dimensions().get(k, ("", -1))[1] if (k := dimension_key(d)) else -1, k or "")
              for f, d in zip(frame["figure"], frame["dimension"], strict=True)]
     return frame.iloc[sorted(range(len(frame)), key=order.__getitem__)].reset_index(drop=True)
 
@@ -192,13 +194,13 @@ def _render(template: str, row: Any, rows: dict[tuple[str, str | None], Any]) ->
         kind, other = m.group(1), m.group(2)
         if kind == "dimension":
             return dimension_name(row.dimension)
-        target = rows.get((other, _key(row.dimension))) if other else row
+        target = rows.get((other, dimension_key(row.dimension))) if other else row
         if kind == "change":
             if target is None:
                 return ""
             t = text_for(target.figure, target.name_zh, target.unit)
             return change_clause(target.change, target.change_unit, t, target.unit)
-        if target is None or _number(target.value) is None:
+        if target is None or finite(target.value) is None:
             missing = True
             return MISSING
         return format_value(target.value, text_for(target.figure, target.name_zh, target.unit), target.unit)
@@ -217,13 +219,13 @@ def sentence(row: Any, rows: dict[tuple[str, str | None], Any]) -> Sentence | No
         return "" if missing else part
 
     body, _ = _render(_OPTIONAL.sub(optional, text.template), row, rows)
-    return Sentence(text.section, body + "。", (row.figure, *sorted(text.referenced())), _key(row.dimension))
+    return Sentence(text.section, body + "。", (row.figure, *sorted(text.referenced())), dimension_key(row.dimension))
 
 
 def sentences(frame: pd.DataFrame) -> list[Sentence]:
     """The sentences of one scope's figures (a frame of ``annual_figures`` rows, in catalogue order)."""
     frame = in_registry_order(frame)
-    rows = {(r.figure, _key(r.dimension)): r for r in frame.itertuples(index=False)}
+    rows = {(r.figure, dimension_key(r.dimension)): r for r in frame.itertuples(index=False)}
     return [s for r in frame.itertuples(index=False) if (s := sentence(r, rows)) is not None]
 
 
@@ -232,8 +234,8 @@ def rounded(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     texts = [text_for(r.figure, r.name_zh, r.unit) for r in frame.itertuples(index=False)]
     for column in ("value", "previous_value"):
-        out[column] = [format_number(v, t.decimals, t.rounding) if _number(v) is not None else ""
+        out[column] = [format_number(v, t.decimals, t.rounding) if finite(v) is not None else ""
                        for v, t in zip(frame[column], texts, strict=True)]
-    out["change"] = [format_number(v, t.change_decimals) if _number(v) is not None else ""
+    out["change"] = [format_number(v, t.change_decimals) if finite(v) is not None else ""
                      for v, t in zip(frame["change"], texts, strict=True)]
     return out
