@@ -10,21 +10,19 @@ from receiving to publishing, and a run that fails alerts the operator with its 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from ecostat import alerts, report
 from ecostat import audit as checks
 from ecostat import ingest as steps
+from ecostat import report
 from ecostat.config import Settings, load_settings
 from ecostat.delivery import Delivery, deliver_pending
 from ecostat.progress import FileProgress
 from ecostat.warehouse import connect
-from ecostat.writer import WarehouseBusy, writing
 
 
 @task(cache_policy=NO_CACHE)
@@ -76,18 +74,11 @@ def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> steps.RunSu
     """Ingest every new file under ``raw/inbox`` into the warehouse, in order."""
     run_id = steps.new_run_id()
     settings = load_settings(raw)
-    try:
-        with writing(warehouse, wait_seconds) as work:
-            held = time.monotonic()
-            receive_inbox(raw)
-            summary = process(work, raw, warehouse, run_id, settings)
-            audited = audit(work, run_id, settings) if summary.files else None
-        summary.lock_seconds = time.monotonic() - held
-    except WarehouseBusy:
-        raise
-    except Exception as exc:
-        alerts.alert_failed_run(raw, warehouse, run_id, f"{type(exc).__name__}: {exc}")
-        raise
+    with steps.locked_run(raw, warehouse, run_id, wait_seconds) as lock:
+        receive_inbox(raw)
+        summary = process(lock.work, raw, warehouse, run_id, settings)
+        audited = audit(lock.work, run_id, settings) if summary.files else None
+    summary.lock_seconds = lock.seconds
     summary.deliveries = deliver(warehouse, settings)
     rebuild_site(raw, warehouse)
     publish_artifacts(summary, audited)
