@@ -360,7 +360,8 @@ def locked_run(raw: Path, warehouse: Path, run_id: str, wait_seconds: float = 0.
 def run_plain(raw: Path, warehouse: Path, wait_seconds: float = 0.0,
               progress: FileProgress | None = None) -> RunSummary:
     """A whole ingest run without Prefect: the flow's steps (but the audit) under the same write lock,
-    then the alert deliveries."""
+    then the alert deliveries and the status site."""
+    from ecostat.site import build_site_after_run
     from ecostat.warehouse import connect
 
     settings = load_settings(raw)
@@ -371,4 +372,5 @@ def run_plain(raw: Path, warehouse: Path, wait_seconds: float = 0.0,
             summary = write_run(con, raw, warehouse, run_id, settings, progress)
     summary.lock_seconds = lock.seconds
     summary.deliveries = deliver_pending(warehouse, settings)
+    build_site_after_run(warehouse, raw)
     return summary
