@@ -538,8 +538,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
                   f"skipped: {_first_line(exc)}）", file=sys.stderr)
     try:
         result = check_file(rec, data, now.date())
-        for table in [] if isinstance(result, Finding) else result:
-            check_across_periods(con, rec, table)
+        tables = [] if isinstance(result, Finding) else result
+        for i, table in enumerate(tables):  # as if the file's earlier accepted tables were loaded
+            check_across_periods(con, rec, table, [t for t in tables[:i] if t.accepted])
     finally:
         if con is not None:
             con.close()

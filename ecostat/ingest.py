@@ -140,10 +140,12 @@ def _mb(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MB"
 
 
-def check_across_periods(con: duckdb.DuckDBPyConnection | None, rec: Receipt, table: CheckedTable) -> None:
-    """The cross-period rules against the warehouse as it is now (even beside other errors: one pass
-    reports everything), then every finding of the table named after its file."""
-    check_periods(con, table)
+def check_across_periods(con: duckdb.DuckDBPyConnection | None, rec: Receipt, table: CheckedTable,
+                         earlier: list[CheckedTable] | None = None) -> None:
+    """The cross-period and code-ownership rules against the warehouse as it is now (even beside other errors:
+    one pass reports everything), then every finding of the table named after its file. ``earlier``: the
+    file's accepted tables not loaded into the warehouse (a dry run)."""
+    check_periods(con, table, earlier)
     for f in table.findings:
         f.file = rec.file
 

@@ -104,6 +104,20 @@ def header_units() -> dict[str, dict[str, float]]:
     return out
 
 
+def yes_no(raw: object) -> bool | None:
+    """A yes/no cell in any spelling of ``yes_no.csv`` (是/否, 已完成/未完成, √/×, Y/N, 1/0), or None."""
+    entry = registry("yes_no").resolve(raw)
+    return None if entry is None else entry.code == "true"
+
+
+def may_submit(unit: str, kinds: tuple[str, ...] | None) -> bool:
+    """Whether ``unit`` is of one of the unit ``kinds`` that may submit a form (None: any unit may)."""
+    if kinds is None:
+        return True
+    entry = next((e for e in registry("units").entries if e.code == unit), None)
+    return entry is not None and entry.get("kind") in kinds
+
+
 def city_code() -> str:
     """The code of the city-level unit (the one of kind ``city`` in ``units.csv``)."""
     return next(e.code for e in registry("units").entries if e.get("kind") == "city")
