@@ -567,11 +567,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_template(args: argparse.Namespace) -> int:
     """Write a fill-in template; 2 for an unknown unit or form."""
     from ecostat.normalize import Period
-    from ecostat.templates import build_template, forms_named
+    from ecostat.templates import NotSubmitter, build_template, forms_named
 
     unit = unit_code(args.unit)
     try:
-        forms = forms_named(args.form)
+        forms = forms_named(args.form, unit)
+    except NotSubmitter as exc:
+        raise Usage(str(exc)) from None
     except KeyError:
         from ecostat.forms import FORMS
 

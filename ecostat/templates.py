@@ -16,7 +16,7 @@ from ecostat.catalogue import rules
 from ecostat.forms import FORMS
 from ecostat.formspec import INTEGER, NUMBER, PERCENT, PERIOD, REGISTRY, TEXT, UNIT_CODE, YESNO, Field, Form
 from ecostat.normalize import Period, column_letter
-from ecostat.registry import Entry, registry
+from ecostat.registry import Entry, may_submit, registry
 from ecostat.safecell import put
 from ecostat.validation import INSTRUCTIONS_SHEET
 
@@ -169,11 +169,20 @@ def build_template(forms: list[Form], unit: str, year: int, month: int | None = 
     return wb
 
 
-def forms_named(name: str) -> list[Form]:
-    """The forms a template is asked for: ``all``, a form code or its Chinese name."""
+class NotSubmitter(ValueError):
+    """The unit may not submit the form (contract §4.2: water sections come from the city only)."""
+
+
+def forms_named(name: str, unit: str | None = None) -> list[Form]:
+    """The forms a template is asked for: ``all`` (those ``unit`` may submit), a form code or its Chinese
+    name (:class:`NotSubmitter` when ``unit`` may not submit it)."""
     if name == "all":
-        return list(FORMS.values())
+        return [f for f in FORMS.values() if unit is None or may_submit(unit, f.submitters)]
     for form in FORMS.values():
         if name in (form.code, form.zh):
+            if unit is not None and not may_submit(unit, form.submitters):
+                allowed = [e.code for e in registry("units").entries if may_submit(e.code, form.submitters)]
+                raise NotSubmitter(f"{form.code} is submitted by {', '.join(allowed)} only / "
+                                   f"报表“{form.zh}”仅由 {'、'.join(allowed)} 报送")
             return [form]
     raise KeyError(name)
