@@ -72,7 +72,7 @@ def test_the_phrasing_data_is_consistent():
             assert t.field in {f.code for f in FORMS[t.form].fields}, t.figure
         if "monthly" in t.charts:
             assert t.field is not None, f"{t.figure}: a monthly curve needs the summed field"
-        for name in re.findall(r"\{(\w+)", t.template):
+        for name in re.findall(r"\{(\w+)", t.template + t.zero):
             assert name in ("value", "change", "dimension"), (t.figure, name)
     assert stated_elsewhere <= set(texts)
 
@@ -110,9 +110,22 @@ def frame(rows: list[dict[str, object]]) -> pd.DataFrame:
 
 
 def test_a_figure_without_phrasing_data_gets_a_generic_sentence():
-    got = sentences(frame([{"figure": "drinking.rural_sources", "name_zh": "农村集中式水源地数", "value": 39.0,
+    got = sentences(frame([{"figure": "noise.complaints", "name_zh": "噪声投诉件数", "value": 39.0,
                             "previous_value": 36.0, "change": 3.0}]))
-    assert [(s.section, s.text) for s in got] == [("其他指标", "农村集中式水源地数为39个，同比上升3个。")]
+    assert [(s.section, s.text) for s in got] == [("其他指标", "噪声投诉件数为39个，同比上升3个。")]
+
+
+def test_large_values_in_a_larger_unit_and_zero_in_words():
+    funds = [{"figure": "projects.central_funds", "name_zh": "中央资金", "dimension": d, "value": v, "unit": "万元",
+              "change_unit": "%"} for d, v in (("water", 11500.0), ("air", 2440.0))]
+    counts = [{"figure": "projects.count", "name_zh": "项目数", "dimension": d, "value": v}
+              for d, v in (("water", 7.0), ("air", 4.0))]
+    assert [s.text for s in sentences(frame(funds + counts))] == [
+        "水领域污染防治申报项目7个，涉及中央资金1.15亿元。", "大气领域污染防治申报项目4个，涉及中央资金2440万元。"]
+    parcels = [{"figure": "soil.parcels_exceeding", "name_zh": "超标地块数", "value": v, "unit": "宗",
+                "change_unit": "宗"} for v in (0.0, 2.0)]
+    assert [s.text for s in sentences(frame(parcels[:1]))] == ["评审地块均未出现超标。"]
+    assert [s.text for s in sentences(frame(parcels[1:]))] == ["其中超标地块2宗。"]
 
 
 def test_a_pair_states_both_figures_and_drops_a_missing_optional_part():
