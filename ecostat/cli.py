@@ -90,7 +90,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--to", type=Path, required=True, metavar="NEW_FILE",
                    help="the new warehouse file (must not exist, and may not be the live --warehouse)")
     p = command("upgrade", "carry the warehouse forward to this code's schema version (what the next run does "
-                "first)", "ecostat upgrade --warehouse /srv/ecostat/warehouse/ecostat.duckdb")
+                "first), and journal its receipts' verdicts into the archive",
+                "ecostat upgrade --raw /srv/ecostat/raw --warehouse /srv/ecostat/warehouse/ecostat.duckdb")
+    _raw(p)
     _warehouse(p)
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="if an ingest holds the warehouse, wait this long for it (default: exit 3 at once)")
@@ -266,7 +268,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
     """Replay the archive into a new warehouse file."""
+    from ecostat import verdicts
+    from ecostat.archive import receipts
     from ecostat.ingest import replay
+    from ecostat.migrations import CONTRACT_VERSION
     from ecostat.progress import FileProgress
     from ecostat.warehouse import connect
     from ecostat.writer import work_path, writing
@@ -276,20 +281,33 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         raise Usage(f"{target} is the live warehouse: rebuild into a new file / 不能重建到正在使用的数据仓库")
     if target.exists() or work_path(target).exists():
         raise Usage(f"{target} already exists: rebuild writes a new file / 目标文件已存在")
+    archive = args.raw.resolve() / "archive"
     with writing(target) as work, connect(work, create=True) as con:
         summary = replay(con, args.raw.resolve(), progress=FileProgress.auto("rebuild"))
     print(summary.text())
+    judged = verdicts.read(archive)
+    unjudged = sum(r.receipt_id not in judged for r in receipts(archive))
+    if unjudged:
+        print(f"{unjudged} 个文件没有记录审核结论，已按现行合同第 {CONTRACT_VERSION} 版审核 / {unjudged} receipts had no "
+              f"recorded verdict and were judged under contract v{CONTRACT_VERSION} (run `ecostat upgrade --raw` "
+              "against the warehouse that processed them to record theirs)")
     return 0
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
-    """Apply the pending migration steps and derived changes, under the write lock, and publish."""
+    """Apply the pending migration steps and derived changes, under the write lock, journal the verdicts the
+    archive lacks, and publish."""
+    from ecostat import verdicts
     from ecostat.warehouse import connect, create_objects
     from ecostat.writer import writing
 
     with writing(existing(args.warehouse).resolve(), args.wait) as work, connect(work) as con:
         upgrade = create_objects(con)
+        journaled = verdicts.backfill(con, args.raw.resolve() / "archive")
     print(upgrade.text())
+    if journaled:
+        print(f"已将 {journaled} 个已处理文件的审核结论写入 {args.raw / 'archive' / verdicts.JOURNAL} / "
+              f"journaled the verdicts of {journaled} processed receipts")
     return 0
 
 

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from ecostat import ingest as steps
-from ecostat import migrations
+from ecostat import migrations, verdicts
 from ecostat.cli import main
 from ecostat.forms import FORMS, known_header_keys
 from ecostat.formspec import INTEGER, Form, count
@@ -131,13 +131,13 @@ def test_the_next_run_upgrades_and_rejected_files_stay_rejected_until_sent_again
     with duckdb.connect(str(db), read_only=True) as con:
         log = con.execute("SELECT * FROM submission_log ORDER BY submission_id").fetchall()
     rejected = [r for r in log if r[6] == "rejected"]
-    assert len(rejected) == 5
+    assert len(rejected) == 7  # among them an .xls and a sheet with "9件", which v2 would accept
     (raw / "inbox").mkdir()
     assert main(["ingest", "--no-prefect", "--raw", str(raw), "--warehouse", str(db)]) == 0  # nothing new
     assert "0 files, 0 tables accepted, 0 rejected, 0 duplicates" in capsys.readouterr().out
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT * FROM submission_log ORDER BY submission_id").fetchall() == log
-        assert con.execute("SELECT count(*) FROM meta_received_files").fetchone() == (49,)
+        assert con.execute("SELECT count(*) FROM meta_received_files").fetchone() == (51,)
     assert migrations.latest_version() == max(v for v, *_ in versions(db))
     stray = FIXTURE.parent.parent.parent / "raw" / "samples" / "stray.csv"  # rejected by v1: outside any unit folder
     before = figure_values(db)
@@ -149,16 +149,81 @@ def test_the_next_run_upgrades_and_rejected_files_stay_rejected_until_sent_again
     same_figures(before, figure_values(db))  # a May report: 360102's annual report still counts
 
 
-def test_rebuild_from_the_archive_equals_the_upgraded_warehouse(v1, tmp_path):
+OUTCOME = "SELECT file, sheet, form, status, rows_loaded FROM submission_log ORDER BY submission_id"
+V1_REJECTED_XLS = "360124/进贤县2024年环境执法_更正.xls"  # FILE_TYPE in v1; readable in v2
+V1_REJECTED_SHEET = ("360121/南昌县2024年6月报表.xlsx", "环境执法")  # "9件": CELL_NUMBER in v1; a count in v2
+
+
+def test_rebuild_from_the_archive_equals_the_upgraded_warehouse(v1, tmp_path, capsys):
     raw, db = v1
-    assert main(["upgrade", "--warehouse", str(db)]) == 0
+    assert not (raw / "archive" / verdicts.JOURNAL).exists()  # the v1 archive predates the journal
+    assert main(["upgrade", "--raw", str(raw), "--warehouse", str(db)]) == 0
+    assert "journaled the verdicts of 51 processed receipts" in capsys.readouterr().out
+    journal = verdicts.read(raw / "archive")
+    assert len(journal) == 51 and {v.contract for v in journal.values()} == {"1"}  # processed before any version
     rebuilt = tmp_path / "rebuilt.duckdb"
     assert main(["rebuild", "--raw", str(raw), "--warehouse", str(db), "--to", str(rebuilt)]) == 0
+    assert "no recorded verdict" not in capsys.readouterr().out
     assert figure_values(rebuilt) == figure_values(db)
     same_figures(figure_values(db, "annual_figures"), figure_values(rebuilt, "annual_figures"))
-    outcome = "SELECT file, sheet, form, status, rows_loaded FROM submission_log ORDER BY submission_id"
     with duckdb.connect(str(db), read_only=True) as a, duckdb.connect(str(rebuilt), read_only=True) as b:
-        assert a.execute(outcome).fetchall() == b.execute(outcome).fetchall()
+        assert a.execute(OUTCOME).fetchall() == b.execute(OUTCOME).fetchall()
+        kept = b.execute("""SELECT l.file, l.sheet, i.rule_id, i.message_zh, i.message_en FROM submission_log l
+                            JOIN validation_issues i USING (submission_id)
+                            WHERE i.rule_id = 'REJECTED_EARLIER' ORDER BY l.submission_id""").fetchall()
+        assert len(kept) == 7  # every rejection of v1, first among its findings
+        found = {(f, s): (zh, en) for f, s, _, zh, en in kept}
+        assert "此文件已在提交合同第 1 版下被退回（现行为第 2 版）" in found[(V1_REJECTED_XLS, None)][0]
+        assert "this table was rejected under submission contract v1 (now v2)" in found[V1_REJECTED_SHEET][1]
+        # the sheet v1 accepted beside it is accepted again; the rejected one keeps its cell findings too
+        assert b.execute("SELECT status FROM submission_log WHERE file = ? AND sheet = '督察整改'",
+                         [V1_REJECTED_SHEET[0]]).fetchall() == [("accepted",)]
+
+
+def test_an_archive_without_verdicts_is_judged_under_the_current_contract(v1, tmp_path, capsys):
+    """Nothing tells a rebuild what v1 decided about a receipt that no warehouse journaled: it is judged under
+    contract v2, and the rebuild says so; here the .xls that v1 refused then loads."""
+    raw, db = v1
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    assert main(["rebuild", "--raw", str(raw), "--warehouse", str(db), "--to", str(rebuilt)]) == 0
+    assert "51 receipts had no recorded verdict and were judged under contract v2" in capsys.readouterr().out
+    with duckdb.connect(str(rebuilt), read_only=True) as b:
+        assert b.execute("SELECT status FROM submission_log WHERE file = ?", [V1_REJECTED_XLS]).fetchall() == [
+            ("accepted",)]
+    assert figure_values(rebuilt)[(2024, "360124", "enforcement.fines", None)] == pytest.approx(300.5)
+
+
+def test_each_run_journals_its_verdicts_and_a_lost_line_is_journaled_from_the_warehouse(tmp_path):
+    raw, db = tmp_path / "raw", tmp_path / "wh" / "ecostat.duckdb"
+    drop(raw, "360102/a.csv", [header("outfall_remediation"), row("outfall_remediation")])
+    drop(raw, "360102/b.csv", [header("outfall_remediation"), row("outfall_remediation", completed=11)])
+    steps.run_plain(raw, db)
+    journal = verdicts.read(raw / "archive")
+    assert sorted((v.contract, v.tables) for v in journal.values()) == [
+        ("2", ((None, "outfall_remediation", "accepted"),)), ("2", ((None, "outfall_remediation", "rejected"),))]
+    (raw / "archive" / verdicts.JOURNAL).unlink()  # as if the run died after its commits, before the journal
+    drop(raw, "360103/c.csv", [["区县代码", "报告期"], ["360103", "2024"]])
+    steps.run_plain(raw, db)
+    again = verdicts.read(raw / "archive")
+    assert {k: again[k] for k in journal} == journal  # journaled from the warehouse, contract v2 as recorded
+    assert len(again) == 3
+
+
+def test_a_rejection_of_an_earlier_contract_stands_in_a_run_too(tmp_path):
+    """A pending receipt (its run rolled back after the journal line, then ecostat was upgraded) whose earlier
+    verdict was a rejection stays rejected."""
+    raw, db = tmp_path / "raw", tmp_path / "wh" / "ecostat.duckdb"
+    drop(raw, "360102/a.csv", [header("outfall_remediation"), row("outfall_remediation")])
+    from ecostat.archive import receipts
+    from ecostat.intake import receive_inbox
+
+    assert receive_inbox(raw) == 1
+    (rec,) = receipts(raw / "archive")
+    verdicts.write(raw / "archive", verdicts.Verdict(rec.receipt_id, "1", ((None, None, "rejected"),)))
+    summary = steps.run_plain(raw, db)
+    (t,) = summary.tables
+    assert (t.status, [f.rule_id for f in t.findings]) == ("rejected", ["REJECTED_EARLIER"])
+    assert verdicts.read(raw / "archive")[rec.receipt_id].contract == "1"
 
 
 def test_readers_and_writers_refuse_a_newer_schema_version(v1, capsys):
