@@ -29,8 +29,8 @@ from ecostat import settings
 from ecostat.alerts import Alert, record
 from ecostat.config import Settings
 from ecostat.forms import FORMS
-from ecostat.obligations import obligations
 from ecostat.normalize import text_key
+from ecostat.obligations import obligations
 from ecostat.registry import CITY, header_units, registry
 
 log = logging.getLogger(__name__)

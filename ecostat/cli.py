@@ -288,9 +288,9 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     judged = verdicts.read(archive)
     unjudged = sum(r.receipt_id not in judged for r in receipts(archive))
     if unjudged:
-        print(f"{unjudged} 个文件没有记录审核结论，已按现行合同第 {CONTRACT_VERSION} 版审核 / {unjudged} receipts had no "
-              f"recorded verdict and were judged under contract v{CONTRACT_VERSION} (run `ecostat upgrade --raw` "
-              "against the warehouse that processed them to record theirs)")
+        print(f"{unjudged} 个文件没有记录审核结论，已按现行合同第 {CONTRACT_VERSION} 版审核 / "
+              f"{unjudged} receipts had no recorded verdict and were judged under contract v{CONTRACT_VERSION} "
+              "(run `ecostat upgrade --raw` against the warehouse that processed them to record theirs)")
     return 0
 
 

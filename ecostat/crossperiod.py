@@ -12,10 +12,10 @@ from ecostat.validation import CheckedTable
 
 
 def check_periods(con: duckdb.DuckDBPyConnection | None, table: CheckedTable,
-                  earlier: list[CheckedTable] | None = None) -> None:
+                  unloaded: list[CheckedTable] | None = None) -> None:
     """Add the findings of the form's period rules and code ownership to ``table`` (nothing to do without a
-    warehouse). ``earlier``: the same file's accepted tables that the warehouse does not hold yet (a dry run)."""
-    check_code_owners(con, table, earlier or [])
+    warehouse). ``unloaded``: the same file's accepted tables that the warehouse does not hold yet (a dry run)."""
+    check_code_owners(con, table, unloaded or [])
     form, frame = table.form, table.frame
     if con is None or form is None or frame is None or not form.period_rules:
         return
@@ -62,7 +62,7 @@ def check_periods(con: duckdb.DuckDBPyConnection | None, table: CheckedTable,
 
 
 def check_code_owners(con: duckdb.DuckDBPyConnection | None, table: CheckedTable,
-                      earlier: list[CheckedTable]) -> None:
+                      unloaded: list[CheckedTable]) -> None:
     """A row whose owned code (section, source) is current under another unit for the same period is an error,
     until that unit's slice is replaced without it: by a later table, or by this one (the city moving a section
     from one unit to another in one table). Within one table the code is unique per period (its own rule)."""
@@ -80,7 +80,7 @@ def check_code_owners(con: duckdb.DuckDBPyConnection | None, table: CheckedTable
                 f'WHERE is_current AND list_contains(?, period) AND list_contains(?, "{code}")',
                 [sorted(own["period"].unique()), sorted(own[code].unique())]).fetchall():
             owners[(period, value)] = unit
-    for other in earlier:
+    for other in unloaded:
         if other.form is form and other.frame is not None:
             owners.update({(p, v): u for u, p, v in zip(other.frame["unit_code"], other.frame["period"],
                                                          other.frame[code], strict=True)})

@@ -57,7 +57,8 @@ def v1_rejects(inbox: Path) -> None:
     wb = openpyxl.Workbook()
     first = wb.active
     first.title = "督察整改"
-    for line in (["区县代码", "报告期", "批次", "有整改时限问题数", "已完成整改数"], ["360121", "2024-06", "历次", 57, 45]):
+    for line in (["区县代码", "报告期", "批次", "有整改时限问题数", "已完成整改数"],
+                 ["360121", "2024-06", "历次", 57, 45]):
         first.append(line)
     second = wb.create_sheet("环境执法")
     for line in (ENFORCEMENT, ["360121", "2024-06", "9件", 120.5, 1, 300, 60, 50]):
