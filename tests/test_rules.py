@@ -338,6 +338,6 @@ def test_every_rule_of_the_catalogue_has_a_test():
         "TABLE_MERGED_CELLS", "SHEET_HIDDEN", "ROWS_HIDDEN",
         "CELL_UNIT_SUFFIX",  # test_layouts.py
         "CELL_YES_NO", "AUTH_FORM",  # above
-        "PERIOD_CODE_OWNER", "REJECTED_EARLIER"}  # test_ownership.py, test_verdicts.py
+        "PERIOD_CODE_OWNER", "REJECTED_EARLIER"}  # test_ownership.py, test_upgrade.py (verdicts)
     assert set(rules()) == covered
     assert set(VALID) == set(FORMS)
