@@ -114,8 +114,8 @@ def render() -> str:
         lines += _form_section(form)
     lines += ["## Registries", ""]
     for name in used:
-        lines += [f"### `{name}`", "", *_table(["code", "name"], [
-            [f"`{e.code}`", e.name] for e in registry(name).entries]), ""]
+        lines += [f"### `{name}`", "", *_table(["code", "name", "别名 aliases"], [
+            [f"`{e.code}`", e.name, "、".join(e.aliases)] for e in registry(name).entries]), ""]
     lines += ["## Figures", "",
               "Computed from each unit's final report of the year (contract §5) as `schemas/figures.csv` defines "
               "them; a ratio divides summed counts, never averages percentages.", ""]

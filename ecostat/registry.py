@@ -19,6 +19,7 @@ class Entry:
     code: str
     name: str
     extra: tuple[tuple[str, str], ...] = ()
+    aliases: tuple[str, ...] = ()  # other spellings accepted in a cell
 
     def get(self, key: str) -> str:
         """An extra column's value."""
@@ -62,7 +63,7 @@ def registry(name: str) -> Registry:
         for row in csv.DictReader(fh):
             code, label = row.pop("code"), row.pop("name")
             aliases = [a for a in row.pop("aliases", "").split("|") if a]
-            entry = Entry(code, label, tuple(row.items()))
+            entry = Entry(code, label, tuple(row.items()), tuple(aliases))
             entries.append(entry)
             for word in (code, label, *aliases):
                 lookup.setdefault(text_key(word), entry)
