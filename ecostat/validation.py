@@ -284,9 +284,11 @@ class _RowReader:
         raw = self.raw(f.code)
         if f.kind == TEXT:
             return None if is_missing(raw) else shown(raw).strip()
-        if f.kind == YESNO:
-            answer = None if is_missing(raw) else yes_no(raw)
-            if answer is None and not is_missing(raw):
+        if f.kind == YESNO:  # 是/否, 已完成/未完成, √/×, Y/N, 1/0 (yes_no.csv)
+            if is_missing(raw):
+                return None
+            answer = yes_no(raw)
+            if answer is None:
                 self.report("CELL_YES_NO", f.code)
             return answer
         if f.kind == REGISTRY:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from ecostat.archive import receipts
 from ecostat.durable import fsync_dir
 from ecostat.migrations import CONTRACT_VERSION
 
@@ -94,8 +95,10 @@ def read(archive: Path) -> dict[str, Verdict]:
 
 
 def backfill(con: duckdb.DuckDBPyConnection, archive: Path) -> int:
-    """Journal the verdict of every receipt the warehouse processed and the journal lacks; returns how many."""
-    if not (archive / "manifest.jsonl").exists():
+    """Journal the verdict of every receipt of this archive that the warehouse processed and the journal
+    lacks; returns how many."""
+    archived = {r.receipt_id for r in receipts(archive)}
+    if not archived:
         return 0
     known = read(archive)
     rows = con.execute("""
@@ -110,7 +113,7 @@ def backfill(con: duckdb.DuckDBPyConnection, archive: Path) -> int:
                            ).fetchall()
     written = 0
     for receipt_id, processed_at, tables in rows:
-        if receipt_id in known:
+        if receipt_id in known or receipt_id not in archived:  # journaled already, or another archive's
             continue
         contract = next((c for at, c in reversed(versions) if at <= processed_at), FIRST_CONTRACT)
         write(archive, Verdict(receipt_id, contract, tuple(tuple(t) for t in tables or [])))
