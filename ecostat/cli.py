@@ -1,5 +1,5 @@
 """The ``ecostat`` command: ingest, figures, validate, query, history, rebuild, certify, amendments,
-template, audit, serve."""
+template, audit, serve, deploy, export."""
 
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ def parser() -> argparse.ArgumentParser:
                         "(no audit, no missing-report alerts, no run history in its UI)")
     p = sub.add_parser("rebuild", help="recreate a warehouse from the archive alone, replaying in received order")
     _common(p)
+    p.add_argument("--lake", type=Path, metavar="DIR",
+                   help="start from this Parquet lake, then replay only the archive's receipts it does not hold")
+    p = sub.add_parser("export", help="write the warehouse's record as a Parquet lake into a new folder")
+    _common(p)
+    p.add_argument("--to", type=Path, required=True, metavar="DIR", help="a folder that does not exist (or is empty)")
     p = sub.add_parser("query", help="run one read-only SQL statement against the warehouse")
     _common(p)
     p.add_argument("sql")
@@ -85,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     commands = {"ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate, "rebuild": cmd_rebuild,
                 "query": cmd_query, "history": cmd_history, "certify": cmd_certify, "amendments": cmd_amendments,
-                "template": cmd_template, "audit": cmd_audit, "serve": cmd_serve}
+                "template": cmd_template, "audit": cmd_audit, "serve": cmd_serve, "export": cmd_export}
     from ecostat.writer import WarehouseBusy
 
     try:
@@ -141,8 +146,26 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         print(f"{target} already exists: rebuild writes a new file / 目标文件已存在", file=sys.stderr)
         return 2
     with writing(target) as work, connect(work, create=True) as con:
+        if args.lake:
+            from ecostat.lake import restore
+
+            print(f"从湖仓恢复 restored from the lake: {restore(con, args.lake.resolve())} receipts")
         summary = replay(con, args.raw.resolve(), notify=False)
     print(summary.text())
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the published warehouse's record as a Parquet lake into a new folder."""
+    from ecostat.lake import export
+
+    try:
+        manifest = export(existing(args.warehouse).resolve(), args.to.resolve())
+    except FileExistsError as exc:
+        print(f"{exc} / 目标文件夹已存在且非空", file=sys.stderr)
+        return 2
+    tables: dict[str, dict[str, int]] = manifest["tables"]  # type: ignore[assignment]
+    print(f"湖仓已导出 lake written to {args.to}: " + ", ".join(f"{k} {v['rows']}" for k, v in tables.items()))
     return 0
 
 
@@ -202,6 +225,9 @@ def cmd_certify(args: argparse.Namespace) -> int:
     except CertificationError as exc:
         print(exc, file=sys.stderr)
         return 2
+    from ecostat.lake import refresh
+
+    refresh(args.warehouse.resolve())
     print(f"{args.year} 年指标已认证（第 {version} 版，变更 {changed} 项）/ {args.year} certified, "
           f"version {version}, {changed} figures changed")
     return 0

@@ -329,10 +329,14 @@ def replay(con: duckdb.DuckDBPyConnection, raw: Path, *, notify: bool = True) ->
 
 
 def run_plain(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> RunSummary:
-    """A whole ingest run without Prefect: the flow's steps under the same write lock."""
+    """A whole ingest run without Prefect: the flow's steps under the same write lock, then the
+    Parquet lake refreshed from the published warehouse."""
+    from ecostat import lake
     from ecostat.warehouse import connect
     from ecostat.writer import writing
 
     with writing(warehouse, wait_seconds) as work, connect(work, create=True) as con:
         receive_inbox(raw)
-        return replay(con, raw)
+        summary = replay(con, raw)
+    log.info(lake.refresh(warehouse))
+    return summary

@@ -3,7 +3,8 @@
 and alerts its rejections) → refresh the annual figures → alert overdue reports → audit → record
 the run → publish the warehouse and the run's artifacts. The work is in :mod:`ecostat.ingest`,
 :mod:`ecostat.alerts`, :mod:`ecostat.audit` and :mod:`ecostat.report`; the flow holds the
-warehouse's write lock throughout, and a run that fails is alerted by a hook."""
+warehouse's write lock throughout, and a run that fails is alerted by a hook. After publishing, the
+Parquet lake beside the warehouse is refreshed (:mod:`ecostat.lake`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from ecostat import alerts, report
+from ecostat import alerts, lake, report
 from ecostat import audit as checks
 from ecostat import ingest as steps
 from ecostat.archive import Receipt
@@ -85,6 +86,12 @@ def publish_artifacts(summary: steps.RunSummary, sent: list[alerts.Delivery],
 
 
 @task(cache_policy=NO_CACHE)
+def refresh_lake(warehouse: Path) -> str:
+    """Bring the Parquet lake beside the published warehouse up to date with it."""
+    return lake.refresh(warehouse)
+
+
+@task(cache_policy=NO_CACHE)
 def finish_run(work: Path, summary: steps.RunSummary) -> None:
     """Record the run's counts."""
     with connect(work) as con:
@@ -111,5 +118,6 @@ def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> steps.RunSu
         sent = send_alerts(raw, work, run_id)
         audited, audit_sent = audit(raw, work, run_id)
         finish_run(work, summary)
+    refresh_lake(warehouse)
     publish_artifacts(summary, sent + audit_sent, audited)
     return summary
