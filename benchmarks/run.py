@@ -134,6 +134,7 @@ def fresh_raw(work: Path, name: str, source: Path) -> Path:
 def run(scale_name: str, workers: int | None, work: Path) -> dict[str, object]:
     """Generate the loads under ``work``, run every measure and return the results."""
     scale = SCALES[scale_name]
+    load_before = os.getloadavg()
     started = time.perf_counter()
     load = generate(work / "load", scale)
     generated = time.perf_counter() - started
@@ -190,7 +191,7 @@ def run(scale_name: str, workers: int | None, work: Path) -> dict[str, object]:
     return {
         "scale": asdict(scale), "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "load_average_at_end": os.getloadavg()},
+                    "load_average_at_start": load_before, "load_average_at_end": os.getloadavg()},
         "workers": {"requested": workers, "passed_to_ingest": use_workers is not None},
         "load": {"workbooks": n, "tables": load.tables, "accepted": load.accepted, "rejected": load.rejected,
                  "superseded": load.superseded, "csv_rows": load.csv_rows, "units": len(load.units),

@@ -82,6 +82,11 @@ def parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--cron", help="the schedule (default: ECOSTAT_SCHEDULE, the settings file, or */30 * * * *)")
     p.add_argument("--name", default="ecostat-ingest", help="the deployment's name (default ecostat-ingest)")
+    p = sub.add_parser("deploy", help="register the ingest deployment on a process work pool (needs PREFECT_API_URL)")
+    _common(p)
+    p.add_argument("--pool", default="ecostat", help="the work pool, created as type process if missing")
+    p.add_argument("--cron", help="the schedule (default: ECOSTAT_SCHEDULE, the settings file, or */30 * * * *)")
+    p.add_argument("--name", default="ecostat-ingest", help="the deployment's name (default ecostat-ingest)")
     return ap
 
 
@@ -90,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     commands = {"ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate, "rebuild": cmd_rebuild,
                 "query": cmd_query, "history": cmd_history, "certify": cmd_certify, "amendments": cmd_amendments,
-                "template": cmd_template, "audit": cmd_audit, "serve": cmd_serve, "export": cmd_export}
+                "template": cmd_template, "audit": cmd_audit, "serve": cmd_serve, "export": cmd_export,
+                "deploy": cmd_deploy}
     from ecostat.writer import WarehouseBusy
 
     try:
@@ -394,8 +400,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 1 if result.failed_errors else 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Register the ingest flow as a deployment with a cron schedule and run its flow runs until stopped."""
+def _needs_api() -> bool:
+    """Whether a Prefect server is configured; says how to configure one if not."""
     import os
 
     settings.apply()
@@ -403,6 +409,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print("PREFECT_API_URL is not set: start `prefect server start` and set "
               "PREFECT_API_URL=http://127.0.0.1:4200/api (see README) / 请先启动 Prefect 服务并设置 PREFECT_API_URL",
               file=sys.stderr)
+        return False
+    return True
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """Register the ingest deployment with its cron schedule on a process work pool."""
+    if not _needs_api():
+        return 2
+    from ecostat.config import load_settings
+    from ecostat.deployment import deploy
+
+    cron = args.cron or load_settings(args.raw).schedule
+    deploy(args.raw.resolve(), args.warehouse.resolve(), pool=args.pool, name=args.name, cron=cron)
+    print(f"deployment ingest/{args.name} on pool {args.pool}, '{cron}' (raw {args.raw.resolve()}, warehouse "
+          f"{args.warehouse.resolve()}); run its flow runs with: prefect worker start --pool {args.pool}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Register the ingest flow as a deployment with a cron schedule and run its flow runs until stopped."""
+    if not _needs_api():
         return 2
     from prefect import serve
     from prefect.deployments.runner import RunnerDeployment

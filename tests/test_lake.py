@@ -66,7 +66,7 @@ def test_every_run_leaves_a_lake_that_plain_duckdb_reads_back_equal(ingested: Pa
     con.execute("USE w")
     for name in DATASETS:
         cols = ", ".join(f'"{c}"' for c in _columns(con, name, "w"))
-        glob = str(link / name / "**" / "*.parquet") if lake.exports()[name].partition else str(link / name / "*.parquet")
+        glob = str(link / name / ("**/*.parquet" if lake.exports()[name].partition else "*.parquet"))
         parquet = f"(SELECT {cols} FROM read_parquet(?, hive_partitioning = true))"
         table = f'(SELECT {cols} FROM "{name}")'
         n = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()

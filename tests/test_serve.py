@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,42 +17,12 @@ import pytest
 
 from tests.conftest import write_csv
 from tests.forms_data import header, row
+from tests.prefect_server import prefect_env, stop, wait_healthy
 from tests.webhook import closed_port, webhook
 
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
 SCHEDULE = "0 3 1 1 *"  # far from now, so that no scheduled run races the triggered one
-
-
-def _env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ECOSTAT_"))}
-    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
-               GX_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING", **extra)
-    return env
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=15)
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "prefect server exited"
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"prefect server not healthy within {seconds} s")
 
 
 @pytest.fixture(scope="module")
@@ -65,14 +32,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = closed_port()
     log = open(home / "server.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                             "--port", str(port)], env=_env(home), stdout=log, stderr=subprocess.STDOUT,
+                             "--port", str(port)], env=prefect_env(home), stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}/api"
     try:
-        _wait_healthy(url, proc, 120)
+        wait_healthy(url, proc, 120)
         yield url
     finally:
-        _stop(proc)
+        stop(proc)
         log.close()
 
 
@@ -107,7 +74,7 @@ def test_served_deployment_runs_on_demand_and_reports(server: str, tmp_path: Pat
     raw, db = tmp_path / "raw", tmp_path / "warehouse" / "ecostat.duckdb"
     (raw / "inbox").mkdir(parents=True)
     with webhook() as hook:
-        env = _env(tmp_path / "prefect", PREFECT_API_URL=server, ECOSTAT_ALERT_URLS=hook.url("ops"),
+        env = prefect_env(tmp_path / "prefect", PREFECT_API_URL=server, ECOSTAT_ALERT_URLS=hook.url("ops"),
                    ECOSTAT_SCHEDULE=SCHEDULE)
         log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
         serve = subprocess.Popen([sys.executable, "-m", "ecostat.cli", "serve", "--raw", str(raw),
@@ -118,7 +85,7 @@ def test_served_deployment_runs_on_demand_and_reports(server: str, tmp_path: Pat
             deployment, run, artifacts = asyncio.run(
                 _deployment_and_run(server, raw / "inbox" / "360121" / "排污口_有误.csv", bad))
         finally:
-            _stop(serve)
+            stop(serve)
             log.close()
         served = (tmp_path / "serve.log").read_text(errors="replace")[-3000:]
         assert [s.schedule.cron for s in deployment.schedules] == [SCHEDULE], served  # type: ignore[attr-defined]
