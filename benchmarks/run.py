@@ -3,11 +3,11 @@
 
 It generates its loads into a temporary folder (:mod:`benchmarks.loads`), then runs every measure
 and every baseline in one run, each as its own process, so that each has its own wall time and its
-own peak RSS (the largest resident set of the process and the processes it started, from
-``wait4``), and prints each measure with its ratio to the baseline the issue names, the goal and
-whether it is met. The results go to a JSON file. Ratios, not seconds, are what compare across
-machines; the seconds are of whole processes (start, imports and work), for baselines and measures
-alike.
+own peak RSS (that of the process or of the largest process it started, from ``wait4`` in a small
+launcher, :mod:`benchmarks.child`). It prints each measure with its ratio to the baseline the issue
+names, the goal and whether it is met, and writes the results as JSON. Ratios, not seconds, are what
+compare across machines; the seconds are of whole processes (start, imports and work), for
+baselines and measures alike.
 """
 
 from __future__ import annotations
@@ -64,17 +64,16 @@ class Goal:
 
 
 def measure(name: str, argv: list[str], *, env: dict[str, str], cwd: Path, files: int) -> Measured:
-    """Run one process to its end; its wall time and the peak RSS of it and its children."""
-    log = cwd / f"{name}.log"
+    """Run one process to its end through :mod:`benchmarks.child`: its wall time and the peak RSS of it
+    and of the largest process it started."""
+    log, result = cwd / f"{name}.log", cwd / f"{name}.json"
     print(f"  {name} ({files} files) …", file=sys.stderr, flush=True)
     with open(log, "wb") as out:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    tail = "" if proc.returncode == 0 else log.read_text(errors="replace")[-2000:]
-    return Measured(name, round(seconds, 3), round(usage.ru_maxrss / 1024, 1), proc.returncode, files,
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "child.py"), str(result), *argv],
+                       env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, check=True)
+    m = json.loads(result.read_text(encoding="utf-8"))
+    tail = "" if m["exit_code"] == 0 else log.read_text(errors="replace")[-2000:]
+    return Measured(name, round(m["seconds"], 3), round(m["peak_rss_kb"] / 1024, 1), m["exit_code"], files,
                     " ".join(Path(a).name if a == sys.executable else a for a in argv), tail)
 
 
