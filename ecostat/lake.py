@@ -45,11 +45,12 @@ MANIFEST = "_lake.json"
 
 @dataclass(frozen=True)
 class Dataset:
-    """How one table (or view) is written: partition column, row order, and a derived partition column."""
+    """How one table (or view) is written: its partition column, its row order, and a partition column
+    derived for the files (not in the warehouse) with the join it needs."""
 
     partition: str | None  # None: one file
     order: str             # the warehouse's insertion order, kept in the files and by a restore
-    derived: str = ""      # a partition column computed for the files (not in the warehouse)
+    derived: str = ""
     join: str = ""
 
     def query(self, name: str) -> str:
