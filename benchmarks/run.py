@@ -162,7 +162,7 @@ def run(scale_name: str, workers: int | None, work: Path) -> dict[str, object]:
     m["ingest_no_prefect"] = measure("ingest_no_prefect", ecostat("ingest", "--no-prefect", "--raw", plain,
                                                                   "--warehouse", plain_db, workers=use_workers),
                                      env=env, cwd=work, files=n)
-    m["rebuild"] = measure("rebuild", ecostat("rebuild", "--raw", plain, "--warehouse",
+    m["rebuild"] = measure("rebuild", ecostat("rebuild", "--raw", plain, "--warehouse", plain_db, "--to",
                                               work / "rebuilt" / "ecostat.duckdb"), env=env, cwd=work, files=n)
     flow = fresh_raw(work, "flow", load.many)
     flow_db = flow.parent / "ecostat.duckdb"

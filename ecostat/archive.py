@@ -9,14 +9,18 @@ processed exactly once even if a run is killed (see ecostat.ingest).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
+
+from ecostat.durable import atomic_writer, fsync_dir, write_bytes
 
 log = logging.getLogger(__name__)
+CHUNK = 1024 * 1024
 
 OBJECT_MODE = 0o444
 DIR_MODE = 0o750
@@ -33,7 +37,9 @@ class Receipt:
     size: int
     modified_at: dt.datetime
     received_at: dt.datetime
-    kind: str = "file"  # or "symlink": a link is recorded (its target as text), never followed
+    kind: str = "file"  # see KINDS: what was found in the inbox; only a "file" was read
+    name_bytes: str | None = None  # the path's original bytes (hex) when ``file`` shows them otherwise
+    name_exact: bool = True  # False when ``file`` had to escape or shorten the name
 
     @property
     def drop(self) -> tuple[str, str, int, dt.datetime]:
@@ -58,14 +64,6 @@ def object_path(archive: Path, sha256: str) -> Path:
     return archive / "objects" / sha256[:2] / sha256
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _mkdir(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
 
@@ -76,15 +74,37 @@ def store(archive: Path, sha256: str, data: bytes) -> Path:
     if target.exists() and target.stat().st_size == len(data):
         return target
     _mkdir(target.parent)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.chmod(OBJECT_MODE)
-    os.replace(tmp, target)
-    _fsync_dir(target.parent)
+    write_bytes(target.parent, target.name, data, OBJECT_MODE)
     return target
+
+
+class TooLarge(Exception):
+    """The stream held more bytes than the limit allows."""
+
+
+def store_stream(archive: Path, src: BinaryIO, limit: int) -> tuple[str, int]:
+    """Copy a stream into the archive under its hash, never holding it whole in memory; returns
+    (sha256, size). Raises :class:`TooLarge` (and keeps nothing) past ``limit`` bytes."""
+    staging = archive / "objects" / "staging"
+    _mkdir(staging)
+    digest, size = hashlib.sha256(), 0
+    name = f"{os.getpid()}-{id(src)}"
+    with atomic_writer(staging, name, OBJECT_MODE) as out:
+        while chunk := src.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(size)
+            digest.update(chunk)
+            out.write(chunk)
+    sha = digest.hexdigest()
+    target = object_path(archive, sha)
+    if target.exists() and target.stat().st_size == size:
+        (staging / name).unlink()
+    else:
+        _mkdir(target.parent)
+        os.replace(staging / name, target)
+        fsync_dir(target.parent)
+    return sha, size
 
 
 def journal(archive: Path, receipt: Receipt) -> None:
@@ -100,7 +120,7 @@ def journal(archive: Path, receipt: Receipt) -> None:
         os.fsync(fh.fileno())
     if new:
         path.chmod(0o640)
-        _fsync_dir(archive)
+        fsync_dir(archive)
 
 
 def _cut_torn_tail(path: Path) -> None:
@@ -124,3 +144,28 @@ def receipts(archive: Path) -> list[Receipt]:
         except (ValueError, TypeError, KeyError):
             log.warning("manifest line skipped (cut short by a crash): %.80s", line)
     return out
+
+
+def note_attempt(archive: Path, receipt_id: str, run_id: str) -> None:
+    """Record, durably and outside any warehouse transaction, that a run starts checking a receipt."""
+    _mkdir(archive)
+    line = json.dumps({"receipt_id": receipt_id, "run_id": run_id, "at": dt.datetime.now(dt.UTC).isoformat()})
+    with open(archive / "attempts.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def attempts(archive: Path) -> dict[str, int]:
+    """How many runs started checking each receipt (a receipt whose check completed is never tried again,
+    so two attempts mean two runs died on it)."""
+    path = archive / "attempts.jsonl"
+    counts: dict[str, int] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                rid = json.loads(line)["receipt_id"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            counts[rid] = counts.get(rid, 0) + 1
+    return counts

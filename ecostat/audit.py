@@ -16,6 +16,7 @@ import html
 import json
 import logging
 import shutil
+import traceback
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ import duckdb
 import pandas as pd
 
 from ecostat import settings
-from ecostat.alerts import Alert, Delivery, send
+from ecostat.alerts import Alert, record
 from ecostat.config import Settings
 from ecostat.forms import FORMS
 from ecostat.obligations import obligations
@@ -366,23 +367,39 @@ def failure_alert(result: AuditResult, run_id: str | None = None) -> Alert | Non
 
 
 def audit_and_alert(con: duckdb.DuckDBPyConnection, year: int, docs: Path | None, options: Settings,
-                    run_id: str | None = None) -> tuple[AuditResult, list[Delivery]]:
-    """Audit ``year``, store the results and alert an error-level failure (if the settings ask)."""
+                    run_id: str | None = None) -> AuditResult:
+    """Audit ``year``, store the results and record the alert of an error-level failure (if the settings ask)."""
     result = run_audit(con, year, docs)
     store_results(con, result, run_id)
     alert = failure_alert(result, run_id)
-    sent = send(con, [alert], options) if alert and options.on_audit_failure else []
-    return result, sent
+    if alert and options.on_audit_failure:
+        record(con, [alert], options)
+    return result
+
+
+def crash_alert(year: int, run_id: str, error: str) -> Alert:
+    """The operator's alert that the audit itself broke (not that data failed it)."""
+    return Alert(f"audit_crashed:{run_id}", "audit_failed", f"【ecostat】数据审计出错 audit crashed：{year}",
+                 f"{year} 年数据审计运行出错，未得出结论：\n{error[:1500]}\n\n"
+                 f"The audit of {year} crashed in run {run_id}; no verdict was reached:\n{error[:1500]}",
+                 None, None, run_id, operator_only=True)
 
 
 def audit_after_run(con: duckdb.DuckDBPyConnection, warehouse: Path, options: Settings,
-                    run_id: str) -> tuple[AuditResult | None, list[Delivery]]:
-    """The audit at the end of an ingest run (of :func:`audit_year`); a broken audit is logged, never raised."""
+                    run_id: str) -> AuditResult | None:
+    """The audit at the end of an ingest run (of :func:`audit_year`); a crash is logged with its traceback
+    and alerted to the operator, never raised."""
     year = audit_year(con)
     if year is None:
-        return None, []
+        return None
     try:
         return audit_and_alert(con, year, docs_dir(warehouse), options, run_id)
     except Exception as exc:
-        log.warning("audit of %s failed: %s: %s", year, type(exc).__name__, exc)
-        return None, []
+        log.exception("audit of %s crashed", year)
+        error = "".join(traceback.format_exception(exc)[-6:])
+        if options.on_audit_failure:
+            try:
+                record(con, [crash_alert(year, run_id, error)], options)
+            except Exception:
+                log.exception("audit crash alert not recorded")
+        return None

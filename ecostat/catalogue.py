@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import string
 import tomllib
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from ecostat.display import printable
 
 RULES_FILE = Path(__file__).resolve().parent.parent / "schemas" / "rules.toml"
 SEVERITIES = ("error", "warning")
@@ -14,13 +17,21 @@ SEVERITIES = ("error", "warning")
 
 @dataclass(frozen=True)
 class Rule:
-    """One catalogue entry: a rule id with its severity, stage and bilingual message."""
+    """One catalogue entry: a rule id with its severity, stage and bilingual message, and an
+    optional hint added to the message when the finding has the hint's parameters."""
 
     id: str
     severity: str
     stage: str
     zh: str
     en: str
+    hint_zh: str = ""
+    hint_en: str = ""
+
+    def hint_applies(self, params: dict[str, object]) -> bool:
+        """Whether the finding's parameters fill every placeholder of the hint."""
+        names = {name for _, name, _, _ in string.Formatter().parse(self.hint_zh + self.hint_en) if name}
+        return bool(self.hint_zh) and names <= params.keys()
 
 
 @cache
@@ -56,10 +67,10 @@ class Finding:
     params: dict[str, object] = field(default_factory=dict, repr=False)
 
     def where(self) -> str:
-        """The cell reference, e.g. ``信访3月.xlsx [Sheet1] C7``."""
-        parts = [self.file or "?"]
+        """The cell reference, e.g. ``信访3月.xlsx [Sheet1] C7`` (control characters shown escaped)."""
+        parts = [printable(self.file) or "?"]
         if self.sheet:
-            parts.append(f"[{self.sheet}]")
+            parts.append(f"[{printable(self.sheet)}]")
         cell = f"{self.column or ''}{self.row or ''}"
         if cell:
             parts.append(cell if self.column else f"第{self.row}行")
@@ -77,10 +88,13 @@ def finding(rule_id: str, *, row: int | None = None, column: str | None = None,
     """Make a finding for ``rule_id`` with its messages filled from the parameters."""
     rule = rules()[rule_id]
     shown = None if value is None else str(value)
-    ctx = _Blank({k: _fmt(v) for k, v in params.items()})
-    ctx.update(header=header or "", value=shown if shown is not None else "")
+    ctx = _Blank({k: printable(_fmt(v)) for k, v in params.items()})  # messages never carry control characters
+    ctx.update(header=printable(header or ""), value=printable(shown if shown is not None else ""))
+    zh, en = rule.zh, rule.en
+    if rule.hint_applies(params):
+        zh, en = f"{zh}。{rule.hint_zh}", f"{en}: {rule.hint_en}"
     return Finding(rule_id=rule.id, severity=rule.severity,
-                   message_zh=rule.zh.format_map(ctx), message_en=rule.en.format_map(ctx),
+                   message_zh=zh.format_map(ctx), message_en=en.format_map(ctx),
                    row=row, column=column, header=header, value=shown, params=dict(params))
 
 

@@ -7,6 +7,8 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from ecostat.warehouse import transaction
+
 
 class CertificationError(Exception):
     """A certification act that is not allowed (message in Chinese and English)."""
@@ -34,8 +36,7 @@ def certify(con: duckdb.DuckDBPyConnection, year: int, by: str, *, amend: bool =
         raise CertificationError(f"{year} 年没有指标可认证 / no figures for {year}")
     version = (current or 0) + 1
     now = dt.datetime.now(dt.UTC)
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         changed_row = con.execute("SELECT count(*) FROM mart_pending_amendments WHERE year = ?", [year]).fetchone()
         changed = int(changed_row[0]) if changed_row and current is not None else 0
         con.execute("UPDATE meta_certified_figures SET is_current = false WHERE year = ? AND is_current", [year])
@@ -47,10 +48,6 @@ def certify(con: duckdb.DuckDBPyConnection, year: int, by: str, *, amend: bool =
         con.execute("INSERT INTO meta_certification_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     ["amend" if amend else "certify", year, version, by, reason, now,
                      count_row[0] if count_row else 0, changed])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return version, changed
 
 

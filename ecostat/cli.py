@@ -1,5 +1,10 @@
-"""The ``ecostat`` command: ingest, figures, validate, query, history, rebuild, certify, amendments,
-template, audit, serve, deploy, export."""
+"""The ``ecostat`` command: demo, ingest, figures, validate, query, history, rebuild, export, certify,
+amendments, template, audit, serve, deploy.
+
+One grammar: ``--raw`` and ``--warehouse`` on every command that reads or writes them, ``--year`` for a
+year, ``--format table|csv|json`` on every command that prints rows, a unit by code or name wherever one
+is asked for. Text from submissions is printed with its control characters escaped.
+"""
 
 from __future__ import annotations
 
@@ -8,95 +13,172 @@ import datetime as dt
 import hashlib
 import json
 import sys
+from importlib import metadata
 from pathlib import Path
 
 from ecostat import settings
 from ecostat.catalogue import Finding, format_number
-from ecostat.registry import registry
+from ecostat.display import printable
+from ecostat.registry import CITY, registry
+from ecostat.settings import SettingsError
+
+FORMATS = ("table", "csv", "json")
+DEMO_MARKER = ".ecostat-demo"
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+class Usage(Exception):
+    """A command was given something it cannot use (an unknown unit, a missing file…): exit 2."""
+
+
+class NoWarehouse(Exception):
+    """A command that reads the warehouse was pointed at a file that does not exist."""
+
+
+def _raw(p: argparse.ArgumentParser) -> None:
     p.add_argument("--raw", type=Path, default=Path("raw"), help="the raw folder holding inbox/ (default ./raw)")
+
+
+def _warehouse(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warehouse", type=Path, default=Path("warehouse/ecostat.duckdb"),
                    help="the DuckDB file (default ./warehouse/ecostat.duckdb)")
 
 
+def _format(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=FORMATS, default="table", help="table (default), csv or json")
+
+
+def unit_code(text: str) -> str:
+    """A unit named by code or name (``360102``, ``东湖区``, ``东湖``) → its code (else :class:`Usage`)."""
+    entry = registry("units").resolve(text)
+    if entry is None:
+        raise Usage(f"unknown unit {text} / 未知单位 {text}（可用代码或名称 a code or a name）")
+    return entry.code
+
+
 def parser() -> argparse.ArgumentParser:
-    """The command-line parser."""
+    """The command-line parser; every command's ``--help`` ends with an example."""
     ap = argparse.ArgumentParser(prog="ecostat", description="生态环境统计数据报送与年度指标 / "
-                                 "ecostat: district submissions → DuckDB → annual figures")
+                                 "ecostat: district submissions → DuckDB → annual figures",
+                                 epilog="example: ecostat demo   (then: ecostat figures --year 2024 "
+                                        "--warehouse demo/warehouse/ecostat.duckdb)")
+    ap.add_argument("--version", action="version", version=f"ecostat {_version()}")
     sub = ap.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("ingest", help="run the ingest flow once over raw/inbox/")
-    _common(p)
+
+    def command(name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text, epilog=f"example:\n  {example}",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    p = command("demo", "try ecostat on the shipped samples in a workspace of its own (./demo)",
+                "ecostat demo --dir /tmp/ecostat-demo --no-prefect")
+    p.add_argument("--dir", type=Path, default=Path("demo"), help="the demo workspace (default ./demo; recreated)")
+    p.add_argument("--year", type=int, default=2024, help="the year whose figures are printed (default 2024)")
+    p.add_argument("--no-prefect", action="store_true", help="run the steps without Prefect (faster, no audit)")
+    p = command("ingest", "run the ingest flow once over raw/inbox/",
+                "ecostat ingest --raw /srv/ecostat/raw --warehouse /srv/ecostat/warehouse/ecostat.duckdb")
+    _raw(p)
+    _warehouse(p)
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                   help="if another ingest holds the warehouse, wait this long for it (default: exit at once)")
+                   help="if another ingest holds the warehouse, wait this long for it (default: exit 3 at once)")
     p.add_argument("--no-prefect", action="store_true",
                    help="receive, check, load, write feedback, alert and refresh the figures without Prefect "
-                        "(no audit, no missing-report alerts, no run history in its UI)")
-    p = sub.add_parser("rebuild", help="recreate a warehouse from the archive alone, replaying in received order")
-    _common(p)
+                        "(no audit, no run history in its UI)")
+    p = command("rebuild", "recreate a warehouse from the archive alone, replaying in received order",
+                "ecostat rebuild --raw raw --to /tmp/rebuilt.duckdb")
+    _raw(p)
+    _warehouse(p)
+    p.add_argument("--to", type=Path, required=True, metavar="NEW_FILE",
+                   help="the new warehouse file (must not exist, and may not be the live --warehouse)")
     p.add_argument("--lake", type=Path, metavar="DIR",
                    help="start from this Parquet lake, then replay only the archive's receipts it does not hold")
-    p = sub.add_parser("export", help="write the warehouse's record as a Parquet lake into a new folder")
-    _common(p)
+    p = command("export", "write the warehouse's record as a Parquet lake into a new folder",
+                "ecostat export --to /srv/share/ecostat-lake")
+    _warehouse(p)
     p.add_argument("--to", type=Path, required=True, metavar="DIR", help="a folder that does not exist (or is empty)")
-    p = sub.add_parser("query", help="run one read-only SQL statement against the warehouse")
-    _common(p)
+    p = command("query", "run one read-only SQL statement against the warehouse",
+                "ecostat query \"SELECT file, status FROM submission_log WHERE status = 'rejected'\" --format csv")
+    _warehouse(p)
     p.add_argument("sql")
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    p = sub.add_parser("history", help="every version of a unit's slices, with cell-level differences")
-    _common(p)
-    p.add_argument("--unit", required=True)
+    _format(p)
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="stop the query after this long "
+                   "(default 60)")
+    p.add_argument("--limit", type=int, default=1000, metavar="ROWS",
+                   help="rows shown in the table format (default 1000; csv and json stream every row)")
+    p.add_argument("--memory", default="2GB", help="DuckDB memory limit of the query (default 2GB)")
+    p = command("history", "every version of a unit's slices, with cell-level differences and footer notes",
+                "ecostat history --unit 东湖区 --form outfall_remediation --period 2024")
+    _warehouse(p)
+    p.add_argument("--unit", required=True, help="a unit code or name")
     p.add_argument("--form", help="a form code, e.g. outfall_remediation")
     p.add_argument("--period", help="2024 or 2024-06")
-    p = sub.add_parser("certify", help="freeze a year's annual figures (or amend them)")
-    _common(p)
-    p.add_argument("year", type=int)
+    _format(p)
+    p = command("certify", "freeze a year's annual figures (or amend them)",
+                "ecostat certify --year 2024 --by 王敏   (later: --amend --reason \"…\")")
+    _warehouse(p)
+    p.add_argument("--year", type=int, required=True)
     p.add_argument("--by", required=True, help="who certifies")
     p.add_argument("--amend", action="store_true", help="replace the certified figures with the live ones")
     p.add_argument("--reason", help="why (required with --amend)")
-    p = sub.add_parser("amendments", help="certified figures that later submissions would change")
-    _common(p)
+    p = command("amendments", "certified figures that later submissions would change",
+                "ecostat amendments --year 2024 --format csv")
+    _warehouse(p)
     p.add_argument("--year", type=int)
-    p = sub.add_parser("figures", help="the city's annual figures of a year")
-    _common(p)
+    _format(p)
+    p = command("figures", "the annual figures of a year (the city's, or a unit's)",
+                "ecostat figures --year 2024 --scope 新建区 --format csv")
+    _warehouse(p)
     p.add_argument("--year", type=int, required=True)
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    p.add_argument("--scope", default="360100", help="unit code (default 360100, the city)")
-    p = sub.add_parser("validate", help="check one file as a dry run (nothing is written)")
-    _common(p)
+    _format(p)
+    p.add_argument("--scope", default=CITY, help=f"a unit code or name (default {CITY}, the city)")
+    p = command("validate", "check one file as a dry run (nothing is written)",
+                "ecostat validate 东湖区2024年报.xlsx --unit 东湖区 --feedback out.xlsx")
+    _warehouse(p)
     p.add_argument("file", type=Path)
-    p.add_argument("--unit", required=True, help="the submitting unit's code")
+    p.add_argument("--unit", required=True, help="the submitting unit, by code or name")
     p.add_argument("--feedback", type=Path, metavar="OUT.xlsx",
                    help="also write the feedback workbook (the one ingest puts in raw/outbox/<unit>/)")
-    p = sub.add_parser("template", help="write an xlsx fill-in template for a reporting unit")
+    p = command("template", "write an xlsx fill-in template for a reporting unit (reads no warehouse)",
+                "ecostat template all --unit 360112 --year 2024 --month 6")
     p.add_argument("form", nargs="?", default="all", help="a form code or Chinese name, or all (default)")
-    p.add_argument("--unit", required=True, help="the reporting unit's code")
+    p.add_argument("--unit", required=True, help="the reporting unit, by code or name")
     p.add_argument("--year", type=int, required=True)
     p.add_argument("--month", type=int, choices=range(1, 13), metavar="M", help="for a monthly report")
     p.add_argument("--out", type=Path, help="the xlsx to write (default: <unit>_<period>_<form>_template.xlsx)")
-    p = sub.add_parser("audit", help="Great Expectations audit of a year; Data Docs beside the warehouse")
-    _common(p)
+    p = command("audit", "Great Expectations audit of a year; Data Docs beside the warehouse",
+                "ecostat audit --year 2024")
+    _raw(p)
+    _warehouse(p)
     p.add_argument("--year", type=int, required=True)
-    p = sub.add_parser("serve", help="serve the ingest flow as a scheduled deployment (needs PREFECT_API_URL)")
-    _common(p)
+    p = command("serve", "serve the ingest flow as a scheduled deployment (needs PREFECT_API_URL)",
+                "PREFECT_API_URL=http://127.0.0.1:4200/api ecostat serve --cron '0 * * * *'")
+    _raw(p)
+    _warehouse(p)
     p.add_argument("--cron", help="the schedule (default: ECOSTAT_SCHEDULE, the settings file, or */30 * * * *)")
     p.add_argument("--name", default="ecostat-ingest", help="the deployment's name (default ecostat-ingest)")
-    p = sub.add_parser("deploy", help="register the ingest deployment on a process work pool (needs PREFECT_API_URL)")
-    _common(p)
+    p = command("deploy", "register the ingest deployment on a process work pool (needs PREFECT_API_URL)",
+                "PREFECT_API_URL=http://127.0.0.1:4200/api ecostat deploy --pool ecostat   "
+                "(then: prefect worker start --pool ecostat)")
+    _raw(p)
+    _warehouse(p)
     p.add_argument("--pool", default="ecostat", help="the work pool, created as type process if missing")
     p.add_argument("--cron", help="the schedule (default: ECOSTAT_SCHEDULE, the settings file, or */30 * * * *)")
     p.add_argument("--name", default="ecostat-ingest", help="the deployment's name (default ecostat-ingest)")
     return ap
 
 
+def _version() -> str:
+    try:
+        return metadata.version("ecostat")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = parser().parse_args(argv)
-    commands = {"ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate, "rebuild": cmd_rebuild,
-                "query": cmd_query, "history": cmd_history, "certify": cmd_certify, "amendments": cmd_amendments,
-                "template": cmd_template, "audit": cmd_audit, "serve": cmd_serve, "export": cmd_export,
-                "deploy": cmd_deploy}
+    commands = {"demo": cmd_demo, "ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate,
+                "rebuild": cmd_rebuild, "query": cmd_query, "history": cmd_history, "certify": cmd_certify,
+                "amendments": cmd_amendments, "template": cmd_template, "audit": cmd_audit, "serve": cmd_serve,
+                "export": cmd_export, "deploy": cmd_deploy}
     from ecostat.writer import WarehouseBusy
 
     try:
@@ -105,15 +187,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no warehouse at {exc}: run `ecostat ingest` first / 数据仓库不存在，请先运行 ecostat ingest",
               file=sys.stderr)
         return 2
+    except (Usage, SettingsError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
     except WarehouseBusy as exc:
         print(f"另一个任务正在写入数据仓库（{exc}），本次未运行；稍后重试（导入可用 --wait 秒数）。\n"
               f"another process is writing the warehouse ({exc}); nothing was done: retry later "
               "(ingest: pass --wait)", file=sys.stderr)
         return 3
-
-
-class NoWarehouse(Exception):
-    """A command that reads the warehouse was pointed at a file that does not exist."""
 
 
 def existing(warehouse: Path) -> Path:
@@ -123,40 +204,81 @@ def existing(warehouse: Path) -> Path:
     return warehouse
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
-    """Run the flow once and print its summary; 0 when the run completed, whatever it rejected."""
-    settings.apply()
-    from ecostat.ingest import run_plain, seed_inbox
+def _run_ingest(raw: Path, warehouse: Path, *, prefect: bool, wait: float = 0.0) -> int:
+    """One ingest run (the flow, or its steps without Prefect); prints the summary."""
+    from ecostat.config import load_settings
 
-    raw, warehouse = args.raw.resolve(), args.warehouse.resolve()
-    if seed_inbox(raw):
-        print("收件箱尚不存在，已放入随附的示例报表（raw/samples）/ no inbox yet: filled it with the shipped samples")
-    if args.no_prefect:
-        summary = run_plain(raw, warehouse, args.wait)
-    else:
+    settings.apply()
+    load_settings(raw)  # a settings error stops here, with its key and file named
+    if not (raw / "inbox").is_dir():
+        raise Usage(f"no inbox at {raw / 'inbox'}: create {raw / 'inbox'}/<unit code>/ for the units' files "
+                    "(to try ecostat on the shipped samples: ecostat demo) / 收件目录不存在")
+    if prefect:
         from flows.ingest import ingest  # imports Prefect: only after the settings
 
-        summary = ingest(raw=raw, warehouse=warehouse, wait_seconds=args.wait)
+        summary = ingest(raw=raw, warehouse=warehouse, wait_seconds=wait)
+    else:
+        from ecostat.ingest import run_plain
+        from ecostat.progress import FileProgress
+
+        summary = run_plain(raw, warehouse, wait, FileProgress.auto("ingest"))
     print(summary.text())
     return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Run the flow once and print its summary; 0 when the run completed, whatever it rejected."""
+    return _run_ingest(args.raw.resolve(), args.warehouse.resolve(), prefect=not args.no_prefect, wait=args.wait)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Ingest the shipped samples into a fresh workspace of their own and print a year's figures.
+
+    The workspace has no settings file and ignores ``ECOSTAT_ALERT_URLS``: the samples' bad files never
+    alert anyone. It is recreated on every run; a folder that is not a demo workspace is never touched.
+    """
+    import os
+    import shutil
+
+    samples = Path(__file__).resolve().parent.parent / "raw" / "samples"
+    if not samples.is_dir():
+        raise Usage(f"the samples are not here ({samples}): run the demo from a checkout of ecostat")
+    home: Path = args.dir.resolve()
+    if home.exists():
+        if not (home / DEMO_MARKER).is_file():
+            raise Usage(f"{home} exists and is not an ecostat demo workspace: choose another --dir / 目录已存在")
+        shutil.rmtree(home)
+    (home / "raw").mkdir(parents=True)
+    (home / DEMO_MARKER).write_text("created by `ecostat demo`; deleted and recreated by it\n", encoding="utf-8")
+    shutil.copytree(samples, home / "raw" / "inbox")  # copy2: the samples' modification times set the order
+    (home / "ecostat.toml").write_text("# the demo alerts nobody\n", encoding="utf-8")
+    os.environ["ECOSTAT_SETTINGS"] = str(home / "ecostat.toml")
+    os.environ.pop("ECOSTAT_ALERT_URLS", None)
+    warehouse = home / "warehouse" / "ecostat.duckdb"
+    print(f"演示工作区 demo workspace: {home}（示例报表 samples: {samples}）")
+    _run_ingest(home / "raw", warehouse, prefect=not args.no_prefect)
+    print()
+    return cmd_figures(argparse.Namespace(warehouse=warehouse, year=args.year, scope=CITY, format="table"))
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
     """Replay the archive into a new warehouse file."""
     from ecostat.ingest import replay
+    from ecostat.progress import FileProgress
     from ecostat.warehouse import connect
     from ecostat.writer import work_path, writing
 
-    target: Path = args.warehouse.resolve()
+    target: Path = args.to.resolve()
+    if target == args.warehouse.resolve():
+        raise Usage(f"{target} is the live warehouse: rebuild into a new file / 不能重建到正在使用的数据仓库")
     if target.exists() or work_path(target).exists():
-        print(f"{target} already exists: rebuild writes a new file / 目标文件已存在", file=sys.stderr)
-        return 2
+        raise Usage(f"{target} already exists: rebuild writes a new file / 目标文件已存在")
     with writing(target) as work, connect(work, create=True) as con:
         if args.lake:
             from ecostat.lake import restore
 
             print(f"从湖仓恢复 restored from the lake: {restore(con, args.lake.resolve())} receipts")
-        summary = replay(con, args.raw.resolve(), notify=False)
+        summary = replay(con, args.raw.resolve(), progress=FileProgress.auto("rebuild"))
     print(summary.text())
     return 0
 
@@ -168,30 +290,82 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         manifest = export(existing(args.warehouse).resolve(), args.to.resolve())
     except FileExistsError as exc:
-        print(f"{exc} / 目标文件夹已存在且非空", file=sys.stderr)
-        return 2
+        raise Usage(f"{exc} / 目标文件夹已存在且非空") from None
     tables: dict[str, dict[str, int]] = manifest["tables"]  # type: ignore[assignment]
     print(f"湖仓已导出 lake written to {args.to}: " + ", ".join(f"{k} {v['rows']}" for k, v in tables.items()))
     return 0
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    """Run one SQL statement on a read-only connection and print the result."""
+    """Run one SQL statement on a read-only, sandboxed connection with a time and memory limit."""
+    import threading
+
     import duckdb
 
     from ecostat.warehouse import connect
 
-    if len(duckdb.extract_statements(args.sql)) != 1:
-        print("give exactly one SQL statement / 请只给一条 SQL 语句", file=sys.stderr)
-        return 2
     try:
-        with connect(existing(args.warehouse), read_only=True) as con:
-            frame = con.execute(args.sql).df()
+        statements = duckdb.extract_statements(args.sql)
     except duckdb.Error as exc:
-        print(f"query failed / 查询失败: {exc}", file=sys.stderr)
+        print(f"query failed / 查询失败: {_first_line(exc)}", file=sys.stderr)
         return 1
-    _print_frame(frame, args.format)
+    if len(statements) != 1:
+        raise Usage("give exactly one SQL statement / 请只给一条 SQL 语句")
+    with connect(existing(args.warehouse), read_only=True, memory_limit=args.memory) as con:
+        timer = threading.Timer(args.timeout, con.interrupt)
+        timer.start()
+        try:
+            result = con.execute(args.sql)
+            if args.format == "table":
+                import pandas as pd
+
+                rows = result.fetchmany(args.limit + 1)
+                more = len(rows) > args.limit
+                _print_frame(pd.DataFrame(rows[:args.limit], columns=[d[0] for d in result.description]), "table")
+                if more:
+                    print(f"…（仅显示前 {args.limit} 行 first {args.limit} rows shown; --limit or --format csv "
+                          "for more）", file=sys.stderr)
+            else:
+                _stream(result, args.format)
+        except duckdb.InterruptException:
+            print(f"query stopped after {args.timeout:g} s / 查询超时（--timeout）", file=sys.stderr)
+            return 1
+        except duckdb.Error as exc:
+            print(f"query failed / 查询失败: {_first_line(exc)}", file=sys.stderr)
+            return 1
+        finally:
+            timer.cancel()
     return 0
+
+
+def _first_line(exc: BaseException) -> str:
+    return printable(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+
+
+def _stream(result, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    """Every row of a query as csv or json, in batches (never the whole result in memory)."""
+    import csv
+
+    from ecostat.safecell import csv_value
+
+    columns = [d[0] for d in result.description]
+    tty = sys.stdout.isatty()
+    writer = csv.writer(sys.stdout) if fmt == "csv" else None
+    if writer:
+        writer.writerow(columns)
+    else:
+        print("[", end="")
+    first = True
+    while rows := result.fetchmany(10_000):
+        for row in rows:
+            if writer:
+                writer.writerow([printable(v) if tty and isinstance(v, str) else csv_value(v) for v in row])
+            else:
+                print(("" if first else ",") + "\n " + json.dumps(dict(zip(columns, row, strict=True)),
+                                                                 ensure_ascii=False, default=str), end="")
+                first = False
+    if not writer:
+        print("\n]")
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -200,22 +374,32 @@ def cmd_history(args: argparse.Namespace) -> int:
     from ecostat.history import history
     from ecostat.warehouse import connect
 
+    unit = unit_code(args.unit)
     if args.form is not None and args.form not in FORMS:
-        print(f"unknown form {args.form} / 未知报表；可选 choose: {', '.join(FORMS)}", file=sys.stderr)
-        return 2
+        raise Usage(f"unknown form {args.form} / 未知报表；可选 choose: {', '.join(FORMS)}")
     with connect(existing(args.warehouse), read_only=True) as con:
-        slices = history(con, args.unit, args.form, args.period)
+        slices = history(con, unit, args.form, args.period)
     if not slices:
-        print(f"no submissions for {args.unit} / 没有该单位的报送记录", file=sys.stderr)
+        print(f"no submissions for {unit} / 没有该单位的报送记录", file=sys.stderr)
         return 1
+    if args.format != "table":
+        import pandas as pd
+
+        rows = [{"form": form, "unit": unit, "period": period, "submission_id": v.submission_id, "status": v.status,
+                 "file": v.file, "sheet": v.sheet, "received_at": v.received_at, "errors": v.errors,
+                 "warnings": v.warnings, "changes": v.changes} for (form, period), vs in slices.items() for v in vs]
+        _print_frame(pd.DataFrame(rows), args.format)
+        return 0
     for (form, period), versions in slices.items():
-        print(f"{FORMS[form].zh} {form} · {args.unit} · {period}")
+        print(f"{FORMS[form].zh} {form} · {unit} · {period}")
         for v in versions:
-            where = v.file + (f" [{v.sheet}]" if v.sheet else "")
+            where = printable(v.file) + (f" [{printable(v.sheet)}]" if v.sheet else "")
             print(f"  #{v.submission_id} {v.status:10} {v.received_at:%Y-%m-%d %H:%M} {where}"  # type: ignore[str-format]
                   + (f"  ({v.errors} errors)" if v.status == "rejected" else ""))
+            if v.footer:
+                print("      " + " · ".join(f"{label}：{value}" for label, value in v.footer))
             for change in v.changes:
-                print(f"      {change}")
+                print(f"      {printable(change)}")
     return 0
 
 
@@ -226,7 +410,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from ecostat.writer import writing
 
     try:
-        with writing(args.warehouse.resolve()) as work, connect(work, create=True) as con:
+        with writing(existing(args.warehouse).resolve()) as work, connect(work, create=True) as con:
             version, changed = certify(con, args.year, args.by, amend=args.amend, reason=args.reason)
     except CertificationError as exc:
         print(exc, file=sys.stderr)
@@ -246,10 +430,10 @@ def cmd_amendments(args: argparse.Namespace) -> int:
 
     with connect(existing(args.warehouse), read_only=True) as con:
         frame = pending_amendments(con, args.year)
-    if frame.empty:
+    if frame.empty and args.format == "table":
         print("没有待认证的修订 / no pending amendments")
         return 0
-    print(frame.to_string(index=False))
+    _print_frame(frame, args.format)
     return 0
 
 
@@ -257,12 +441,14 @@ def _print_frame(frame, fmt: str) -> None:  # type: ignore[no-untyped-def]
     if fmt == "csv":
         from ecostat.safecell import csv_value
 
-        frame.map(csv_value).to_csv(sys.stdout, index=False)
+        tty = sys.stdout.isatty()
+        frame.map(lambda v: printable(v) if tty and isinstance(v, str) else csv_value(v)).to_csv(sys.stdout,
+                                                                                                   index=False)
     elif fmt == "json":
         print(json.dumps(json.loads(frame.to_json(orient="records", force_ascii=False, date_format="iso")),
                          ensure_ascii=False, indent=1))
     else:
-        print(frame.to_string(index=False))
+        print(frame.map(lambda v: printable(v) if isinstance(v, str) else v).to_string(index=False))
 
 
 def _dimension_name(dim: object) -> str:
@@ -280,8 +466,9 @@ def cmd_figures(args: argparse.Namespace) -> int:
     from ecostat.figures import annual_figures
     from ecostat.warehouse import connect
 
+    scope = unit_code(args.scope)
     with connect(existing(args.warehouse), read_only=True) as con:
-        frame = annual_figures(con, args.year, args.scope)
+        frame = annual_figures(con, args.year, scope)
     if frame.empty:
         print(f"no figures for {args.year} / {args.year} 年暂无指标", file=sys.stderr)
         return 1
@@ -318,23 +505,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from ecostat.ingest import check_across_periods, check_file
     from ecostat.warehouse import connect
 
-    unit = registry("units").resolve(args.unit)
-    if unit is None:
-        print(f"unknown unit {args.unit} / 未知单位 {args.unit}", file=sys.stderr)
-        return 2
+    unit = unit_code(args.unit)
     path: Path = args.file
     if not path.is_file():
-        print(f"no such file: {path} / 文件不存在", file=sys.stderr)
-        return 2
+        raise Usage(f"no such file: {path} / 文件不存在")
     data = path.read_bytes()
     now = dt.datetime.now(dt.UTC)
-    rec = Receipt("dry-run", hashlib.sha256(data).hexdigest(), path.name, unit.code, len(data), now, now)
+    rec = Receipt("dry-run", hashlib.sha256(data).hexdigest(), path.name, unit, len(data), now, now)
     con = None
-    if args.warehouse.exists():
+    if not args.warehouse.exists():
+        print(f"（未找到数据仓库 {args.warehouse}，跨期规则未检查 / no warehouse at {args.warehouse}: the "
+              "cross-period rules were skipped; give --warehouse to check them）", file=sys.stderr)
+    else:
         try:
             con = connect(args.warehouse, read_only=True)
-        except Exception as exc:  # the warehouse is busy: check without the cross-period rules
-            print(f"(warehouse not readable, cross-period rules skipped: {exc})", file=sys.stderr)
+        except Exception as exc:
+            print(f"（数据仓库无法读取，跨期规则未检查 / the warehouse cannot be read, the cross-period rules were "
+                  f"skipped: {_first_line(exc)}）", file=sys.stderr)
     try:
         result = check_file(rec, data, now.date())
         for table in [] if isinstance(result, Finding) else result:
@@ -345,13 +532,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     findings: list[Finding] = [result] if isinstance(result, Finding) else [
         f for t in result for f in t.findings]
     for f in findings:
-        print(f"{f.severity.upper():7} {f.rule_id:22} {f.where()}  {f.header or ''} = {f.value or ''!s}\n"
+        print(f"{f.severity.upper():7} {f.rule_id:22} {f.where()}  {printable(f.header)} = {printable(f.value)}\n"
               f"        {f.message_zh}\n        {f.message_en}")
     if not isinstance(result, Finding):
         for t in result:
             status = "通过 accepted" if t.accepted else "退回 rejected"
             form = t.form.code if t.form else "?"
-            print(f"{path.name}" + (f" [{t.sheet}]" if t.sheet else "") +
+            print(printable(path.name) + (f" [{printable(t.sheet)}]" if t.sheet else "") +
                   f": {form} — {status}, {t.errors} errors, {t.warnings} warnings")
     if args.feedback:
         from ecostat.feedback import build_workbook, reports_from_check
@@ -367,21 +554,17 @@ def cmd_template(args: argparse.Namespace) -> int:
     from ecostat.normalize import Period
     from ecostat.templates import build_template, forms_named
 
-    unit = registry("units").resolve(args.unit)
-    if unit is None:
-        print(f"unknown unit {args.unit} / 未知单位 {args.unit}", file=sys.stderr)
-        return 2
+    unit = unit_code(args.unit)
     try:
         forms = forms_named(args.form)
     except KeyError:
         from ecostat.forms import FORMS
 
-        print(f"unknown form {args.form} / 未知报表；可选 choose: all, {', '.join(FORMS)}", file=sys.stderr)
-        return 2
+        raise Usage(f"unknown form {args.form} / 未知报表；可选 choose: all, {', '.join(FORMS)}") from None
     label = Period(args.year, args.month).label
-    out: Path = args.out or Path(f"{unit.code}_{label}_{args.form}_template.xlsx")
+    out: Path = args.out or Path(f"{unit}_{label}_{args.form}_template.xlsx")
     out.parent.mkdir(parents=True, exist_ok=True)
-    build_template(forms, unit.code, args.year, args.month).save(out)
+    build_template(forms, unit, args.year, args.month).save(out)
     print(f"template: {out}")
     return 0
 
@@ -391,32 +574,33 @@ def cmd_audit(args: argparse.Namespace) -> int:
     settings.apply()
     from ecostat.audit import audit_and_alert, docs_dir
     from ecostat.config import load_settings
+    from ecostat.delivery import deliver_pending
     from ecostat.warehouse import connect
     from ecostat.writer import writing
 
-    with writing(existing(args.warehouse).resolve()) as work, connect(work, create=True) as con:
-        result, _ = audit_and_alert(con, args.year, docs_dir(args.warehouse), load_settings(args.raw))
+    options = load_settings(args.raw)
+    warehouse = existing(args.warehouse).resolve()
+    with writing(warehouse) as work, connect(work, create=True) as con:
+        result = audit_and_alert(con, args.year, docs_dir(warehouse), options)
+    deliver_pending(warehouse, options)
     print(result.text())
     return 1 if result.failed_errors else 0
 
 
-def _needs_api() -> bool:
-    """Whether a Prefect server is configured; says how to configure one if not."""
+def _needs_api() -> None:
+    """A Prefect server must be configured (else :class:`Usage`, saying how)."""
     import os
 
     settings.apply()
     if not os.environ.get("PREFECT_API_URL"):
-        print("PREFECT_API_URL is not set: start `prefect server start` and set "
-              "PREFECT_API_URL=http://127.0.0.1:4200/api (see README) / 请先启动 Prefect 服务并设置 PREFECT_API_URL",
-              file=sys.stderr)
-        return False
-    return True
+        raise Usage("PREFECT_API_URL is not set: start `prefect server start` and set "
+                    "PREFECT_API_URL=http://127.0.0.1:4200/api (see README) / "
+                    "请先启动 Prefect 服务并设置 PREFECT_API_URL")
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     """Register the ingest deployment with its cron schedule on a process work pool."""
-    if not _needs_api():
-        return 2
+    _needs_api()
     from ecostat.config import load_settings
     from ecostat.deployment import deploy
 
@@ -429,8 +613,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Register the ingest flow as a deployment with a cron schedule and run its flow runs until stopped."""
-    if not _needs_api():
-        return 2
+    _needs_api()
     from prefect import serve
     from prefect.deployments.runner import RunnerDeployment
 

@@ -1,26 +1,43 @@
 """The operator's settings: the schedule of the ingest run and who is alerted about what.
 
 They live in one TOML file (``ecostat.toml`` beside the raw folder, or the file named by
-``ECOSTAT_SETTINGS``; ``ecostat.example.toml`` shows every key). Environment variables win:
-``ECOSTAT_SCHEDULE`` replaces the cron schedule, ``ECOSTAT_ALERT_URLS`` (space-separated apprise
-URLs) is added to the city operator's URLs. URLs hold tokens: never log or store them unredacted
-(:func:`ecostat.alerts.redact_url`).
+``ECOSTAT_SETTINGS``; ``ecostat.example.toml`` shows every key) and are validated by pydantic models
+that forbid unknown keys: a typo such as ``on_rejections`` or ``[alert]`` is an error naming the key
+and the file. Environment variables win: ``ECOSTAT_SCHEDULE`` replaces the cron schedule,
+``ECOSTAT_ALERT_URLS`` (space-separated apprise URLs) is added to the city operator's URLs; every
+``ECOSTAT_*`` variable is checked too (:mod:`ecostat.settings`). URLs hold tokens: never log or store
+them unredacted (:func:`ecostat.alerts.redact_url`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic.dataclasses import dataclass
+
+from ecostat.settings import SettingsError, environment
 
 SETTINGS_FILE = "ecostat.toml"
 DEFAULT_SCHEDULE = "*/30 * * * *"
 
 
-@dataclass(frozen=True)
+def _url_list(value: object) -> object:
+    """A list of URLs may be written as a list or as one space-separated string."""
+    return value.split() if isinstance(value, str) else value
+
+
+Urls = Annotated[list[str], BeforeValidator(_url_list)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class Deadline:
     """A form's report for a period is due from every unit that must submit it by ``due``."""
 
@@ -29,76 +46,115 @@ class Deadline:
     due: dt.date
 
 
-@dataclass
-class Settings:
-    """Schedule and alert options (see ``ecostat.example.toml``)."""
+class _ScheduleSection(_Strict):
+    cron: str = DEFAULT_SCHEDULE
 
-    schedule: str = DEFAULT_SCHEDULE
-    operator_urls: list[str] = field(default_factory=list)
-    unit_urls: dict[str, list[str]] = field(default_factory=dict)
+
+class _AlertsSection(_Strict):
+    operator_urls: Urls = []
+    units: dict[str, Urls] = {}
     on_rejection: bool = True
     on_warnings: bool = False
     on_failed_run: bool = True
     on_audit_failure: bool = True
-    deadlines: list[Deadline] = field(default_factory=list)
-    attempts: int = 3
+    attempts: int = Field(default=2, ge=1, le=10)
+    backoff_seconds: float = Field(default=1.0, ge=0)
+    timeout_seconds: float = Field(default=5.0, gt=0)
+    retry_after_minutes: float = Field(default=15.0, ge=0)
+    max_age_hours: float = Field(default=72.0, gt=0)
+    deadlines: list[Deadline] = []
+
+
+class _SettingsFile(_Strict):
+    schedule: _ScheduleSection = _ScheduleSection()
+    alerts: _AlertsSection = _AlertsSection()
+
+
+class Settings(BaseModel):
+    """Schedule and alert options (see ``ecostat.example.toml``), flattened for use.
+
+    ``attempts`` and ``backoff_seconds`` are the quick retries within one delivery; a delivery still
+    failed is tried again by later runs, first after ``retry_after_minutes`` and then at doubling
+    intervals, until it is ``max_age_hours`` old, when it is abandoned.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    schedule: str = DEFAULT_SCHEDULE
+    operator_urls: list[str] = []
+    unit_urls: dict[str, list[str]] = {}
+    on_rejection: bool = True
+    on_warnings: bool = False
+    on_failed_run: bool = True
+    on_audit_failure: bool = True
+    deadlines: list[Deadline] = []
+    attempts: int = 2
     backoff_seconds: float = 1.0
     timeout_seconds: float = 5.0
+    retry_after_minutes: float = 15.0
+    max_age_hours: float = 72.0
     source: Path | None = None
 
-    def recipients(self, unit: str | None) -> list[str]:
+    def recipients(self, unit: str | None, *, operator_only: bool = False) -> list[str]:
         """The URLs alerted about a unit: the city operator's, then the unit's own contacts."""
-        urls = [*self.operator_urls, *(self.unit_urls.get(unit, []) if unit else [])]
-        return list(dict.fromkeys(urls))
+        own = [] if operator_only or not unit else self.unit_urls.get(unit, [])
+        return list(dict.fromkeys([*self.operator_urls, *own]))
+
+    def all_urls(self) -> list[str]:
+        """Every configured URL, operator's and units'."""
+        return list(dict.fromkeys([*self.operator_urls, *(u for urls in self.unit_urls.values() for u in urls)]))
 
 
 def settings_path(raw: Path | None = None) -> Path | None:
     """The settings file in use: ``ECOSTAT_SETTINGS``, else ``ecostat.toml`` beside the raw folder."""
-    named = os.environ.get("ECOSTAT_SETTINGS")
+    named = environment().settings
     if named:
         return Path(named)
     candidate = (raw.resolve().parent if raw is not None else Path.cwd()) / SETTINGS_FILE
     return candidate if candidate.is_file() else None
 
 
+def describe(exc: ValidationError, where: str) -> str:
+    """A pydantic error as one line per problem, naming each key by its dotted path."""
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{where}: unknown key '{key}' / 未知设置项“{key}”")
+        else:
+            lines.append(f"{where}: '{key}' {err['msg']} (got {err.get('input')!r}) / 设置项“{key}”取值无效")
+    return "\n".join(lines)
+
+
 def load_settings(raw: Path | None = None, path: Path | None = None) -> Settings:
-    """Read the settings file (if any) and apply the environment overrides."""
+    """Read and validate the settings file (if any) and apply the environment overrides.
+
+    Raises :class:`SettingsError` naming the file and key of every problem.
+    """
+    env = environment()
     path = path or settings_path(raw)
     data: dict[str, Any] = {}
     if path is not None:
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    alerts = data.get("alerts", {})
-    out = Settings(
-        schedule=data.get("schedule", {}).get("cron", DEFAULT_SCHEDULE),
-        operator_urls=_urls(alerts.get("operator_urls", [])),
-        unit_urls={str(k): _urls(v) for k, v in alerts.get("units", {}).items()},
-        on_rejection=bool(alerts.get("on_rejection", True)),
-        on_warnings=bool(alerts.get("on_warnings", False)),
-        on_failed_run=bool(alerts.get("on_failed_run", True)),
-        on_audit_failure=bool(alerts.get("on_audit_failure", True)),
-        deadlines=[Deadline(str(d["form"]), str(d["period"]), _date(d["due"]))
-                   for d in alerts.get("deadlines", [])],
-        attempts=max(1, int(alerts.get("attempts", 3))),
-        backoff_seconds=float(alerts.get("backoff_seconds", 1.0)),
-        timeout_seconds=float(alerts.get("timeout_seconds", 5.0)),
+            try:
+                data = tomllib.load(fh)
+            except tomllib.TOMLDecodeError as exc:
+                raise SettingsError(f"{path}: {exc}") from None
+    try:
+        parsed = _SettingsFile.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(describe(exc, str(path))) from None
+    a = parsed.alerts
+    from ecostat.registry import registry
+
+    unknown = [k for k in a.units if registry("units").resolve(k) is None]
+    if unknown:
+        raise SettingsError("\n".join(f"{path}: 'alerts.units.{k}' is not a unit code / 不是单位代码" for k in unknown))
+    return Settings(
+        schedule=env.schedule or parsed.schedule.cron,
+        operator_urls=list(dict.fromkeys([*a.operator_urls, *env.alert_urls])),
+        unit_urls={registry("units").resolve(k).code: v for k, v in a.units.items()},  # type: ignore[union-attr]
+        **a.model_dump(exclude={"operator_urls", "units"}),
         source=path,
     )
-    out.schedule = os.environ.get("ECOSTAT_SCHEDULE") or out.schedule
-    out.operator_urls = list(dict.fromkeys([*out.operator_urls,
-                                            *os.environ.get("ECOSTAT_ALERT_URLS", "").split()]))
-    return out
 
-
-def _urls(value: object) -> list[str]:
-    """A list of URLs from a list or a space-separated string."""
-    items = value.split() if isinstance(value, str) else list(value)  # type: ignore[call-overload]
-    return [str(u) for u in items if str(u).strip()]
-
-
-def _date(value: object) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))

@@ -6,6 +6,8 @@ for an accepted table, a receipt); and a short Markdown summary fit for a chat m
 from __future__ import annotations
 
 import datetime as dt
+import io
+import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -20,6 +22,8 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ecostat.catalogue import Finding, SeverityCounts
+from ecostat.display import markdown_text
+from ecostat.durable import open_folder, write_bytes
 from ecostat.readers import RawTable
 from ecostat.safecell import put
 
@@ -99,7 +103,8 @@ def _sheet_title(wanted: str, taken: set[str]) -> str:
 
 
 def _link(cell: object, sheet: str, ref: str) -> None:
-    cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"'{sheet}'!{ref}")  # type: ignore[attr-defined]
+    quoted = sheet.replace("'", "''")  # Excel doubles a quote inside a quoted sheet name
+    cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"'{quoted}'!{ref}")  # type: ignore[attr-defined]
     cell.font = Font(color="FF0563C1", underline="single")  # type: ignore[attr-defined]
 
 
@@ -108,7 +113,9 @@ def _copy_table(ws: Worksheet, report: TableReport) -> None:
     for row, cells in report.raw.rows:
         for j, value in enumerate(cells, 1):
             if value is not None:
-                put(ws, row, j, value)
+                cell = put(ws, row, j, value)
+                if (row, j - 1) in report.raw.percent:
+                    cell.number_format = "0.00%"  # shown as submitted: 0.9126 as 91.26%
     marks: dict[tuple[int, str], list[Finding]] = defaultdict(list)
     for f in report.findings:
         if f.row is not None and f.column:
@@ -189,20 +196,20 @@ def summary_markdown(file: str, reports: list[TableReport]) -> str:
     for report in reports:
         counts[report.status] += 1
     parts = "，".join(f"{STATUS_LABELS.get(s, s).split()[0]} {n}" for s, n in counts.items())
-    lines = [f"**{file}**：{len(reports)} 张表（{parts}）"]
+    lines = [f"**{markdown_text(file)}**：{len(reports)} 张表（{parts}）"]
     for report in reports:
-        name = f"[{report.sheet}] " if report.sheet else ""
+        name = f"\\[{markdown_text(report.sheet)}\\] " if report.sheet else ""
         status = STATUS_LABELS.get(report.status, report.status).split()[0]
         what = "与已收到的文件内容相同" if report.status == "duplicate" else report.form or "未识别报表"
         head = f"- {name}{what} — {status}"
         if report.errors or report.warnings:
             head += f"：{report.errors} 个错误，{report.warnings} 个警告"
         if report.status == "accepted":
-            head += f"；{report.receipt()}"
+            head += f"；{markdown_text(report.receipt())}"
         lines.append(head)
         for f in report.findings[:MARKDOWN_FINDINGS]:
             where = f"{f.column or ''}{f.row or ''}" if f.column else (f"第{f.row}行" if f.row else "文件")
-            lines.append(f"  - {where} {f.message_zh}")
+            lines.append(f"  - {where} {markdown_text(f.message_zh)}")
         if len(report.findings) > MARKDOWN_FINDINGS:
             lines.append(f"  - ……另有 {len(report.findings) - MARKDOWN_FINDINGS} 条，见反馈表")
     return "\n".join(lines) + "\n"
@@ -216,9 +223,17 @@ def feedback_paths(outbox: Path, file: str, submitter: str | None) -> tuple[Path
 
 
 def write_feedback(outbox: Path, file: str, submitter: str | None, reports: list[TableReport]) -> tuple[Path, Path]:
-    """Write the feedback workbook and Markdown summary of one file; returns their paths."""
+    """Write the feedback workbook and Markdown summary of one file, each atomically (a temporary file in
+    the unit's folder, then renamed) and never through a symbolic link: a linked folder under the outbox
+    is refused (``OSError``). Returns their paths."""
     xlsx, md = feedback_paths(outbox, file, submitter)
-    xlsx.parent.mkdir(parents=True, exist_ok=True)
-    build_workbook(Path(file).name, reports).save(xlsx)
-    md.write_text(summary_markdown(Path(file).name, reports), encoding="utf-8")
+    parts = list(xlsx.relative_to(outbox).parts[:-1])
+    folder = open_folder(outbox, parts, create=True)
+    try:
+        buffer = io.BytesIO()
+        build_workbook(Path(file).name, reports).save(buffer)
+        write_bytes(folder, xlsx.name, buffer.getvalue())
+        write_bytes(folder, md.name, summary_markdown(Path(file).name, reports).encode("utf-8"))
+    finally:
+        os.close(folder)
     return xlsx, md

@@ -8,12 +8,14 @@ import duckdb
 import pandas as pd
 
 from ecostat.faults import fault_point
+from ecostat.registry import CITY
+from ecostat.warehouse import transaction
 
 FIGURE_COLUMNS = ["year", "scope", "figure", "dimension", "value", "unit", "previous_value", "change",
                   "change_unit", "name_zh"]
 
 
-def annual_figures(con: duckdb.DuckDBPyConnection, year: int, scope: str = "360100") -> pd.DataFrame:
+def annual_figures(con: duckdb.DuckDBPyConnection, year: int, scope: str = CITY) -> pd.DataFrame:
     """The figures of one year and scope, in catalogue order."""
     return con.execute(
         f"""SELECT {", ".join("a." + c for c in FIGURE_COLUMNS)}
@@ -26,8 +28,7 @@ def refresh_figures(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
     """Compare annual_figures with the last snapshot, log every changed figure; returns how many changed."""
     fault_point("before_refresh")
     now = dt.datetime.now(dt.UTC)
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         con.execute("""CREATE OR REPLACE TEMP TABLE figure_now AS
                        SELECT year, scope, figure, dimension, value FROM annual_figures""")
         con.execute("""INSERT INTO meta_figure_log
@@ -42,8 +43,4 @@ def refresh_figures(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
         con.execute("DELETE FROM meta_figure_snapshot")
         con.execute("INSERT INTO meta_figure_snapshot SELECT * FROM figure_now")
         con.execute("DROP TABLE figure_now")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return int(changed[0]) if changed else 0

@@ -1,5 +1,5 @@
 """Version history of slices: every table that wrote (or tried to write) a (form, unit, period),
-with a cell-level diff between consecutive loaded versions."""
+with a cell-level diff between consecutive loaded versions and the table's footer (填报人 …)."""
 
 from __future__ import annotations
 
@@ -16,13 +16,14 @@ class Version:
     """One table's version of a slice."""
 
     submission_id: int
-    status: str  # current, superseded or rejected (duplicates write no slice)
+    status: str  # accepted (current), superseded or rejected, as in submission_log (duplicates write no slice)
     file: str
     sheet: str | None
     received_at: object
     errors: int
     warnings: int
     changes: list[str] = field(default_factory=list)  # against the previous loaded version
+    footer: list[tuple[str, str]] = field(default_factory=list)  # (label, value): 填报人, 王敏
 
 
 def history(con: duckdb.DuckDBPyConnection, unit: str, form: str | None = None,
@@ -35,16 +36,28 @@ def history(con: duckdb.DuckDBPyConnection, unit: str, form: str | None = None,
     out: dict[tuple[str, str], list[Version]] = {}
     for f, p, sid, status, file, sheet, received_at, errors, warnings in rows:
         out.setdefault((f, p), []).append(Version(sid, status, file, sheet, received_at, errors, warnings))
+    footers = _footers(con, [v.submission_id for vs in out.values() for v in vs])
     for (f, p), versions in out.items():
+        for v in versions:
+            v.footer = footers.get(v.submission_id, [])
         previous: dict[tuple[object, ...], dict[str, object]] | None = None
         for v in versions:
             if v.status == "rejected":
                 continue
             rows_now = _rows(con, f, unit, p, v.submission_id)
-            v.status = "current" if next(iter(rows_now.values()), {}).get("is_current") else "superseded"
+            v.status = "accepted" if next(iter(rows_now.values()), {}).get("is_current") else "superseded"
             if previous is not None:
                 v.changes = diff(f, previous, rows_now)
             previous = rows_now
+    return out
+
+
+def _footers(con: duckdb.DuckDBPyConnection, ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    out: dict[int, list[tuple[str, str]]] = {}
+    for sid, label, value in con.execute("""SELECT submission_id, label, value FROM meta_submission_notes
+                                            WHERE list_contains(?, submission_id)
+                                            ORDER BY submission_id, position""", [ids]).fetchall():
+        out.setdefault(sid, []).append((label, value))
     return out
 
 

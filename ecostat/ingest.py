@@ -1,12 +1,16 @@
 """The steps of an ingest run as plain functions; ``flows/ingest.py`` wires them as Prefect tasks.
 
-1. :func:`receive` each inbox file: its bytes go to the archive and its receipt to the journal
-   (both durable) before it leaves the inbox.
+1. :func:`ecostat.intake.receive_inbox`: every inbox entry's bytes go to the archive and its receipt to
+   the journal (both durable) before it leaves the inbox.
 2. :func:`process_receipt` each receipt the warehouse has not processed yet, in the order received,
-   in ONE transaction per receipt: check every table, load the accepted ones, log the rest, and
-   mark the receipt processed. A run killed at any point leaves no partial file behind, and the
-   next run completes the work exactly once.
-3. :func:`refresh_figures` notes which annual figures changed.
+   in ONE transaction per receipt: check every table, load the accepted ones, log the rest, write the
+   file's feedback, record its alerts as pending, and mark the receipt processed. A run killed at any
+   point leaves no partial file behind, and the next run completes the work exactly once. A receipt on
+   which two runs died is quarantined by the third.
+3. :func:`ecostat.figures.refresh_figures` notes which annual figures changed (skipped when no file
+   was processed).
+4. After the warehouse is published and its lock released, :func:`ecostat.delivery.deliver_pending`
+   sends the pending alerts.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
-import shutil
-import stat
+import time
+import traceback
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,26 +34,33 @@ from ecostat.archive import Receipt
 from ecostat.catalogue import Finding, finding
 from ecostat.config import Settings, load_settings
 from ecostat.crossperiod import check_periods
+from ecostat.delivery import Delivery, deliver_pending, fold
+from ecostat.display import printable
 from ecostat.faults import fault_point
 from ecostat.feedback import reports_from_outcomes, write_feedback
 from ecostat.figures import refresh_figures
+from ecostat.intake import receive_inbox
+from ecostat.progress import FileProgress
 from ecostat.readers import RawTable, ReadError, read_tables
-from ecostat.registry import registry
+from ecostat.settings import max_file_bytes
 from ecostat.validation import CheckedTable, check_table, is_instructions
 from ecostat.warehouse import (
     already_loaded,
     load_accepted,
     log_submission,
     processed_receipts,
+    record_footer,
     record_receipt,
     slice_labels,
+    transaction,
 )
 
-# Left in the inbox: Excel's lock files, desktop litter, and uploads still in progress.
 log = logging.getLogger(__name__)
-IGNORED_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
-IGNORED_PREFIXES = ("~$",)
-IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload")
+QUARANTINE_AFTER = 2  # runs that died while checking the same receipt
+UNREAD_KINDS = {"symlink": "FILE_SYMLINK", "special": "FILE_NOT_REGULAR", "linked": "FILE_HARDLINK",
+                "oversize": "FILE_TOO_LARGE"}
+
+__all__ = ["receive_inbox"]
 
 
 @dataclass
@@ -69,91 +81,9 @@ class TableOutcome:
     submitter: str | None = None  # the unit whose inbox folder the file came from
 
 
-@dataclass(frozen=True)
-class InboxFile:
-    """A file (or a symbolic link) found in the inbox."""
-
-    path: Path
-    file: str  # path under the inbox, with forward slashes
-    submitter: str | None
-    modified_at: dt.datetime
-    is_link: bool = False
-
-
 def new_run_id() -> str:
     """A run id: UTC time and a random suffix."""
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
-
-
-def submitter_of(inbox: Path, path: Path) -> tuple[str, str | None]:
-    """The file's name under the inbox and the unit whose top folder holds it (None if no unit's).
-
-    Only the top folder counts: ``360102/360103/x.csv`` is 360102's file.
-    """
-    rel = path.relative_to(inbox)
-    folder = rel.parts[0] if len(rel.parts) > 1 else None
-    entry = registry("units").resolve(folder) if folder else None
-    return rel.as_posix(), entry.code if entry and entry.code == folder else None
-
-
-def seed_inbox(raw: Path) -> bool:
-    """On a fresh checkout (no ``raw/inbox`` yet), fill the inbox with the shipped ``raw/samples``."""
-    inbox, samples = raw / "inbox", raw / "samples"
-    if inbox.exists() or not samples.is_dir():
-        return False
-    shutil.copytree(samples, inbox)  # copy2: the samples' modification times set the order
-    return True
-
-
-def discover(inbox: Path) -> list[InboxFile]:
-    """Every file under the inbox, in processing order (modification time, then name).
-
-    Symbolic links (to files or folders) are listed, never followed.
-    """
-    found = []
-    for dirpath, dirnames, filenames in os.walk(inbox):
-        links = [d for d in dirnames if (Path(dirpath) / d).is_symlink()]
-        for name in [*filenames, *links]:
-            path = Path(dirpath) / name
-            if name in IGNORED_NAMES or name.startswith(IGNORED_PREFIXES) or name.endswith(IGNORED_SUFFIXES):
-                continue
-            st = path.lstat()
-            if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
-                continue
-            rel, unit = submitter_of(inbox, path)
-            found.append(InboxFile(path, rel, unit, dt.datetime.fromtimestamp(st.st_mtime, dt.UTC),
-                                   stat.S_ISLNK(st.st_mode)))
-    return sorted(found, key=lambda f: (f.modified_at, f.file))
-
-
-def receive(raw: Path, item: InboxFile, journaled: set[tuple[str, str, int, dt.datetime]]) -> Receipt:
-    """Archive a file's bytes and journal its receipt, durably; only then take it out of the inbox.
-
-    ``journaled`` holds the drops already in the journal: a file whose receipt was journaled by a
-    run killed before the file left the inbox is not journaled twice.
-    """
-    data = (b"symlink -> " + os.fsencode(os.readlink(item.path))) if item.is_link else item.path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    archive_dir = raw / "archive"
-    archive.store(archive_dir, sha, data)
-    fault_point("archived")
-    receipt = Receipt(uuid.uuid4().hex, sha, item.file, item.submitter, len(data), item.modified_at,
-                      dt.datetime.now(dt.UTC), "symlink" if item.is_link else "file")
-    if receipt.drop not in journaled:
-        archive.journal(archive_dir, receipt)
-        journaled.add(receipt.drop)
-    fault_point("journaled")
-    item.path.unlink()
-    return receipt
-
-
-def receive_inbox(raw: Path) -> int:
-    """Receive every file in the inbox; returns how many."""
-    journaled = {r.drop for r in archive.receipts(raw / "archive")}
-    items = discover(raw / "inbox")
-    for item in items:
-        receive(raw, item, journaled)
-    return len(items)
 
 
 def pending(con: duckdb.DuckDBPyConnection, raw: Path) -> list[Receipt]:
@@ -173,8 +103,8 @@ def archived_bytes(raw: Path, rec: Receipt) -> bytes:
 def check_file(rec: Receipt, data: bytes, today: dt.date | None = None) -> list[CheckedTable] | Finding:
     """Every table of a file checked on its own, or the one finding that says why the file cannot be
     read. The cross-period rules follow, table by table, with :func:`check_across_periods`."""
-    if rec.kind == "symlink":
-        return _file_finding("FILE_SYMLINK", rec, detail=data.decode(errors="replace"))
+    if rec.kind in UNREAD_KINDS:
+        return _unread_finding(rec, data)
     if rec.submitter is None:
         detail = rec.file.split("/")[0] if "/" in rec.file else "raw/inbox/"
         return _file_finding("AUTH_FOLDER", rec, detail=detail)
@@ -186,8 +116,28 @@ def check_file(rec: Receipt, data: bytes, today: dt.date | None = None) -> list[
     for raw in raws:
         if is_instructions(raw):
             continue
-        checked.append(check_table(raw, rec.submitter, today=today))
+        table = check_table(raw, rec.submitter, today=today)
+        if not rec.name_exact:
+            table.findings.insert(0, finding("FILE_NAME_ESCAPED", value=rec.file))
+        checked.append(table)
     return checked
+
+
+def _unread_finding(rec: Receipt, data: bytes) -> Finding:
+    """The finding for an inbox entry that was recorded but not read (a link, a FIFO, a hard link, too big)."""
+    rule = UNREAD_KINDS[rec.kind]
+    if rec.kind == "symlink":
+        return _file_finding(rule, rec, detail=printable(data.decode(errors="replace")))
+    found: dict[str, Any] = __import__("json").loads(data)
+    name = rec.file.rsplit("/", 1)[-1]
+    if rec.kind == "oversize":
+        return _file_finding(rule, rec, value=name, size=_mb(int(found["size"])), limit=_mb(max_file_bytes()))
+    return _file_finding(rule, rec, value=name, links=found.get("links"),
+                         detail=found.get("error") or found.get("mode"))
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB"
 
 
 def check_across_periods(con: duckdb.DuckDBPyConnection | None, rec: Receipt, table: CheckedTable) -> None:
@@ -205,45 +155,55 @@ def _file_finding(rule_id: str, rec: Receipt, **params: Any) -> Finding:
 
 
 def process_receipt(con: duckdb.DuckDBPyConnection, raw: Path, rec: Receipt, run_id: str,
-                    notify: Settings | None = None) -> list[TableOutcome]:
+                    notify: Settings | None = None, tried: int = 0) -> list[TableOutcome]:
     """Check a received file and load its accepted tables, all in one transaction.
 
-    With ``notify`` (the alert settings), the file's feedback is written and its tables alerted
-    before the commit: a run killed before the commit does both again, so nobody goes unwarned.
+    With ``notify`` (the alert settings), the file's feedback is written and its alerts are recorded as
+    pending in the same transaction: a run killed before the commit does both again, so nobody goes
+    unwarned. ``tried`` is how many earlier runs died while checking this receipt: from
+    :data:`QUARANTINE_AFTER` on it is not checked again but held for the operator.
     """
     data = archived_bytes(raw, rec)
-    con.execute("BEGIN")
-    try:
-        outcomes = _process(con, rec, data, run_id)
+    if tried < QUARANTINE_AFTER:
+        archive.note_attempt(raw / "archive", rec.receipt_id, run_id)
+    with transaction(con):
+        outcomes, failure = _process(con, rec, data, run_id, tried)
         record_receipt(con, rec, run_id)
         if notify is not None:
             try:
                 send_feedback(con, raw / "outbox", rec, outcomes)
             except Exception:  # an unwritable outbox must not hold the data back
-                log.exception("feedback for %s not written", rec.file)
-            alerts.send(con, alerts.run_alerts(outcomes, run_id, notify), notify)
+                log.exception("feedback for %s not written", printable(rec.file))
+            found = [alerts.file_alert(rec, outcomes, run_id, notify, raw / "outbox"),
+                     alerts.check_failed_alert(rec, run_id, failure) if failure else None]
+            alerts.record(con, [a for a in found if a is not None], notify)
         fault_point("before_commit")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     fault_point("loaded")
     return outcomes
 
 
-def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: str) -> list[TableOutcome]:
+def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: str,
+             tried: int) -> tuple[list[TableOutcome], str | None]:
+    """The file's outcomes, and what went wrong in ecostat itself, if anything (for the operator)."""
     if already_loaded(con, rec.sha256, rec.submitter):
         sid = log_submission(con, rec, run_id, sheet=None, form=None, status="duplicate", findings=[])
-        return [TableOutcome(rec.file, None, None, "duplicate", sid, submitter=rec.submitter)]
-    try:
-        result = check_file(rec, data, rec.received_at.date())
-    except Exception as exc:  # a bug must not stop the queue: this file is rejected, the rest go on
-        log.exception("checking %s failed", rec.file)
-        result = _file_finding("FILE_CHECK_FAILED", rec, detail=f"{type(exc).__name__}: {exc}")
+        return [TableOutcome(rec.file, None, None, "duplicate", sid, submitter=rec.submitter)], None
+    failure = None
+    if tried >= QUARANTINE_AFTER:
+        failure = f"{tried} runs died while checking this file; it is quarantined and was not checked again"
+        result: list[CheckedTable] | Finding = _file_finding("FILE_QUARANTINED", rec, attempts=tried)
+    else:
+        try:
+            fault_point("checking", rec.file)
+            result = check_file(rec, data, rec.received_at.date())
+        except Exception as exc:  # a bug must not stop the queue: this file is held, the rest go on
+            log.exception("checking %s failed", printable(rec.file))
+            failure = "".join(traceback.format_exception(exc)[-6:])
+            result = _file_finding("FILE_CHECK_FAILED", rec, detail=f"{type(exc).__name__}: {exc}")
     if isinstance(result, Finding):
         sid = log_submission(con, rec, run_id, sheet=None, form=None, status="rejected", findings=[result])
         return [TableOutcome(rec.file, None, None, "rejected", sid, errors=1, findings=[result],
-                             submitter=rec.submitter)]
+                             submitter=rec.submitter)], failure
     outcomes = []
     for table in result:
         check_across_periods(con, rec, table)  # after the file's earlier tables loaded
@@ -260,7 +220,8 @@ def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: 
                                  findings=table.findings, slices=slice_labels(table.frame))
             outcomes.append(TableOutcome(rec.file, table.sheet, form, "rejected", sid, table.errors,
                                          table.warnings, 0, [], table.findings, table.raw, rec.submitter))
-    return outcomes
+        record_footer(con, sid, table.footer)
+    return outcomes, failure
 
 
 def send_feedback(con: duckdb.DuckDBPyConnection, outbox: Path, rec: Receipt,
@@ -276,35 +237,46 @@ class RunSummary:
     """The outcome of one ingest run."""
 
     run_id: str
-    files: int
+    files: int  # receipts processed
     tables: list[TableOutcome]
-    figures_changed: int
+    figures_changed: int | None  # None: not refreshed, because no file was processed
+    deliveries: list[Delivery] = field(default_factory=list)  # alert deliveries tried after publishing
+    lock_seconds: float | None = None  # how long the run held the warehouse's write lock
 
     def count(self, status: str) -> int:
         """How many tables (or unreadable files) ended with ``status``."""
         return sum(t.status == status for t in self.tables)
 
     def text(self) -> str:
-        """A short human summary, Chinese first."""
+        """A short human summary, Chinese first; submitted text is shown escaped."""
+        changed = "未重算（无新文件）" if self.figures_changed is None else f"{self.figures_changed} 项"
         lines = [f"本次处理文件 {self.files} 个：接收表 {self.count('accepted')} 张，退回 {self.count('rejected')} 张，"
-                 f"重复 {self.count('duplicate')} 个；年度指标变化 {self.figures_changed} 项。",
+                 f"重复 {self.count('duplicate')} 个；年度指标变化 {changed}。",
                  f"run {self.run_id}: {self.files} files, {self.count('accepted')} tables accepted, "
-                 f"{self.count('rejected')} rejected, {self.count('duplicate')} duplicates, "
-                 f"{self.figures_changed} figures changed."]
+                 f"{self.count('rejected')} rejected, {self.count('duplicate')} duplicates, " + (
+                     "nothing new: figures and audit skipped." if self.figures_changed is None
+                     else f"{self.figures_changed} figures changed.")]
         for t in self.tables:
             if t.status == "rejected":
-                where = f"{t.file}" + (f" [{t.sheet}]" if t.sheet else "")
+                where = printable(t.file) + (f" [{printable(t.sheet)}]" if t.sheet else "")
                 first = next((f for f in t.findings if f.severity == "error"), None)
-                reason = f"{first.where()}：{first.message_zh}" if first else ""
+                reason = f"{first.where()}：{printable(first.message_zh)}" if first else ""
                 lines.append(f"  退回 rejected: {where} — {t.errors} 个错误 errors; {reason}")
+        if self.deliveries:
+            ok = sum(d.delivered for d in self.deliveries)
+            gone = sum(d.abandoned for d in self.deliveries)
+            lines.append(f"告警 alerts：送达 {ok}，失败待重试 {len(self.deliveries) - ok - gone}，放弃 {gone} / "
+                         f"{ok} delivered, {len(self.deliveries) - ok - gone} failed (retried by later runs), "
+                         f"{gone} abandoned")
+            lines += [f"  放弃 abandoned: {d.key} → {d.recipient}: {d.error}" for d in self.deliveries if d.abandoned]
+        if self.lock_seconds is not None:
+            lines.append(f"写锁占用 {self.lock_seconds:.1f} 秒 / write lock held {self.lock_seconds:.1f} s")
         return "\n".join(lines)
 
 
-def start_run(con: duckdb.DuckDBPyConnection) -> str:
-    """Register a new run; returns its id."""
-    run_id = new_run_id()
+def start_run(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Register a new run."""
     con.execute("INSERT INTO meta_ingest_runs (run_id, started_at) VALUES (?, ?)", [run_id, dt.datetime.now(dt.UTC)])
-    return run_id
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
@@ -312,31 +284,94 @@ def finish_run(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
     con.execute("""UPDATE meta_ingest_runs SET finished_at = ?, files = ?, tables_accepted = ?,
                    tables_rejected = ?, duplicates = ?, figures_changed = ? WHERE run_id = ?""",
                 [dt.datetime.now(dt.UTC), summary.files, summary.count("accepted"), summary.count("rejected"),
-                 summary.count("duplicate"), summary.figures_changed, summary.run_id])
+                 summary.count("duplicate"), summary.figures_changed or 0, summary.run_id])
 
 
-def replay(con: duckdb.DuckDBPyConnection, raw: Path, *, notify: bool = True) -> RunSummary:
-    """Process every pending receipt in order and refresh the figures, without Prefect: what the
-    flow does after receiving the inbox, and all that ``ecostat rebuild`` does (without ``notify``:
-    no feedback, no alerts)."""
-    run_id = start_run(con)
+def process_pending(con: duckdb.DuckDBPyConnection, raw: Path, run_id: str, settings: Settings | None,
+                    progress: FileProgress | None = None) -> RunSummary:
+    """Process every pending receipt in order (with ``settings``: feedback and alerts too) and refresh
+    the figures if any was processed."""
     receipts = pending(con, raw)
-    settings = load_settings(raw) if notify else None
-    tables = [t for rec in receipts for t in process_receipt(con, raw, rec, run_id, settings)]
-    summary = RunSummary(run_id, len(receipts), tables, refresh_figures(con, run_id))
+    tried = archive.attempts(raw / "archive") if receipts else {}
+    progress = progress or FileProgress("files")
+    progress.start(len(receipts))
+    tables: list[TableOutcome] = []
+    try:
+        for rec in receipts:
+            outcomes = process_receipt(con, raw, rec, run_id, settings, tried.get(rec.receipt_id, 0))
+            progress.step([t.status for t in outcomes])
+            tables += outcomes
+    finally:
+        progress.close()
+    return RunSummary(run_id, len(receipts), tables, refresh_figures(con, run_id) if receipts else None)
+
+
+def write_run(con: duckdb.DuckDBPyConnection, raw: Path, warehouse: Path, run_id: str, settings: Settings,
+              progress: FileProgress | None = None) -> RunSummary:
+    """All an ingest run does under the write lock after receiving: record the last deliveries' outcomes,
+    register the run, process the pending receipts, record the alerts of reports overdue today."""
+    with transaction(con):
+        fold(con, warehouse)
+        start_run(con, run_id)
+    summary = process_pending(con, raw, run_id, settings, progress)
+    with transaction(con):
+        alerts.record(con, alerts.missing_report_alerts(con, settings, dt.date.today(), run_id), settings)
+        finish_run(con, summary)
+    return summary
+
+
+def replay(con: duckdb.DuckDBPyConnection, raw: Path, *, progress: FileProgress | None = None) -> RunSummary:
+    """Process every pending receipt in order and refresh the figures, with no feedback and no alerts:
+    all that ``ecostat rebuild`` does."""
+    run_id = new_run_id()
+    start_run(con, run_id)
+    summary = process_pending(con, raw, run_id, None, progress)
     finish_run(con, summary)
     return summary
 
 
-def run_plain(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> RunSummary:
-    """A whole ingest run without Prefect: the flow's steps under the same write lock, then the
-    Parquet lake refreshed from the published warehouse."""
+@dataclass
+class WriteLock:
+    """The working copy a run writes, and (once published) how long the run held the write lock."""
+
+    work: Path
+    seconds: float | None = None
+
+
+@contextmanager
+def locked_run(raw: Path, warehouse: Path, run_id: str, wait_seconds: float = 0.0) -> Iterator[WriteLock]:
+    """Hold the warehouse's write lock for a run and publish its working copy at the end, timing it; a run
+    that fails (other than finding the warehouse busy) alerts the operator with its ecostat run id."""
+    from ecostat.writer import WarehouseBusy, writing
+
+    try:
+        with writing(warehouse, wait_seconds) as work:
+            lock = WriteLock(work)
+            started = time.monotonic()
+            yield lock
+        lock.seconds = time.monotonic() - started
+    except WarehouseBusy:
+        raise
+    except Exception as exc:
+        alerts.alert_failed_run(raw, warehouse, run_id, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def run_plain(raw: Path, warehouse: Path, wait_seconds: float = 0.0,
+              progress: FileProgress | None = None) -> RunSummary:
+    """A whole ingest run without Prefect: the flow's steps (but the audit) under the same write lock,
+    then the alert deliveries and, when a file was processed, the Parquet lake's refresh."""
     from ecostat import lake
     from ecostat.warehouse import connect
-    from ecostat.writer import writing
 
-    with writing(warehouse, wait_seconds) as work, connect(work, create=True) as con:
+    settings = load_settings(raw)
+    run_id = new_run_id()
+    with locked_run(raw, warehouse, run_id, wait_seconds) as lock:
         receive_inbox(raw)
-        summary = replay(con, raw)
-    log.info(lake.refresh(warehouse))
+        with connect(lock.work, create=True) as con:
+            summary = write_run(con, raw, warehouse, run_id, settings, progress)
+    summary.lock_seconds = lock.seconds
+    summary.deliveries = deliver_pending(warehouse, settings)
+    if summary.files:
+        log.info(lake.refresh(warehouse))
     return summary

@@ -60,10 +60,11 @@ class Dataset:
 
 
 RECEIVED_YEAR = "year(timezone('UTC', received_at)) AS received_year"  # the UTC year of receipt
+OF_SUBMISSION = "JOIN (SELECT submission_id, received_at FROM submission_log) USING (submission_id)"
 DATASETS = {
     "submission_log": Dataset("received_year", "submission_id", RECEIVED_YEAR),
-    "validation_issues": Dataset("received_year", "submission_id", RECEIVED_YEAR,
-                                 "JOIN (SELECT submission_id, received_at FROM submission_log) USING (submission_id)"),
+    "validation_issues": Dataset("received_year", "submission_id", RECEIVED_YEAR, OF_SUBMISSION),
+    "meta_submission_notes": Dataset("received_year", "submission_id, position", RECEIVED_YEAR, OF_SUBMISSION),
     "meta_received_files": Dataset("received_year", "received_at, receipt_id", RECEIVED_YEAR),
     "annual_figures": Dataset("year", "year, scope, figure, dimension"),
     "meta_figure_log": Dataset("year", "changed_at, year, scope, figure, dimension"),
@@ -75,6 +76,8 @@ DATASETS = {
     "meta_certification_audit": Dataset(None, "acted_at"),
 }
 VIEWS = frozenset({"annual_figures"})  # written for readers; a rebuilt warehouse recomputes them
+NOT_EXPORTED = frozenset({"meta_figure_catalogue"})  # loaded from schemas/figures.csv by every connect(create=True)
+FILE_MODE, DIR_MODE = 0o640, 0o750  # as the warehouse file: the lake holds the same (personal) data
 # What changes the record: a new submission or a certification act (a run with nothing new does not)
 FINGERPRINT = """SELECT (SELECT coalesce(max(submission_id), 0) FROM submission_log),
                         (SELECT count(*) FROM meta_certification_audit)"""
@@ -113,7 +116,7 @@ def write(con: duckdb.DuckDBPyConnection, target: Path, source: str) -> dict[str
         "format": FORMAT, "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "source": source,
         "fingerprint": fingerprint(con), "tables": tables}
     (target / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    _fsync_tree(target)
+    _seal(target)
     return manifest
 
 
@@ -198,11 +201,15 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_tree(root: Path) -> None:
+def _seal(root: Path) -> None:
+    """Make a written lake durable (fsync'd) and as private as the warehouse file."""
     for dirpath, _, filenames in os.walk(root):
         for name in filenames:
-            with open(Path(dirpath) / name, "rb") as fh:
+            path = Path(dirpath) / name
+            path.chmod(FILE_MODE)
+            with open(path, "rb") as fh:
                 os.fsync(fh.fileno())
+        Path(dirpath).chmod(DIR_MODE)
         _fsync_dir(Path(dirpath))
 
 

@@ -20,6 +20,8 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?")
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")  # 1,072 or 1,250,000.5
 _SPACES = re.compile(r"\s+")
 _HEADER_UNIT = re.compile(r"^(?P<name>.*?)[(\[](?P<unit>[^()\[\]]*)[)\]]$")
+# a number (with its qualifier) and a suffix that starts like no number does: 45个, 1000多个, 0.068mg/L
+_NUMBER_THEN_SUFFIX = re.compile(r"(?P<number>.*?\d%?(?:以上|多)?)\s*(?P<suffix>(?![eE][+-]?\d)[^\d\s.,%].*)")
 
 
 def nfkc(text: str) -> str:
@@ -107,6 +109,20 @@ def parse_number(raw: object) -> Number:
     if not _NUMBER.fullmatch(text) or not math.isfinite(value := float(text)):
         return Number(None, error="number")
     return Number(value, percent=percent, at_least=at_least)
+
+
+def split_unit(raw: object) -> tuple[str, str] | None:
+    """A text cell written as a number followed by a unit or counting word, split in two:
+    ``45个`` → (``45``, ``个``), ``0.13亿元`` → (``0.13``, ``亿元``), ``1000多个`` → (``1000多``, ``个``),
+    ``60个以上`` → (``60以上``, ``个``). None when the cell is not written so (``约32``, ``1.2.3``)."""
+    if not isinstance(raw, str):
+        return None
+    text = nfkc(raw).strip()
+    after = next((q for q in QUALIFIERS_AFTER if text.endswith(q)), "")
+    m = _NUMBER_THEN_SUFFIX.fullmatch(text[: len(text) - len(after)].rstrip())
+    if m is None:
+        return None
+    return m["number"] + after, m["suffix"].strip()
 
 
 def is_whole(value: float) -> bool:

@@ -1,13 +1,16 @@
 """Reading a received file into raw tables of cells, exactly as the submitter laid them out.
 
-xlsx: every non-empty sheet is a table (cached formula values); csv: UTF-8, UTF-8 with BOM,
-GBK or GB18030, decoded in Python; json: an array of objects keyed by header; parquet.
-A json or parquet file becomes one table whose row 1 is the header, like a csv.
+xlsx and xls: every non-empty sheet is a table (formulas by their saved result); the bytes, not
+the suffix, tell them apart: a zip is an xlsx (openpyxl), an OLE2 file holding a ``Workbook`` or
+``Book`` stream an Excel 97–2003 workbook (xlrd). csv: UTF-8, UTF-8 with BOM, GBK or GB18030,
+decoded in Python; json: an array of objects keyed by header; parquet. A json or parquet file
+becomes one table whose row 1 is the header, like a csv.
 
 Hostile or odd files end in one :class:`ReadError` before any parser sees them where possible:
-too large, legacy .xls, encrypted xlsx (an OLE2 container), zip bombs. What the reader notices
-inside a workbook (a formula without a saved result, hidden sheets and rows, merged ranges) is
-handed to validation on the :class:`RawTable`.
+too large, encrypted workbooks (an OLE2 container holding an encrypted OOXML package, or an .xls
+with a FILEPASS record), zip bombs. What the reader notices inside a workbook (a formula without
+a saved result, hidden sheets and rows, merged ranges, percentage number formats) is handed to
+validation on the :class:`RawTable` as plain data.
 """
 
 from __future__ import annotations
@@ -15,22 +18,30 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import charset_normalizer
+import olefile
 import openpyxl
 import pyarrow.parquet as pq
+import xlrd
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ecostat import settings
 from ecostat.catalogue import Finding, finding
 from ecostat.normalize import column_letter, is_missing
 
-SUFFIXES = (".xlsx", ".csv", ".json", ".parquet")
-CFB_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE2: legacy .xls, or an encrypted .xlsx
+SUFFIXES = (".xlsx", ".xls", ".csv", ".json", ".parquet")
+CFB_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE2: an .xls, or an encrypted .xlsx
+XLS_STREAMS = ("workbook", "book")  # BIFF8 (Excel 97–2003), BIFF5 (Excel 5/95)
+ENCRYPTED_OOXML_STREAMS = ("encryptioninfo", "encryptedpackage")
+BIFF_FILEPASS, BIFF_EOF = 0x002F, 0x000A
+_FORMAT_LITERALS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')  # quoted text, escaped characters, [colours]
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 UNICODE_TEXT = "Excel“Unicode 文本”导出（UTF-16，制表符分隔）/ Excel 'Unicode Text' export (UTF-16, tab-separated)"
 
@@ -41,13 +52,15 @@ class RawTable:
 
     ``notes`` are what the reader found in the sheet (located findings); ``merged`` the merged
     ranges as (first row, first column, last row, last column), 1-based, for validation to judge
-    against the header row.
+    against the header rows; ``percent`` the numeric cells shown in a percentage number format,
+    as (row, 0-based column): ``0.921`` shown as ``92.1%``.
     """
 
     sheet: str | None
     rows: list[tuple[int, list[object]]]
     notes: list[Finding] = field(default_factory=list)
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)
+    percent: set[tuple[int, int]] = field(default_factory=set)
 
 
 class ReadError(Exception):
@@ -69,8 +82,6 @@ def read_tables(path: Path, data: bytes | None = None) -> list[RawTable]:
     """The tables of a file; raises :class:`ReadError` if the file cannot be read."""
     data = path.read_bytes() if data is None else data
     suffix = path.suffix.lower()
-    if suffix == ".xls":
-        raise ReadError("FILE_XLS", path.name)
     if suffix == ".txt" and data.startswith(UTF16_BOMS) and not data.startswith(b"\xff\xfe\x00\x00"):
         raise ReadError("FILE_ENCODING", UNICODE_TEXT)
     if suffix not in SUFFIXES:
@@ -91,9 +102,49 @@ def read_tables(path: Path, data: bytes | None = None) -> list[RawTable]:
     return tables
 
 
-def _read_xlsx(data: bytes) -> list[RawTable]:
+def _read_workbook(data: bytes) -> list[RawTable]:
+    """An .xlsx or .xls file, whichever its bytes are (WPS and users rename them freely)."""
     if data.startswith(CFB_SIGNATURE):
-        raise ReadError("FILE_ENCRYPTED", "OLE2/CFB container")
+        return _read_ole(data)
+    return _read_xlsx(data)
+
+
+def _read_ole(data: bytes) -> list[RawTable]:
+    with olefile.OleFileIO(io.BytesIO(data)) as ole:
+        streams = {"/".join(p).lower() for p in ole.listdir(streams=True, storages=False)}
+        if all(name in streams for name in ENCRYPTED_OOXML_STREAMS):
+            raise ReadError("FILE_ENCRYPTED", "encrypted OOXML package / 加密的 xlsx")
+        name = next((n for n in XLS_STREAMS if n in streams), None)
+        if name is None:
+            raise ReadError("FILE_UNREADABLE", "an OLE2 file without a workbook / 不是 Excel 工作簿")
+        if _xls_encrypted(ole.openstream(name).read()):
+            raise ReadError("FILE_ENCRYPTED", "encrypted .xls (FILEPASS) / 加密的 xls")
+    return _read_xls(data)
+
+
+def _xls_encrypted(stream: bytes) -> bool:
+    """Whether the workbook globals hold a FILEPASS record: everything after it is encrypted."""
+    pos = 0
+    while pos + 4 <= len(stream):
+        kind, size = struct.unpack_from("<HH", stream, pos)
+        if kind == BIFF_FILEPASS:
+            return True
+        if kind == BIFF_EOF:
+            return False
+        pos += 4 + size
+    return False
+
+
+def is_percent_format(number_format: str | None) -> bool:
+    """Whether an Excel number format shows a number as a percentage (``0.0%``, not ``0"%"``)."""
+    return bool(number_format) and "%" in _FORMAT_LITERALS.sub("", number_format or "")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _read_xlsx(data: bytes) -> list[RawTable]:
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise ReadError("FILE_UNREADABLE", "not an xlsx (zip) file / 不是有效的 xlsx 文件")
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -108,14 +159,59 @@ def _read_xlsx(data: bytes) -> list[RawTable]:
     formulas = openpyxl.load_workbook(io.BytesIO(data), data_only=False) if has_formulas else None
     tables = []
     for k, ws in enumerate(wb.worksheets):
-        rows = [(i, list(r)) for i, r in enumerate(ws.iter_rows(min_row=1, min_col=1, values_only=True), 1)]
-        table = RawTable(ws.title, rows, merged=[
+        table = RawTable(ws.title, [], merged=[
             (m.min_row, m.min_col, m.max_row, m.max_col) for m in ws.merged_cells.ranges])
+        for i, cells in enumerate(ws.iter_rows(min_row=1, min_col=1), 1):
+            table.rows.append((i, [c.value for c in cells]))
+            table.percent.update((i, j) for j, c in enumerate(cells)
+                                 if _is_number(c.value) and is_percent_format(c.number_format))
         if formulas is not None:
             _formulas_without_value(table, formulas.worksheets[k])
-        _hidden(table, ws)
+        _hidden(table, ws.sheet_state != "visible", {r for r, _ in table.rows if ws.row_dimensions[r].hidden})
         tables.append(table)
     return tables
+
+
+def _read_xls(data: bytes) -> list[RawTable]:
+    # formatting_info: merged ranges, hidden rows and number formats; xlrd's warnings go nowhere
+    book = xlrd.open_workbook(file_contents=data, formatting_info=True, logfile=io.StringIO())
+    tables = []
+    for sh in book.sheets():
+        table = RawTable(sh.name, [], merged=[(r1 + 1, c1 + 1, r2, c2) for r1, r2, c1, c2 in sh.merged_cells])
+        for r in range(sh.nrows):
+            cells = sh.row(r)
+            table.rows.append((r + 1, [_xls_value(c, book.datemode) for c in cells]
+                               + [None] * (sh.ncols - len(cells))))
+            table.percent.update((r + 1, j) for j, c in enumerate(cells) if c.ctype == xlrd.XL_CELL_NUMBER
+                                 and is_percent_format(_xls_format(book, c.xf_index)))
+        hidden_rows = {r + 1 for r, info in sh.rowinfo_map.items() if info.hidden}
+        _hidden(table, sh.visibility != 0, hidden_rows)
+        tables.append(table)
+    return tables
+
+
+def _xls_format(book: xlrd.Book, xf_index: int) -> str | None:
+    fmt = book.format_map.get(book.xf_list[xf_index].format_key) if xf_index < len(book.xf_list) else None
+    return fmt.format_str if fmt is not None else None
+
+
+def _xls_value(cell: xlrd.sheet.Cell, datemode: int) -> object:
+    """A cell as openpyxl would give it: whole numbers as int, dates as datetime, errors as text."""
+    kind, value = cell.ctype, cell.value
+    if kind in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+        return None
+    if kind == xlrd.XL_CELL_NUMBER:
+        return int(value) if float(value).is_integer() else value
+    if kind == xlrd.XL_CELL_DATE:
+        try:
+            return xlrd.xldate.xldate_as_datetime(value, datemode)
+        except (xlrd.xldate.XLDateError, OverflowError, ValueError):
+            return value
+    if kind == xlrd.XL_CELL_BOOLEAN:
+        return bool(value)
+    if kind == xlrd.XL_CELL_ERROR:
+        return xlrd.error_text_from_code.get(value, "#ERROR!")
+    return value
 
 
 def _note(table: RawTable, rule_id: str, *, row: int | None = None, column: str | None = None,
@@ -136,11 +232,11 @@ def _formulas_without_value(table: RawTable, formulas: Worksheet) -> None:
                 _note(table, "CELL_FORMULA_NO_VALUE", row=row, column=column_letter(j), value=text)
 
 
-def _hidden(table: RawTable, ws: Worksheet) -> None:
-    if ws.sheet_state != "visible":
+def _hidden(table: RawTable, sheet_hidden: bool, hidden_rows: set[int]) -> None:
+    if sheet_hidden:
         _note(table, "SHEET_HIDDEN")
     hidden = [row for row, cells in table.rows
-              if ws.row_dimensions[row].hidden and any(not is_missing(c) for c in cells)]
+              if row in hidden_rows and any(not is_missing(c) for c in cells)]
     if hidden:
         _note(table, "ROWS_HIDDEN", row=hidden[0], value="、".join(map(str, hidden)))
 
@@ -188,4 +284,5 @@ def _read_parquet(data: bytes) -> list[RawTable]:
     return [_records_table(pq.read_table(io.BytesIO(data)).to_pylist())]
 
 
-_READERS = {".xlsx": _read_xlsx, ".csv": _read_csv, ".json": _read_json, ".parquet": _read_parquet}
+_READERS = {".xlsx": _read_workbook, ".xls": _read_workbook, ".csv": _read_csv, ".json": _read_json,
+            ".parquet": _read_parquet}

@@ -13,7 +13,6 @@ from ecostat.normalize import text_key
 
 REGISTRY_DIR = Path(os.environ.get("ECOSTAT_REGISTRY_DIR")
                     or Path(__file__).resolve().parent.parent / "schemas" / "registries")
-CITY = "360100"
 
 
 @dataclass(frozen=True)
@@ -99,3 +98,11 @@ def header_units() -> dict[str, dict[str, float]]:
         for row in csv.DictReader(fh):
             out.setdefault(row["quantity"], {})[text_key(row["unit"])] = float(row["factor"])
     return out
+
+
+def city_code() -> str:
+    """The code of the city-level unit (the one of kind ``city`` in ``units.csv``)."""
+    return next(e.code for e in registry("units").entries if e.get("kind") == "city")
+
+
+CITY = city_code()

@@ -1,11 +1,14 @@
-"""Process-wide settings that must be in place before Prefect or Great Expectations is imported:
-no telemetry, a startup timeout long enough for a first ephemeral Prefect server, and Prefect's
-state kept in the project (git-ignored) unless told otherwise."""
+"""Process-wide settings: the ``ECOSTAT_*`` environment, validated (an unknown or malformed variable is
+an error naming it), and the defaults that must be in place before Prefect or Great Expectations is
+imported: no telemetry, a startup timeout long enough for a first ephemeral Prefect server, and
+Prefect's state kept in the project (git-ignored) unless told otherwise."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -14,6 +17,42 @@ DEFAULTS = {
     "GX_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
 }
+PREFIX = "ECOSTAT_"
+MB = 1024 * 1024
+
+
+class Environment(BaseModel):
+    """Every ``ECOSTAT_*`` variable ecostat reads (names without the prefix, lower case)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    settings: str | None = None  # the settings file (default: ecostat.toml beside raw/)
+    schedule: str | None = None  # replaces the settings' cron
+    alert_urls: list[str] = []  # space-separated apprise URLs added to the operator's
+    max_file_mb: float = Field(default=20.0, gt=0)  # the largest file received and read
+    max_unzipped_mb: float = Field(default=200.0, gt=0)  # the largest unpacked xlsx
+    fault: str | None = None  # crash tests only: kill the process at this point (ecostat.faults)
+    registry_dir: str | None = None  # another folder of registry CSVs (read by ecostat.registry at import)
+
+
+class SettingsError(ValueError):
+    """The settings file or an ``ECOSTAT_*`` variable holds an unknown key or a bad value."""
+
+
+def environment() -> Environment:
+    """The ``ECOSTAT_*`` variables, validated now (they may change between calls in tests)."""
+    found = {k[len(PREFIX):].lower(): v for k, v in os.environ.items() if k.startswith(PREFIX)}
+    if "alert_urls" in found:
+        found["alert_urls"] = found["alert_urls"].split()  # type: ignore[assignment]
+    try:
+        return Environment.model_validate(found)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = PREFIX + str(err["loc"][0]).upper()
+            problems.append(f"unknown environment variable {name} / 未知环境变量" if err["type"] == "extra_forbidden"
+                            else f"environment variable {name}: {err['msg']} (got {err.get('input')!r})")
+        raise SettingsError("\n".join(problems)) from None
 
 
 def apply(prefect_home: Path | None = None) -> None:
@@ -24,11 +63,11 @@ def apply(prefect_home: Path | None = None) -> None:
 
 
 def max_file_bytes() -> int:
-    """The largest file accepted, from ``ECOSTAT_MAX_FILE_MB`` (default 20 MB)."""
-    return int(float(os.environ.get("ECOSTAT_MAX_FILE_MB", "20")) * 1024 * 1024)
+    """The largest file received and read, from ``ECOSTAT_MAX_FILE_MB`` (default 20 MB)."""
+    return int(environment().max_file_mb * MB)
 
 
 def max_unzipped_bytes() -> int:
     """The largest total uncompressed size of an xlsx's members, from ``ECOSTAT_MAX_UNZIPPED_MB``
     (default 200 MB): beyond it the workbook is treated as a zip bomb and not parsed."""
-    return int(float(os.environ.get("ECOSTAT_MAX_UNZIPPED_MB", "200")) * 1024 * 1024)
+    return int(environment().max_unzipped_mb * MB)

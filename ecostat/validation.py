@@ -1,6 +1,7 @@
-"""Checking one raw table against the contract, in stages: structure (header row, form,
-columns) → cells (each parse failure its own finding) → row rules and table rules (pandera,
-lazy) → totals rows. Cross-period rules, which need the warehouse, are in ecostat.crossperiod.
+"""Checking one raw table against the contract, in stages: structure (header rows, form,
+columns, footer; the layout in ecostat.layout) → cells (each parse failure its own finding) →
+row rules and table rules (pandera, lazy) → totals rows. Cross-period rules, which need the
+warehouse, are in ecostat.crossperiod.
 """
 
 from __future__ import annotations
@@ -16,9 +17,19 @@ import pandera.pandas as pa
 from openpyxl.utils import column_index_from_string
 
 from ecostat.catalogue import Finding, SeverityCounts, finding, format_number
-from ecostat.forms import COMMON_HEADERS, FORMS, known_header_keys
+from ecostat.forms import COMMON_HEADERS, FORMS
 from ecostat.formspec import INTEGER, PERCENT, PERIOD, REGISTRY, ROW_COLUMNS, TEXT, UNIT_CODE, UNIT_NAME, Field, Form
+from ecostat.layout import (
+    FooterPair,
+    Layout,
+    header_keys,
+    header_text,
+    is_ignored_header,
+    known_count,
+    lay_out,
+)
 from ecostat.normalize import (
+    Number,
     Period,
     column_letter,
     header_key,
@@ -27,13 +38,13 @@ from ecostat.normalize import (
     parse_number,
     parse_period,
     shown,
+    split_unit,
     text_key,
 )
 from ecostat.readers import RawTable
 from ecostat.registry import CITY, header_units, registry
 
 TOTALS_WORDS = frozenset({"合计", "总计", "全市"})
-FOOTNOTE_PREFIXES = ("注", "说明", "备注", "填报", "填表", "制表", "审核", "联系")
 INSTRUCTIONS_SHEET = "填报说明"  # the templates' instructions: not a table unless it holds a header row
 UNIT_FIELD = Field(UNIT_CODE, "区县代码", TEXT)
 PERIOD_FIELD = Field(PERIOD, "报告期", TEXT)
@@ -66,6 +77,7 @@ class CheckedTable(SeverityCounts):
     header_row: int | None = None
     raw: RawTable | None = field(default=None, repr=False, compare=False)  # the table as submitted
     flagged: set[tuple[int, int]] = field(default_factory=set, repr=False)  # (row, column index) already reported
+    footer: list[FooterPair] = field(default_factory=list)  # 填报人：王敏 …: recorded, never a finding
 
     @property
     def accepted(self) -> bool:
@@ -84,6 +96,15 @@ class CheckedTable(SeverityCounts):
         self.findings.append(f)
         return f
 
+    def is_percent_cell(self, row: int, index: int) -> bool:
+        """Whether the reader saw the cell in a percentage number format (``0.921`` shown ``92.1%``)."""
+        return self.raw is not None and (row, index) in self.raw.percent
+
+    def shown(self, row: int, index: int, value: object) -> str:
+        """A cell as the submitter sees it: a percentage-formatted ``0.921`` is ``92.1%``."""
+        if self.is_percent_cell(row, index) and isinstance(value, int | float):
+            return f"{format_number(value * 100)}%"
+        return shown(value)
 
     def written(self, row: int, code: str) -> str | None:
         """The cell of field ``code`` in data row ``row`` as the submitter wrote it."""
@@ -91,7 +112,7 @@ class CheckedTable(SeverityCounts):
         if self.frame is None or col is None:
             return None
         cells = self.frame.at[row, "_cells"]
-        return shown(cells[col.index]) if col.index < len(cells) else None
+        return self.shown(row, col.index, cells[col.index]) if col.index < len(cells) else None
 
 
 def _field_for(key: str, form: Form) -> str | None:
@@ -104,24 +125,14 @@ def _field_for(key: str, form: Form) -> str | None:
     return None
 
 
-def _keys(cell: object) -> tuple[str, str]:
-    name, _ = header_key(cell)
-    return (text_key(str(cell)) if cell is not None else ""), name
-
-
-def _known_count(row: list[object]) -> int:
-    known = known_header_keys()
-    return sum(1 for c in row if not is_missing(c) and any(k in known for k in _keys(c)))
-
-
 def is_instructions(raw: RawTable) -> bool:
     """Whether a sheet is a template's instructions sheet (named so, and without a header row)."""
-    return raw.sheet == INSTRUCTIONS_SHEET and all(_known_count(cells) < 2 for _, cells in raw.rows)
+    return raw.sheet == INSTRUCTIONS_SHEET and all(known_count(cells) < 2 for _, cells in raw.rows)
 
 
 def recognise(header: list[object]) -> tuple[Form, int]:
     """The form whose fields the header names best, and how many of its fields it names."""
-    keys = [k for c in header if not is_missing(c) for k in _keys(c)]
+    keys = [k for c in header if not is_missing(c) for k in header_keys(c)]
 
     def score(form: Form) -> tuple[int, int, float]:
         named = {f.code for f in form.fields if f.keys & set(keys)}
@@ -139,28 +150,30 @@ def recognise(header: list[object]) -> tuple[Form, int]:
 def check_table(raw: RawTable, submitter: str | None, *, today: dt.date | None = None) -> CheckedTable:
     """Check one table (structure, cells, row and table rules) for ``submitter``."""
     today = today or dt.date.today()
-    header_at = next((i for i, (_, cells) in enumerate(raw.rows) if _known_count(cells) >= 2), None)
+    header_at = next((i for i, (_, cells) in enumerate(raw.rows) if known_count(cells) >= 2), None)
     probe = header_at if header_at is not None else max(
-        range(len(raw.rows)), key=lambda i: _known_count(raw.rows[i][1]))
-    header_row, header = raw.rows[probe]
+        range(len(raw.rows)), key=lambda i: known_count(raw.rows[i][1]))
+    layout = lay_out(raw, probe)
+    header_row = layout.header_rows[0]
+    header = [cell for _, cell in layout.header]
     form, named = recognise(header)
-    out = CheckedTable(raw.sheet, None, None, header_row=header_row, raw=raw)
+    out = CheckedTable(raw.sheet, None, None, header_row=header_row, raw=raw, footer=layout.footer)
     _reader_notes(out, raw)
     if header_at is None or named == 0:
-        present = {k for c in header for k in _keys(c)}
+        present = {k for c in header for k in header_keys(c)}
         missing = [f.zh for f in form.fields if f.required and not f.keys & present]
         out.add("TABLE_FORM_UNKNOWN", header_row, form=form.code, form_zh=form.zh, missing="、".join(missing))
         return out
     out.form = form
-    _merged_in_data(out, raw, header_row)
-    _map_columns(out, form, header, header_row)
+    _merged_in_data(out, raw, layout)
+    _map_columns(out, form, layout)
     by_letter = {c.letter: c.header for c in out.columns.values()}
     for f in out.findings:
         if f.header is None and f.column in by_letter:
             f.header = by_letter[f.column]
     if out.errors:
         return out
-    _read_rows(out, form, raw.rows[probe + 1:], submitter, today)
+    _read_rows(out, form, layout.body, submitter, today)
     if out.frame is not None and not out.frame.empty:
         _run_schema(out, form)
     return out
@@ -175,29 +188,32 @@ def _reader_notes(out: CheckedTable, raw: RawTable) -> None:
             out.flagged.add((note.row, column_index_from_string(note.column) - 1))
 
 
-def _merged_in_data(out: CheckedTable, raw: RawTable, header_row: int) -> None:
-    """A merged range reaching below the header row is one finding; its cells are not checked again."""
+def _merged_in_data(out: CheckedTable, raw: RawTable, layout: Layout) -> None:
+    """A merged range reaching below the header rows into the data is one finding; its cells are not
+    checked again. Merged cells above the data (banner, header rows), in notes and in the footer are fine."""
     for r1, c1, r2, c2 in sorted(raw.merged):
-        if r2 <= header_row:
+        if r2 <= layout.last_header_row or all(r in layout.not_data for r in range(r1, r2 + 1)):
             continue
         ref = f"{column_letter(c1 - 1)}{r1}:{column_letter(c2 - 1)}{r2}"
         out.add("TABLE_MERGED_CELLS", r1, index=c1 - 1, value=ref)
         out.flagged.update((r, c - 1) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1))
 
 
-def _map_columns(out: CheckedTable, form: Form, header: list[object], header_row: int) -> None:
-    for j, cell in enumerate(header):
+def _map_columns(out: CheckedTable, form: Form, layout: Layout) -> None:
+    header_row = layout.header_rows[0]
+    for j, (row, cell) in enumerate(layout.header):
         if is_missing(cell):
             continue
-        full, name = _keys(cell)
+        full, name = header_keys(cell)
         code = _field_for(full, form) or _field_for(name, form)
-        text = shown(cell)
+        text = header_text(cell)
         if code is None:
-            out.add("COLUMN_UNKNOWN", header_row, index=j, header=text)
+            if not is_ignored_header(cell):
+                out.add("COLUMN_UNKNOWN", row, index=j, header=text)
             continue
         if code in out.columns:
             prior = out.columns[code]
-            out.add("COLUMN_DUPLICATE", header_row, index=j, header=text, other_column=prior.letter,
+            out.add("COLUMN_DUPLICATE", row, index=j, header=text, other_column=prior.letter,
                     field=code, field_zh=prior.header)
             continue
         col = Column(j, text, code)
@@ -206,7 +222,7 @@ def _map_columns(out: CheckedTable, form: Form, header: list[object], header_row
         if spec is not None and spec.quantity and unit is not None:
             factors = header_units()[spec.quantity]
             if text_key(unit) not in factors:
-                out.add("HEADER_UNIT", header_row, index=j, header=text, value=unit,
+                out.add("HEADER_UNIT", row, index=j, header=text, value=unit,
                         expected="、".join(factors))
             col.factor = factors.get(text_key(unit), 1.0)
         out.columns[code] = col
@@ -217,11 +233,6 @@ def _map_columns(out: CheckedTable, form: Form, header: list[object], header_row
         out.add("COLUMN_MISSING", header_row, header="区县代码 / 区县", form=form.code, form_zh=form.zh)
     if PERIOD not in out.columns:
         out.add("COLUMN_MISSING", header_row, header="报告期", form=form.code, form_zh=form.zh)
-
-
-def _is_footnote(values: list[object]) -> bool:
-    given = [v for v in values if not is_missing(v)]
-    return len(given) == 1 and isinstance(given[0], str) and given[0].strip().startswith(FOOTNOTE_PREFIXES)
 
 
 class _RowReader:
@@ -238,11 +249,15 @@ class _RowReader:
         col = self.out.columns.get(code)
         return self.cells[col.index] if col is not None and col.index < len(self.cells) else None
 
+    def shown(self, code: str) -> str:
+        col = self.out.columns.get(code)
+        return self.out.shown(self.row, col.index, self.raw(code)) if col is not None else ""
+
     def report(self, rule_id: str, code: str, **params: Any) -> None:
         self.bad.add(code)
         if code in self.flagged:
             return
-        self.out.add(rule_id, self.row, code, value=shown(self.raw(code)), **params)
+        self.out.add(rule_id, self.row, code, value=self.shown(code), **params)
 
     def value(self, f: Field) -> object:
         if f.code in self.flagged:
@@ -261,22 +276,20 @@ class _RowReader:
                     self.report("CELL_REGISTRY", f.code, expected=registry(f.registry or "").names())
                 return None
             return entry.code
-        num = parse_number(raw)
-        if num.error:
-            self.report("CELL_NUMBER", f.code)
+        num, problem = read_number(self.out, self.row, self.out.columns[f.code], f, raw)
+        if problem is not None:
+            rule_id, params = problem
+            self.report(rule_id, f.code, **params)
             return None
         if num.value is None:
             return None
-        if num.percent and f.kind != PERCENT:
-            self.report("CELL_PERCENT", f.code)
-            return None
-        value = num.value * self.out.columns[f.code].factor
+        value = num.value
         if f.kind == INTEGER and not is_whole(value):
             self.report("CELL_INTEGER", f.code)
             return None
         if num.at_least:
             self.at_least.append(f.code)
-            self.out.add("CELL_QUALIFIER", self.row, f.code, value=shown(raw), number=value)
+            self.out.add("CELL_QUALIFIER", self.row, f.code, value=self.shown(f.code), number=value)
         return round(value) if f.kind == INTEGER else value
 
     def unit(self) -> str | None:
@@ -309,6 +322,41 @@ class _RowReader:
         return period
 
 
+def read_number(out: CheckedTable, row: int, col: Column, spec: Field,
+                raw: object) -> tuple[Number, tuple[str, dict[str, Any]] | None]:
+    """A numeric cell in the contract's unit, or the rule (and its parameters) it breaks.
+
+    The column's header unit converts it, unless the cell writes its own unit or counting word
+    (``45个``, ``0.13亿元``: converted as a header's would be); in a % column a cell in a
+    percentage number format holds a fraction (``0.921`` shown ``92.1%`` is 92.1)."""
+    num, factor = parse_number(raw), col.factor
+    if num.error:
+        split = split_unit(raw)
+        inner = parse_number(split[0]) if split else num
+        if split and inner.error is None:
+            units = header_units().get(spec.quantity or "", {})
+            if text_key(split[1]) not in units:
+                return num, ("CELL_UNIT_SUFFIX", {"unit": split[1], "expected": "、".join(units) or "—"})
+            num, factor = inner, units[text_key(split[1])]
+    if num.error:
+        return num, ("CELL_NUMBER", {})
+    if num.value is None:
+        return num, None
+    if num.percent and spec.kind != PERCENT:
+        return num, ("CELL_PERCENT", {})
+    if spec.kind == PERCENT and out.is_percent_cell(row, col.index):
+        return Number(round(num.value * 100, 10), percent=True, at_least=num.at_least), None
+    return Number(num.value * factor, num.percent, num.at_least), None
+
+
+def plain_fraction(out: CheckedTable, row: int, col: Column, raw: object) -> float | None:
+    """A number between 0 and 1 written without a percent sign or format in a % column, or None."""
+    num = parse_number(raw)
+    if num.value is None or num.percent or out.is_percent_cell(row, col.index) or not 0 < num.value < 1:
+        return None
+    return num.value
+
+
 def unit_cell_text(out: CheckedTable, cells: list[object]) -> str:
     """The unit cell(s) of a row reduced for matching."""
     parts = []
@@ -327,7 +375,7 @@ def _read_rows(out: CheckedTable, form: Form, rows: list[tuple[int, list[object]
     since_total: list[dict[str, object]] = []
     for row, cells in rows:
         values = [cells[i] if i < len(cells) else None for i in mapped]
-        if all(is_missing(v) for v in values) or _is_footnote(list(cells)):
+        if all(is_missing(v) for v in values):
             continue
         if unit_cell_text(out, cells) in TOTALS_WORDS:
             _check_totals(out, form, row, cells, since_total)
@@ -365,13 +413,13 @@ def _check_totals(out: CheckedTable, form: Form, row: int, cells: list[object],
         col = out.columns.get(f.code)
         if not f.summed or col is None or col.index >= len(cells):
             continue
-        num = parse_number(cells[col.index])
-        if num.value is None:
+        num, problem = read_number(out, row, col, f, cells[col.index])
+        if num.value is None or problem is not None:
             continue
-        stated = num.value * col.factor
+        stated = num.value
         total = sum(float(v) for r in above if isinstance(v := r.get(f.code), int | float))
         if abs(stated - total) > 1e-6 * max(1.0, abs(total)):
-            out.add("TABLE_TOTALS", row, f.code, value=shown(cells[col.index]), expected=total)
+            out.add("TABLE_TOTALS", row, f.code, value=out.shown(row, col.index, cells[col.index]), expected=total)
 
 
 def _run_schema(out: CheckedTable, form: Form) -> None:
@@ -428,6 +476,11 @@ def _add_schema_finding(out: CheckedTable, form: Form, rid: str, row: int, targe
             params["parts"] = "+".join(_header(out, form, p) for p in params["parts"])  # type: ignore[attr-defined]
         if "other_value" in params:
             params["other_value"] = _display(params["other_value"])
+        cells = frame.at[row, "_cells"]
+        if rid == "ROW_RATE" and col is not None and col.index < len(cells):
+            fraction = plain_fraction(out, row, col, cells[col.index])
+            if fraction is not None:
+                params["suggested"] = f"{format_number(fraction * 100)}%"
     out.add(rid, row, target, header=None if col else form.field(target).zh, value=value, **params)
 
 

@@ -6,6 +6,8 @@ Identifiers in SQL built here come only from the form registry; values are alway
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,19 +30,36 @@ ISSUE_COLUMNS = ("submission_id", "file", "sheet", "row_number", "column_letter"
                  "rule_id", "severity", "message_zh", "message_en")
 
 
-def connect(path: Path, *, read_only: bool = False, create: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(path: Path, *, read_only: bool = False, create: bool = False,
+            memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse; with ``create``, also create or update its objects (once per run).
 
     No connection may download extensions; a read-only one may not touch other files or the network
-    either (``ecostat query`` runs whatever SQL it is given).
+    either (``ecostat query`` runs whatever SQL it is given, within ``memory_limit``, e.g. ``2GB``).
     """
     if read_only:
-        return duckdb.connect(str(path), read_only=True, config={**NO_DOWNLOADS, "enable_external_access": False})
+        config = {**NO_DOWNLOADS, "enable_external_access": False}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        return duckdb.connect(str(path), read_only=True, config=config)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), config=NO_DOWNLOADS)
     if create:
         create_objects(con)
     return con
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back if anything (even a kill signal
+    turned exception) escapes it."""
+    con.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def sql_files() -> list[Path]:
@@ -63,10 +82,9 @@ def create_objects(con: duckdb.DuckDBPyConnection) -> None:
         pending = failed
     with open(FIGURES_FILE, encoding="utf-8", newline="") as fh:
         rows = [(r["figure"], r["name_zh"], r["unit"], r["change_unit"]) for r in csv.DictReader(fh)]
-    con.execute("BEGIN")
-    con.execute("DELETE FROM meta_figure_catalogue")
-    con.executemany("INSERT INTO meta_figure_catalogue VALUES (?, ?, ?, ?)", rows)
-    con.execute("COMMIT")
+    with transaction(con):
+        con.execute("DELETE FROM meta_figure_catalogue")
+        con.executemany("INSERT INTO meta_figure_catalogue VALUES (?, ?, ?, ?)", rows)
 
 
 def record_receipt(con: duckdb.DuckDBPyConnection, rec: Receipt, run_id: str) -> None:
@@ -111,6 +129,14 @@ def log_submission(con: duckdb.DuckDBPyConnection, rec: Receipt, run_id: str, *,
         issues["row_number"] = issues["row_number"].astype("Int64")
         insert_frame(con, "validation_issues", issues)
     return submission_id
+
+
+def record_footer(con: duckdb.DuckDBPyConnection, submission_id: int,
+                  pairs: Sequence[tuple[int, str, str]]) -> None:
+    """Record the label–value pairs of a table's footer (row, label, value) with its submission."""
+    if pairs:
+        con.executemany("INSERT INTO meta_submission_notes VALUES (?, ?, ?, ?, ?)",
+                        [[submission_id, k, row, label, value] for k, (row, label, value) in enumerate(pairs, 1)])
 
 
 def next_submission_id(con: duckdb.DuckDBPyConnection) -> int:

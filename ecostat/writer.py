@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ecostat.durable import copy_file
 from ecostat.faults import fault_point
 
 FILE_MODE = 0o640
@@ -52,29 +52,15 @@ def writing(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[Path]:
         lock.flush()
         work = work_path(warehouse)
         if not work.exists() and warehouse.exists():
-            _durable_copy(warehouse, work)
+            copy_file(warehouse, work, FILE_MODE)
         yield work
         fault_point("before_publish")
         publish(work, warehouse)
+        fault_point("published")
 
 
 def publish(work: Path, warehouse: Path) -> None:
     """Atomically replace the warehouse file with a durable copy of the working file (if any)."""
     if work.exists():
         work.chmod(FILE_MODE)
-        _durable_copy(work, warehouse)
-
-
-def _durable_copy(src: Path, dst: Path) -> None:
-    """Copy through a temporary file, fsync'd and renamed over ``dst``: never a half-written ``dst``."""
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    shutil.copyfile(src, tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    tmp.chmod(FILE_MODE)
-    os.replace(tmp, dst)
-    fd = os.open(dst.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        copy_file(work, warehouse, FILE_MODE)

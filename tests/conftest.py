@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import openpyxl
 import pytest
+import xlwt
 
 from ecostat import ingest as steps
 from ecostat import settings
@@ -32,6 +40,52 @@ def write_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
     return path
 
 
+Merge = tuple[int, int, int, int]  # first row, first column, last row, last column (1-based)
+
+
+def write_book(path: Path, rows: list[list[object]], *, merges: list[Merge] | tuple[Merge, ...] = (),
+               percent: set[tuple[int, int]] | frozenset[tuple[int, int]] = frozenset(),
+               hidden_rows: set[int] | frozenset[int] = frozenset(), sheet: str = "表1") -> Path:
+    """Write one sheet as ``.xlsx`` (openpyxl) or ``.xls`` (xlwt), by the path's suffix: ``rows``
+    from row 1, ``merges`` merged (the value of a merged range is its top-left cell's), the 1-based
+    (row, column) cells of ``percent`` in the number format ``0.0%``, ``hidden_rows`` hidden."""
+    covered = {(r, c) for r1, c1, r2, c2 in merges for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
+               if (r, c) != (r1, c1)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".xls":
+        book = xlwt.Workbook()
+        ws = book.add_sheet(sheet)
+        pct, date = xlwt.easyxf(num_format_str="0.0%"), xlwt.easyxf(num_format_str="yyyy-mm-dd")
+        starts = {(r1, c1): (r2, c2) for r1, c1, r2, c2 in merges}
+        for r, cells in enumerate(rows, 1):
+            for c, value in enumerate(cells, 1):
+                style = pct if (r, c) in percent else date if isinstance(value, dt.date) else xlwt.Style.default_style
+                if (r, c) in starts:
+                    r2, c2 = starts[(r, c)]
+                    ws.write_merge(r - 1, r2 - 1, c - 1, c2 - 1, value, style)
+                elif value is not None and (r, c) not in covered:
+                    ws.write(r - 1, c - 1, value, style)
+        for r in hidden_rows:
+            ws.row(r - 1).hidden = True
+        book.save(str(path))
+        return path
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = sheet
+    for r, cells in enumerate(rows, 1):
+        for c, value in enumerate(cells, 1):
+            if value is not None and (r, c) not in covered:
+                ws.cell(r, c, value)
+    for r, c in percent:
+        ws.cell(r, c).number_format = "0.0%"
+    for r1, c1, r2, c2 in merges:
+        ws.merge_cells(start_row=r1, start_column=c1, end_row=r2, end_column=c2)
+    for r in hidden_rows:
+        ws.row_dimensions[r].hidden = True
+    wb.save(path)
+    return path
+
+
 def write_csv(path: Path, rows: list[list[object]], encoding: str = "utf-8") -> Path:
     """Write a csv in the given encoding."""
     buf = io.StringIO()
@@ -42,12 +96,12 @@ def write_csv(path: Path, rows: list[list[object]], encoding: str = "utf-8") -> 
 
 
 def ingest_files(raw: Path, db: Path) -> tuple[duckdb.DuckDBPyConnection, str, list[TableOutcome]]:
-    """Receive the inbox and process it through the plain steps, leaving the connection open."""
+    """Receive the inbox and process it through the plain steps (no feedback, no alerts), leaving the
+    connection open."""
     con = connect(db, create=True)
     steps.receive_inbox(raw)
-    run_id = steps.start_run(con)
-    tables = [t for rec in steps.pending(con, raw) for t in steps.process_receipt(con, raw, rec, run_id)]
-    return con, run_id, tables
+    summary = steps.replay(con, raw)
+    return con, summary.run_id, summary.tables
 
 
 @pytest.fixture(scope="session")
@@ -57,3 +111,58 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+def prefect_env(home: Path, **extra: str) -> dict[str, str]:
+    """A child's environment with its own Prefect home and no ecostat or Prefect settings of the caller's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ECOSTAT_"))}
+    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
+               GX_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING", **extra)
+    return env
+
+
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a child started in its own session, and everything it started."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=15)
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], seconds: float) -> None:
+    """Wait until the Prefect API at ``url`` answers its health check."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "prefect server exited"
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"prefect server not healthy within {seconds} s")
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real ``prefect server start`` (SQLite, its own PREFECT_HOME) for the tests that need a server;
+    its API URL. Killed at the end whatever happens."""
+    from tests.webhook import closed_port
+
+    home = tmp_path_factory.mktemp("prefect-server")
+    port = closed_port()
+    log = open(home / "server.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                             "--port", str(port)], env=prefect_env(home), stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        wait_healthy(url, proc, 120)
+        yield url
+    finally:
+        stop_group(proc)
+        log.close()

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from ecostat import audit
 from ecostat.audit import audit_and_alert, audit_year, run_audit, store_results
 from ecostat.config import Settings
 from tests.conftest import ingest_files, write_csv
 from tests.forms_data import header, row
-from tests.webhook import webhook
 
 OUTFALL = "fact_outfall_remediation"
 
@@ -66,7 +66,7 @@ def test_audit_names_what_is_missing_duplicated_inconsistent_and_implausible(sma
     assert (tmp / "docs" / "index.html").is_file()
 
 
-def test_a_clean_year_passes_and_the_audited_year_is_the_latest_annual(small):
+def test_an_untampered_year_fails_only_for_the_units_that_did_not_report(small):
     con, _ = small
     result = run_audit(con, 2023, None)
     assert [c.suite for c in result.failed_errors] == ["completeness"]  # only 360102 reported
@@ -74,15 +74,30 @@ def test_a_clean_year_passes_and_the_audited_year_is_the_latest_annual(small):
     assert audit_year(con) == 2024
 
 
-def test_audit_failure_alerts_once(small):
+def test_audit_failure_is_alerted_once(small):
     con, _ = small
-    with webhook() as hook:
-        opts = Settings(operator_urls=[hook.url("ops")], backoff_seconds=0.01)
-        _, sent = audit_and_alert(con, 2024, None, opts, run_id="r1")
-        assert [(d.kind, d.delivered) for d in sent] == [("audit_failed", True)]
-        msg = hook.received[0][1]["message"]
-        assert msg.startswith("2024 年数据审计未通过") and "360103 outfall_remediation" in msg
-        assert audit_and_alert(con, 2024, None, opts, run_id="r2")[1] == []  # the same failure: not again
+    opts = Settings(operator_urls=["json://127.0.0.1:9/ops"], unit_urls={"360102": ["json://127.0.0.1:9/unit"]})
+    audit_and_alert(con, 2024, None, opts, run_id="r1")
+    audit_and_alert(con, 2024, None, opts, run_id="r2")  # the same failure: not again
+    (kind, body, status), = con.execute("SELECT kind, body, status FROM alerts WHERE alert_key LIKE 'audit_%'"
+                                        ).fetchall()  # the operator only
+    assert (kind, status) == ("audit_failed", "pending")
+    assert body.startswith("2024 年数据审计未通过") and "360103 outfall_remediation" in body
+
+
+def test_a_crashed_audit_alerts_the_operator_with_the_error(small, monkeypatch, caplog):
+    con, tmp = small
+    opts = Settings(operator_urls=["json://127.0.0.1:9/ops"])
+
+    def crash(*args, **kw):
+        raise KeyError("expectation_suite")
+
+    monkeypatch.setattr(audit, "run_audit", crash)
+    assert audit.audit_after_run(con, tmp / "w.duckdb", opts, "run-crash") is None
+    (title, body), = con.execute("SELECT title, body FROM alerts WHERE alert_key = 'audit_crashed:run-crash'"
+                                 ).fetchall()
+    assert "数据审计出错" in title and "KeyError: 'expectation_suite'" in body
+    assert "Traceback" in caplog.text
 
 
 def chromium() -> str | None:

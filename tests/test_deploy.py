@@ -20,7 +20,7 @@ import duckdb
 import pytest
 
 from ecostat.lake import lake_dir
-from tests.prefect_server import prefect_env, stop, wait_healthy
+from tests.conftest import prefect_env, stop_group, wait_healthy
 from tests.webhook import closed_port
 
 pytestmark = pytest.mark.server
@@ -98,7 +98,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield Stack(api, pg_port, raw, warehouse, deployed.stdout)
     finally:
         for proc in reversed(procs):
-            stop(proc)
+            stop_group(proc)
         for log in logs:
             log.close()
         subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(pg_dir / "data"), "-m", "fast", "-w",

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import write_csv
 from tests.forms_data import header, row
-from tests.webhook import webhook
+from tests.webhook import closed_port, webhook
 
 pytestmark = pytest.mark.flow
 
@@ -34,21 +34,32 @@ def test_ingest_flow_loads_good_tables_and_logs_bad_ones(prefect_harness, tmp_pa
         assert con.execute("SELECT tables_accepted, tables_rejected, figures_changed FROM meta_ingest_runs"
                            ).fetchall() == [(1, 1, summary.figures_changed)]
     again = ingest(raw=raw, warehouse=db)
-    assert (again.files, again.tables, again.figures_changed) == (0, [], 0)
+    assert (again.files, again.tables, again.figures_changed) == (0, [], None)  # nothing new: not refreshed
+    assert "nothing new: figures and audit skipped" in again.text()
 
 
-def test_flow_alerts_a_rejection_and_a_failed_run(prefect_harness, tmp_path: Path, monkeypatch):
+def test_flow_delivers_after_publishing_retries_a_dead_endpoint_and_alerts_a_failed_run(
+        prefect_harness, tmp_path: Path, monkeypatch):
     from flows.ingest import ingest
 
-    raw = tmp_path / "raw"
+    raw, db = tmp_path / "raw", tmp_path / "ecostat.duckdb"
     write_csv(raw / "inbox" / "360103" / "bad.csv",
               [header("outfall_remediation"), row("outfall_remediation", unit="360103", completed=99)])
-    with webhook() as hook:
-        monkeypatch.setenv("ECOSTAT_ALERT_URLS", hook.url("ops"))
-        ingest(raw=raw, warehouse=tmp_path / "ecostat.duckdb")
-        assert [p for p, _ in hook.received] == ["/ops"]
+    port = closed_port()
+    settings = tmp_path / "ecostat.toml"
+    settings.write_text(f'[alerts]\noperator_urls = ["json://127.0.0.1:{port}/ops"]\nattempts = 1\n'
+                        "retry_after_minutes = 0\n", encoding="utf-8")
+    monkeypatch.setenv("ECOSTAT_SETTINGS", str(settings))
+    first = ingest(raw=raw, warehouse=db)
+    assert [(d.kind, d.delivered) for d in first.deliveries] == [("rejected", False)]
+    with webhook(port) as hook:  # the endpoint is back: the next run delivers, once
+        second = ingest(raw=raw, warehouse=db)
+        assert [(d.kind, d.delivered, d.attempts) for d in second.deliveries] == [("rejected", True, 2)]
         assert "西湖区（360103）" in hook.received[0][1]["message"]
+        assert ingest(raw=raw, warehouse=db).deliveries == []
         state = ingest(raw=raw, warehouse=tmp_path, return_state=True)  # a folder: the warehouse cannot open
         assert state.is_failed()
         assert [p for p, _ in hook.received] == ["/ops", "/ops"]
         assert "入库运行失败" in hook.received[1][1]["title"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT status, attempts FROM alerts").fetchall() == [("delivered", 2)]

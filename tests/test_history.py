@@ -29,7 +29,7 @@ def test_history_lists_every_version_with_cell_level_diffs(tmp_path, capsys):
                  "--warehouse", str(db)]) == 0
     out = capsys.readouterr().out
     lines = [line.split()[1] for line in out.splitlines() if line.strip().startswith("#")]
-    assert lines == ["superseded", "rejected", "current"]
+    assert lines == ["superseded", "rejected", "accepted"]  # the words of submission_log
     assert "ganjiang 需整治排口数: 10 → 12" in out and "ganjiang 已完成整治数: 8 → 9" in out
     assert "fuhe 行删除 removed" in out
     assert "2024-06" not in out  # another slice
@@ -40,9 +40,9 @@ def test_certified_figures_are_frozen_until_amended(tmp_path, capsys):
     wh = ["--warehouse", str(db)]
     drop(raw, "360102/a.csv", [OUTFALL, row("outfall_remediation", required=10, completed=8)])
     steps.run_plain(raw, db)
-    assert main(["certify", "2024", "--by", "张三", *wh]) == 0
+    assert main(["certify", "--year", "2024", "--by", "张三", *wh]) == 0
     assert served(db) == (10.0, True)
-    assert main(["certify", "2024", "--by", "张三", *wh]) == 2  # already certified
+    assert main(["certify", "--year", "2024", "--by", "张三", *wh]) == 2  # already certified
     drop(raw, "360102/b.csv", [OUTFALL, row("outfall_remediation", required=12, completed=9)])
     summary = steps.run_plain(raw, db)
     assert summary.count("accepted") == 1
@@ -51,8 +51,8 @@ def test_certified_figures_are_frozen_until_amended(tmp_path, capsys):
     assert main(["amendments", *wh]) == 0
     pending = capsys.readouterr().out
     assert "outfall.required" in pending and "12" in pending
-    assert main(["certify", "2024", "--amend", "--by", "李四", *wh]) == 2  # no reason
-    assert main(["certify", "2024", "--amend", "--by", "李四", "--reason", "区县更正", *wh]) == 0
+    assert main(["certify", "--year", "2024", "--amend", "--by", "李四", *wh]) == 2  # no reason
+    assert main(["certify", "--year", "2024", "--amend", "--by", "李四", "--reason", "区县更正", *wh]) == 0
     assert served(db) == (12.0, True)
     with duckdb.connect(str(db), read_only=True) as con:
         versions = con.execute("SELECT version, value, is_current, certified_by FROM meta_certified_figures "

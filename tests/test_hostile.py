@@ -3,22 +3,28 @@ file, no traceback, and nothing else is affected."""
 
 from __future__ import annotations
 
+import io
 import os
 import random
+import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import msoffcrypto
 import openpyxl
 import pytest
+from msoffcrypto.format.ooxml import OOXMLFile
 
 from ecostat import ingest as steps
 from ecostat.cli import main
-from ecostat.readers import CFB_SIGNATURE
+from ecostat.readers import CFB_SIGNATURE, read_tables
 from ecostat.warehouse import connect
 from tests.conftest import write_csv, write_xlsx
 from tests.forms_data import header, row
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 OUTFALL = header("outfall_remediation")
 GOOD = [OUTFALL, row("outfall_remediation"), row("outfall_remediation", water_body="抚河", required=3, completed=3)]
@@ -42,14 +48,27 @@ def truncated(d: Path) -> Path:
 
 
 def encrypted(d: Path) -> Path:
-    """An encrypted xlsx is an OLE2 compound file (EncryptionInfo + EncryptedPackage streams)."""
+    """A real password-protected xlsx: msoffcrypto-tool encrypts a workbook (an OLE2 container with
+    EncryptionInfo and EncryptedPackage streams, as Excel writes it)."""
+    plain = _xlsx(d / "plain.xlsx")
     p = d / "加密.xlsx"
-    p.write_bytes(CFB_SIGNATURE + bytes(16) + b"\x3e\x00\x03\x00\xfe\xff" + random.Random(3).randbytes(4000))
+    with plain.open("rb") as src, p.open("wb") as out:
+        OOXMLFile(src).encrypt("密码123", out)
+    plain.unlink()
+    with p.open("rb") as fh:
+        assert OOXMLFile(fh).is_encrypted()
     return p
 
 
-def legacy_xls(d: Path) -> Path:
-    p = d / "旧版.xls"
+def encrypted_xls(d: Path) -> Path:
+    """A password-protected Excel 97–2003 workbook saved by Excel (tests/fixtures/README.md)."""
+    p = d / "加密.xls"
+    shutil.copyfile(FIXTURES / "rc4cryptoapi_password.xls", p)
+    return p
+
+
+def corrupt_xls(d: Path) -> Path:
+    p = d / "损坏.xls"
     p.write_bytes(CFB_SIGNATURE + random.Random(4).randbytes(4000))
     return p
 
@@ -119,7 +138,8 @@ HOSTILE = [
     (corrupt, "FILE_UNREADABLE", None, "无法读取"),
     (truncated, "FILE_UNREADABLE", None, "无法读取"),
     (encrypted, "FILE_ENCRYPTED", None, "密码"),
-    (legacy_xls, "FILE_XLS", None, "另存为"),
+    (encrypted_xls, "FILE_ENCRYPTED", None, "密码"),
+    (corrupt_xls, "FILE_UNREADABLE", None, "无法读取"),
     (formula_without_value, "CELL_FORMULA_NO_VALUE", "E3", "=D3-0"),
     (merged_data, "TABLE_MERGED_CELLS", "C2", "C2:C3"),
     (empty_csv, "FILE_UNREADABLE", None, "空文件"),
@@ -217,8 +237,8 @@ def test_subprocess_has_no_traceback(tmp_path: Path) -> None:
 def test_hostile_files_do_not_affect_the_good_one(tmp_path: Path) -> None:
     inbox = tmp_path / "raw" / "inbox" / "360102"
     inbox.mkdir(parents=True)
-    makers = [corrupt, encrypted, legacy_xls, formula_without_value, merged_data, empty_csv, header_only,
-              unicode_text, zip_bomb]
+    makers = [corrupt, encrypted, encrypted_xls, corrupt_xls, formula_without_value, merged_data, empty_csv,
+              header_only, unicode_text, zip_bomb]
     for make in makers:
         make(inbox)
     write_csv(inbox / "good.csv", GOOD)
@@ -230,3 +250,18 @@ def test_hostile_files_do_not_affect_the_good_one(tmp_path: Path) -> None:
     assert len(by_file) == len(makers)
     with connect(tmp_path / "w.duckdb", read_only=True) as con:
         assert con.execute("SELECT count(*) FROM fact_outfall_remediation").fetchone() == (2,)
+
+
+def test_encrypted_workbooks_are_real_and_told_apart_from_plain_xls(tmp_path: Path) -> None:
+    """The fixtures really are encrypted: with their passwords msoffcrypto-tool decrypts them, and the
+    decrypted bytes read as workbooks (the .xls one as saved by Excel)."""
+    for path, password in ((encrypted(tmp_path), "密码123"), (encrypted_xls(tmp_path), "Password1234_")):
+        with path.open("rb") as fh:
+            office = msoffcrypto.OfficeFile(fh)
+            assert office.is_encrypted()
+            office.load_key(password=password)
+            plain = io.BytesIO()
+            office.decrypt(plain)
+        tables = read_tables(path, plain.getvalue())
+        assert tables and all(not t.notes for t in tables)
+    assert [t.rows for t in read_tables(tmp_path / "x.xls", plain.getvalue())] == [[(1, ["lorem ipsum", 3])]]

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
+import struct
 import zipfile
 from pathlib import Path
 
+import olefile
 import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import xlwt
 
-from ecostat.readers import RawTable, ReadError, decode_csv, read_tables
-from tests.conftest import write_csv, write_xlsx
+from ecostat.readers import CFB_SIGNATURE, RawTable, ReadError, decode_csv, read_tables
+from tests.conftest import write_book, write_csv, write_xlsx
 
 HEADER = ["区县代码", "报告期", "水体名称", "需整治排口数（个）", "已完成整治数（个）"]
 DATA = [
@@ -118,7 +122,7 @@ def test_xlsx_zip_that_is_not_a_workbook(tmp_path: Path) -> None:
 
 
 def test_empty_file(tmp_path: Path) -> None:
-    for suffix in (".xlsx", ".csv", ".json", ".parquet"):
+    for suffix in (".xlsx", ".xls", ".csv", ".json", ".parquet"):
         path = tmp_path / f"empty{suffix}"
         path.write_bytes(b"")
         assert rule_of(path) == "FILE_UNREADABLE", suffix
@@ -130,9 +134,78 @@ def test_unsupported_suffix(tmp_path: Path, name: str) -> None:
     assert rule_of(path) == "FILE_TYPE"
 
 
-def test_xls_suffix_even_with_xlsx_content(tmp_path: Path) -> None:
-    path = write_xlsx(tmp_path / "old.xls", {"S": [HEADER, DATA[0]]})
-    assert rule_of(path) == "FILE_XLS"  # .xls is named as such: "save as .xlsx" (tests/test_hostile.py)
+def test_workbook_bytes_decide_not_the_suffix(tmp_path: Path) -> None:
+    """v2: an xlsx named .xls (v1: FILE_XLS) and an .xls named .xlsx are read for what they are."""
+    xlsx = write_xlsx(tmp_path / "renamed.xls", {"S": [HEADER, DATA[0]]})
+    xls = write_book(tmp_path / "book.xls", [HEADER, DATA[0]], sheet="S").rename(tmp_path / "renamed.xlsx")
+    assert xls.read_bytes().startswith(CFB_SIGNATURE) and zipfile.is_zipfile(xlsx)
+    expected = [RawTable("S", [(1, HEADER), (2, DATA[0])])]
+    assert read_tables(xlsx) == read_tables(xls) == expected
+
+
+# --------------------------------------------------------------------------- xls
+
+def test_xls_reads_like_xlsx(tmp_path: Path) -> None:
+    """The same sheet through xlwt and openpyxl: whole numbers as int, dates as datetime, merged
+    ranges, percentage formats and hidden rows reported alike."""
+    rows: list[list[object]] = [["区县代码", "报告期", "日期", "比例", "说明"],
+                                ["360102", 2024, dt.datetime(2024, 6, 30), 0.921, None],
+                                [360103, "2024-06", None, 92.5, "合并"],
+                                [None, None, None, None, None],
+                                ["360105", 2024.5, True, "#N/A", "隐藏"]]
+    kw: dict = {"merges": [(3, 5, 4, 5)], "percent": {(2, 4)}, "hidden_rows": {5, 4}}
+    xlsx = read_tables(write_book(tmp_path / "a.xlsx", rows, **kw))
+    xls = read_tables(write_book(tmp_path / "a.xls", rows, **kw))
+    assert xls == xlsx
+    (table,) = xls
+    assert dict(table.rows)[2] == ["360102", 2024, dt.datetime(2024, 6, 30), 0.921, None]
+    assert table.merged == [(3, 5, 4, 5)] and table.percent == {(2, 3)}
+    assert [(n.rule_id, n.row, n.value) for n in table.notes] == [("ROWS_HIDDEN", 5, "5")]
+
+
+def _biff_records(stream: bytes) -> list[tuple[int, int, int]]:
+    """(offset, record type, size) of every BIFF record of a workbook stream."""
+    out, pos = [], 0
+    while pos + 4 <= len(stream):
+        kind, size = struct.unpack_from("<HH", stream, pos)
+        out.append((pos, kind, size))
+        pos += 4 + size
+    return out
+
+
+def test_xls_formula_is_read_by_its_saved_result(tmp_path: Path) -> None:
+    path = tmp_path / "formula.xls"
+    book = xlwt.Workbook()
+    ws = book.add_sheet("S")
+    ws.write(0, 0, "a")
+    ws.write(0, 1, xlwt.Formula("2*21"))
+    book.save(str(path))
+    with olefile.OleFileIO(str(path), write_mode=True) as ole:  # xlwt saves no result: put one in
+        stream = bytearray(ole.openstream("Workbook").read())
+        (offset,) = [pos for pos, kind, _ in _biff_records(bytes(stream)) if kind == 0x0006]  # FORMULA
+        stream[offset + 4 + 6: offset + 4 + 14] = struct.pack("<d", 42.0)
+        ole.write_stream("Workbook", bytes(stream))
+    assert read_tables(path) == [RawTable("S", [(1, ["a", 42])])]
+
+
+def test_xls_hidden_sheet_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "hidden.xls"
+    book = xlwt.Workbook()
+    book.add_sheet("可见").write(0, 0, "区县代码")
+    hidden = book.add_sheet("隐藏")
+    hidden.write(0, 0, "区县代码")
+    hidden.visibility = 1
+    book.save(str(path))
+    assert [(t.sheet, [n.rule_id for n in t.notes]) for t in read_tables(path)] == [
+        ("可见", []), ("隐藏", ["SHEET_HIDDEN"])]
+
+
+def test_ole2_file_without_a_workbook(tmp_path: Path) -> None:
+    data = write_book(tmp_path / "a.xls", [HEADER]).read_bytes()
+    renamed = data.replace("Workbook".encode("utf-16-le"), "Document".encode("utf-16-le"))
+    assert renamed != data
+    assert rule_of(tmp_path / "doc.xls", renamed) == "FILE_UNREADABLE"
+    assert rule_of(tmp_path / "corrupt.xls", CFB_SIGNATURE + random.Random(5).randbytes(3000)) == "FILE_UNREADABLE"
 
 
 # --------------------------------------------------------------------------- csv

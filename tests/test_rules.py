@@ -184,7 +184,7 @@ def test_structure_findings():
     unit = check([[*header("enforcement")[:3], "罚款金额(美元)", *header("enforcement")[4:]]])
     assert [(f.rule_id, f.column, f.value) for f in unit.findings] == [("HEADER_UNIT", "D", "美元")]
 
-    extra = check([[*header("outfall_remediation"), "备注"], [*row("outfall_remediation"), "ok"]])
+    extra = check([[*header("outfall_remediation"), "数据来源"], [*row("outfall_remediation"), "ok"]])
     assert [(f.rule_id, f.column, f.severity) for f in extra.findings] == [("COLUMN_UNKNOWN", "F", "warning")]
     assert extra.accepted
 
@@ -209,9 +209,11 @@ def test_every_rule_of_the_catalogue_has_a_test():
         # tested against files and the warehouse in test_readers.py and test_load.py
         "FILE_TYPE", "FILE_UNREADABLE", "FILE_ENCODING", "FILE_NO_TABLE", "AUTH_FOLDER",
         "PERIOD_FALL", "PERIOD_FALL_WARNING", "PERIOD_CUMULATIVE_CHAIN",
-        "FILE_SYMLINK", "FILE_CHECK_FAILED",  # test_safety.py
+        "FILE_SYMLINK", "FILE_CHECK_FAILED", "FILE_QUARANTINED",  # test_safety.py, test_alerts.py
+        "FILE_NOT_REGULAR", "FILE_HARDLINK", "FILE_NAME_ESCAPED",  # test_intake.py
         # hostile and odd files, in test_hostile.py
-        "FILE_XLS", "FILE_ENCRYPTED", "FILE_TOO_LARGE", "FILE_ZIP_BOMB", "CELL_FORMULA_NO_VALUE",
-        "TABLE_MERGED_CELLS", "SHEET_HIDDEN", "ROWS_HIDDEN"}
+        "FILE_ENCRYPTED", "FILE_TOO_LARGE", "FILE_ZIP_BOMB", "CELL_FORMULA_NO_VALUE",
+        "TABLE_MERGED_CELLS", "SHEET_HIDDEN", "ROWS_HIDDEN",
+        "CELL_UNIT_SUFFIX"}  # test_layouts.py
     assert set(rules()) == covered
     assert set(VALID) == set(FORMS)

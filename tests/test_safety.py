@@ -21,7 +21,7 @@ from ecostat import ingest as steps
 from ecostat.cli import main
 from ecostat.faults import POINTS
 from ecostat.writer import WarehouseBusy, writing
-from tests.conftest import write_csv, write_xlsx
+from tests.conftest import prefect_env, write_csv, write_xlsx
 from tests.forms_data import header, row
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,8 +40,9 @@ def copy_samples(raw: Path, parts: list[str] | None = None) -> None:
             shutil.copy2(src, inbox / part)
 
 
-def state(db: Path) -> dict[str, object]:
-    """What must be identical between two warehouses built from the same submissions."""
+def db_state(db: Path) -> dict[str, object]:
+    """What a reader of the published warehouse sees, that must be identical between two warehouses built
+    from the same submissions."""
     with duckdb.connect(str(db), read_only=True) as con:
         figures = con.execute("""SELECT year, scope, figure, dimension, round(value, 9), round(change, 9)
                                  FROM annual_figures ORDER BY ALL""").fetchall()
@@ -49,17 +50,39 @@ def state(db: Path) -> dict[str, object]:
                                   "FROM submission_log").fetchall())
         facts = con.execute("SELECT count(*) FROM fact_enforcement").fetchone()
         receipts = con.execute("SELECT count(*), count(DISTINCT receipt_id) FROM meta_received_files").fetchone()
+    return {"figures": figures, "log": log, "facts": facts, "receipts": receipts}
+
+
+def state(db: Path) -> dict[str, object]:
+    """The warehouse as readers see it, and the feedback files written."""
     outbox = sorted(p.relative_to(db.parent).as_posix() for p in (db.parent / "raw" / "outbox").rglob("*.*"))
-    return {"figures": figures, "log": log, "facts": facts, "receipts": receipts, "feedback": outbox}
+    return {**db_state(db), "feedback": outbox}
 
 
-def cli(*args: str, fault: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
+def cli(*args: str, fault: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(env or os.environ)
     env.pop("ECOSTAT_FAULT", None)
     if fault:
         env["ECOSTAT_FAULT"] = fault
     return subprocess.run([sys.executable, "-m", "ecostat.cli", *args], capture_output=True, text=True, env=env,
                           timeout=300, check=False)
+
+
+def watched(args: list[str], db: Path, fault: str, env: dict[str, str] | None = None) -> tuple[int, str, list]:
+    """Run ``ecostat`` with a fault while a reader keeps opening the published warehouse; returns the exit
+    code, stderr and every state the reader saw."""
+    env = {**(env or os.environ), "ECOSTAT_FAULT": fault}
+    proc = subprocess.Popen([sys.executable, "-m", "ecostat.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    seen = []
+    while proc.poll() is None:
+        if db.exists():
+            seen.append(db_state(db))
+        time.sleep(0.05)
+    _out, err = proc.communicate(timeout=60)
+    if db.exists():
+        seen.append(db_state(db))
+    return proc.returncode, err, seen
 
 
 def test_archive_keeps_every_received_byte_once(tmp_path):
@@ -90,10 +113,12 @@ def test_rebuild_from_the_archive_alone_gives_identical_figures_and_statuses(tmp
     copy_samples(raw)
     steps.run_plain(raw, db)
     rebuilt = tmp_path / "rebuilt.duckdb"
-    assert main(["rebuild", "--raw", str(raw), "--warehouse", str(rebuilt)]) == 0
+    live = ["--raw", str(raw), "--warehouse", str(db)]
+    assert main(["rebuild", *live, "--to", str(rebuilt)]) == 0
     assert state(rebuilt) == state(db)
     assert len(state(db)["figures"]) > 500
-    assert main(["rebuild", "--raw", str(raw), "--warehouse", str(rebuilt)]) == 2  # never overwrites
+    assert main(["rebuild", *live, "--to", str(rebuilt)]) == 2  # never overwrites
+    assert main(["rebuild", *live, "--to", str(db)]) == 2  # nor the live warehouse
 
 
 @pytest.fixture(scope="module")
@@ -107,19 +132,55 @@ def reference(tmp_path_factory):
     return result
 
 
+def _readers_saw_only_complete_states(seen: list, reference: dict) -> None:
+    complete = {k: v for k, v in reference.items() if k != "feedback"}
+    assert all(s == complete for s in seen), "a reader saw a partial warehouse"
+
+
 @pytest.mark.parametrize("point", POINTS)
 def test_kill_9_at_any_stage_then_rerun_completes_exactly_once(tmp_path, point, reference):
     raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
     copy_samples(raw, SUBSET)
-    args = ("ingest", "--no-prefect", "--raw", str(raw), "--warehouse", str(db))
-    killed = cli(*args, fault=point)
-    assert killed.returncode == -9, killed.stderr[-2000:]
-    if db.exists():  # whatever readers saw meanwhile was a complete earlier state, never a partial one
-        with duckdb.connect(str(db), read_only=True) as con:
-            assert con.execute("SELECT count(*) FROM meta_received_files").fetchone() == (0,)
+    args = ["ingest", "--no-prefect", "--raw", str(raw), "--warehouse", str(db)]
+    code, err, seen = watched(args, db, point)
+    assert code == -9, err[-2000:]
+    _readers_saw_only_complete_states(seen, reference)  # never a partial state, whatever the point
+    assert bool(seen) == (point == "published")
     rerun = cli(*args)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert state(db) == reference
+
+
+@pytest.mark.parametrize("point", ["mid_load", "published"])
+def test_kill_9_in_the_prefect_flow_then_rerun_completes_exactly_once(tmp_path, point, reference, prefect_server):
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    copy_samples(raw, SUBSET)
+    env = prefect_env(tmp_path / "prefect", PREFECT_API_URL=prefect_server)
+    args = ["ingest", "--raw", str(raw), "--warehouse", str(db)]
+    code, err, seen = watched(args, db, point, env)
+    assert code == -9, err[-2000:]
+    _readers_saw_only_complete_states(seen, reference)
+    rerun = cli(*args, env=env)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert state(db) == reference
+
+
+def test_a_file_that_kills_the_check_twice_is_quarantined_and_the_rest_loads(tmp_path):
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    write_csv(raw / "inbox" / "360102" / "poison.csv", [header("outfall_remediation"), row("outfall_remediation")])
+    args = ["ingest", "--no-prefect", "--raw", str(raw), "--warehouse", str(db)]
+    for _ in range(2):  # the process dies on the same file, run after run
+        assert cli(*args, fault="checking:poison.csv").returncode == -9
+        write_csv(raw / "inbox" / "360103" / f"ok-{_}.csv",
+                  [header("outfall_remediation"), row("outfall_remediation", unit="360103", period=f"202{3 + _}")])
+    third = cli(*args, fault="checking:poison.csv")
+    assert third.returncode == 0, third.stderr[-2000:]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT file, status FROM submission_log ORDER BY file").fetchall() == [
+            ("360102/poison.csv", "rejected"), ("360103/ok-0.csv", "accepted"), ("360103/ok-1.csv", "accepted")]
+        assert con.execute("SELECT rule_id FROM validation_issues").fetchall() == [("FILE_QUARANTINED",)]
+        assert con.execute("SELECT count(*) FROM fact_outfall_remediation").fetchone() == (2,)
+    assert "市局" in (raw / "outbox" / "360102" / "poison.csv.feedback.md").read_text(encoding="utf-8")
 
 
 def test_readers_work_while_an_ingest_runs_and_a_second_ingest_is_refused(tmp_path, capsys):
@@ -156,6 +217,7 @@ def test_readers_work_while_an_ingest_runs_and_a_second_ingest_is_refused(tmp_pa
 
 def test_second_ingest_exits_with_a_clear_message(tmp_path, capsys):
     db = tmp_path / "w.duckdb"
+    (tmp_path / "raw" / "inbox").mkdir(parents=True)
     with writing(db):
         code = main(["ingest", "--no-prefect", "--raw", str(tmp_path / "raw"), "--warehouse", str(db)])
     assert code == 3
@@ -170,7 +232,6 @@ def test_second_ingest_exits_with_a_clear_message(tmp_path, capsys):
     holder = threading.Thread(target=hold)
     holder.start()
     assert holding.wait(5)
-    (tmp_path / "raw" / "inbox").mkdir(parents=True)
     assert main(["ingest", "--no-prefect", "--wait", "10", "--raw", str(tmp_path / "raw"),
                  "--warehouse", str(db)]) == 0  # waited for the holder, then ran
     holder.join()

@@ -9,38 +9,20 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.conftest import prefect_env as _env
+from tests.conftest import stop_group as _stop
 from tests.conftest import write_csv
 from tests.forms_data import header, row
-from tests.prefect_server import prefect_env, stop, wait_healthy
-from tests.webhook import closed_port, webhook
+from tests.webhook import webhook
 
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
 SCHEDULE = "0 3 1 1 *"  # far from now, so that no scheduled run races the triggered one
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Prefect server with its own PREFECT_HOME; killed at the end whatever happens."""
-    home = tmp_path_factory.mktemp("prefect-server")
-    port = closed_port()
-    log = open(home / "server.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                             "--port", str(port)], env=prefect_env(home), stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        wait_healthy(url, proc, 120)
-        yield url
-    finally:
-        stop(proc)
-        log.close()
 
 
 async def _deployment_and_run(url: str, bad_file: Path, rows: list[list[object]]) -> tuple[object, object, list]:
@@ -70,11 +52,12 @@ async def _deployment_and_run(url: str, bad_file: Path, rows: list[list[object]]
         return deployment, run, artifacts
 
 
-def test_served_deployment_runs_on_demand_and_reports(server: str, tmp_path: Path):
+def test_served_deployment_runs_on_demand_and_reports(prefect_server: str, tmp_path: Path):
+    server = prefect_server
     raw, db = tmp_path / "raw", tmp_path / "warehouse" / "ecostat.duckdb"
     (raw / "inbox").mkdir(parents=True)
     with webhook() as hook:
-        env = prefect_env(tmp_path / "prefect", PREFECT_API_URL=server, ECOSTAT_ALERT_URLS=hook.url("ops"),
+        env = _env(tmp_path / "prefect", PREFECT_API_URL=server, ECOSTAT_ALERT_URLS=hook.url("ops"),
                    ECOSTAT_SCHEDULE=SCHEDULE)
         log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
         serve = subprocess.Popen([sys.executable, "-m", "ecostat.cli", "serve", "--raw", str(raw),
@@ -85,7 +68,7 @@ def test_served_deployment_runs_on_demand_and_reports(server: str, tmp_path: Pat
             deployment, run, artifacts = asyncio.run(
                 _deployment_and_run(server, raw / "inbox" / "360121" / "排污口_有误.csv", bad))
         finally:
-            stop(serve)
+            _stop(serve)
             log.close()
         served = (tmp_path / "serve.log").read_text(errors="replace")[-3000:]
         assert [s.schedule.cron for s in deployment.schedules] == [SCHEDULE], served  # type: ignore[attr-defined]
@@ -95,7 +78,9 @@ def test_served_deployment_runs_on_demand_and_reports(server: str, tmp_path: Pat
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT file, status FROM submission_log").fetchall() == [
             ("360121/排污口_有误.csv", "rejected")]
-        assert con.execute("SELECT kind, delivered FROM alerts").fetchall() == [("rejected", True)]
+        assert con.execute("SELECT kind, status FROM alerts").fetchall() == [("rejected", "pending")]
+    delivered = [json.loads(line) for line in db.with_name(db.name + ".deliveries.jsonl").read_text().splitlines()]
+    assert [d["delivered"] for d in delivered] == [True]  # after publishing; the next run records it in alerts
     feedback = raw / "outbox" / "360121" / "排污口_有误.csv.feedback.xlsx"
     assert feedback.is_file() and not (raw / "inbox" / "360121" / "排污口_有误.csv").exists()
     summary = next(a for a in artifacts if a.key == "ingest-summary")  # type: ignore[attr-defined]

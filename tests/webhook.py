@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,12 +24,15 @@ class Webhook:
 
 
 @contextmanager
-def webhook() -> Iterator[Webhook]:
-    """Serve a recording JSON webhook until the block ends."""
-    hook = Webhook(0)
+def webhook(port: int = 0, on_request: Callable[[], None] | None = None) -> Iterator[Webhook]:
+    """Serve a recording JSON webhook on ``port`` (0: any free one) until the block ends; ``on_request``
+    runs as each request arrives."""
+    hook = Webhook(port)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
+            if on_request is not None:
+                on_request()
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             hook.received.append((self.path, json.loads(body)))
             self.send_response(200)
@@ -38,7 +41,7 @@ def webhook() -> Iterator[Webhook]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     hook.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -16,6 +16,10 @@ Running ``python tools/make_samples.py`` deletes ``raw/samples/`` (and nothing e
   monthly only (they count); 360112 (outfall) and 360121 (petitions) send a June monthly report
   *and* the annual one (the annual counts); 360121's 2024 outfall table ends in a correct 合计 row.
 * Five bad files, named 错误_*/bad_*/stray.csv, that must be rejected and change no figure.
+* Tables as offices fill them in (§3.1), in 2024 files only: 360102's 2024 workbook has two-row
+  headers (group cells above merged-down headers), 序号 and 备注 columns, counts written with their
+  counting word (``62个``), rates as Excel percentage cells and a signature footer; 360105's 2024
+  report is an ``.xls`` (Excel 97–2003, written with xlwt) with the same and money written in 万元.
 
 Every accepted row passes every §4 rule, no two accepted tables share a (form, unit, period)
 slice, and the 2024 city figures of §6 come out as the seed document states them. The script
@@ -37,7 +41,7 @@ import os
 import re
 import shutil
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -46,6 +50,7 @@ from typing import Callable
 import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
+import xlwt
 from openpyxl.styles import Alignment, Font
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -445,6 +450,15 @@ class Style:
     wclass: dict = field(default_factory=lambda: CLASS_ROMAN)
     missing: object = None                # how an empty optional cell is written
     alias: dict = field(default_factory=dict)  # code -> alternative Chinese header
+    # §3.1 layouts (xlsx/xls only)
+    rate_format: bool = False             # rates as fractions in a percentage number format (Pct)
+    counted: frozenset = frozenset()      # columns written with their unit or counting word: "62个"
+    serial: bool = False                  # a leading 序号 column (1, 2, ...)
+    remarks: bool = False                 # a trailing 备注 column (empty)
+
+
+class Pct(float):
+    """A rate written as a fraction in a cell with a percentage number format (0.921 shows 92.1%)."""
 
 
 def rate(num: float, den: float) -> float | None:
@@ -481,6 +495,7 @@ def render(form: str, data: list[dict], st: Style, totals: str | None = None) ->
                 zh = f"{zh}（{unit}）"
             headers.append(zh)
     by_code = st.unit_col in ("区县代码", "district_code")
+    units = {code: unit for code, _, unit in cols}
 
     def cell(code: str, row: dict):
         v = row.get(code)
@@ -492,6 +507,8 @@ def render(form: str, data: list[dict], st: Style, totals: str | None = None) ->
                 assert abs(v - exact) < 0.05, (code, row)
                 if st.percent:
                     return f"{fmt_num(v)}%"
+                if st.rate_format:
+                    return Pct(round(v / 100, 6))
         if v is None:
             return st.missing
         if code == "water_body":
@@ -509,12 +526,20 @@ def render(form: str, data: list[dict], st: Style, totals: str | None = None) ->
             return f"{v:,}"
         if code in st.fullwidth:
             return fmt_num(v).translate(FULLWIDTH)
+        if code in st.counted:
+            return f"{fmt_num(v)}{st.money if code in MONEY else units[code]}"
         return v
 
     out = []
     for row in data:
         unit = st.code_type(row["unit"]) if by_code else st.names[row["unit"]]
         out.append([unit, st.period(row["period"])] + [cell(c[0], row) for c in cols])
+    if st.serial:
+        headers = ["序号", *headers]
+        out = [[i, *line] for i, line in enumerate(out, 1)]
+    if st.remarks:
+        headers = [*headers, "备注"]
+        out = [[*line, None] for line in out]
     if totals:
         summed = [c[0] for c in cols if c[0] in ("required", "completed")]
         tot = ["合计", st.period(data[-1]["period"])]
@@ -541,6 +566,8 @@ class Sheet:
     note: str | None = None               # note row between banner and header
     totals: str | None = None             # 'ok' / 'bad': a 合计 row at the bottom
     raw: tuple | None = None              # (headers, rows) written as is (form None)
+    groups: tuple = ()                    # two-row header: (group label, first header, last header), §3.1
+    footer: tuple = ()                    # rows below the data, after a blank row: tuples of cells
 
 
 @dataclass
@@ -561,13 +588,34 @@ def slices(form: str, units: list[str], period: str) -> list[dict]:
 
 
 def district_sheets(unit: str, period: str, st: Style, forms=DISTRICT_FORMS,
-                    note: str | None = None) -> list[Sheet]:
+                    note: str | None = None, footer: tuple = (), two_row: bool = False) -> list[Sheet]:
     """One sheet per form for a district's report of one period; with a note, every sheet gets
-    a merged banner title and the note row above its header row."""
+    a merged banner title and the note row above its header row; ``footer`` rows go below the
+    data; ``two_row`` groups the columns of GROUPS under a merged cell above their headers."""
     return [Sheet(form, rows(form, unit, period), st, SHEET_NAME[form],
                   banner=f"{NAME[unit]}{per_nian(period)}{SHEET_NAME[form]}情况表" if note else None,
-                  note=note)
+                  note=note, footer=footer, groups=GROUPS.get(form, ()) if two_row else ())
             for form in forms]
+
+
+# Two-row headers (§3.1): a group cell above the headers of these fields (first, last).
+GROUPS = {
+    "outfall_remediation": (("整治情况", "required", "completed"),),
+    "inspection_problems": (("整改情况", "problems_due", "problems_done"),),
+    "petitions": (("其中", "difficult", "general"), ("办理情况", "concluded", "closed")),
+    "enforcement": (("行政处罚", "penalty_cases", "fines"), ("免罚", "exempt_cases", "exempt_amount"),
+                    ("散乱污企业", "scattered_found", "scattered_fixed")),
+    "rural_soil": (("农村环境整治", "villages_new", "villages_total"),
+                   ("生活污水治理", "villages_sewage_treated", "sewage_rate"),
+                   ("受污染耕地", "farmland_polluted", "farmland_safe_rate")),
+}
+
+
+def signature(who: str, reviewer: str, head: str, phone: str, date: str) -> tuple:
+    """A signature footer as offices add it: one row with three pairs, one across cells, a note."""
+    return ((f"填报人：{who}    审核人：{reviewer}    联系电话：{phone}",),
+            ("填报日期：", date, "单位负责人：", head),
+            ("注：本表数据截至报告期末。",))
 
 
 def build_files() -> list[File]:
@@ -597,7 +645,12 @@ def build_files() -> list[File]:
     st = Style(code_type=int, period=per_nian, missing="—")
     F.append(File("360102/东湖区2023年度生态环境报表.xlsx", district_sheets("360102", "2023", st),
                   "2024-01-12 15:00"))
-    F.append(File("360102/东湖区2024年度生态环境报表.xlsx", district_sheets("360102", "2024", st),
+    # 2024: as offices fill the forms in (§3.1): two-row headers, 序号 and 备注, "62个", percent cells
+    v2 = replace(st, serial=True, remarks=True, rate_format=True,
+                 counted=frozenset({"required", "completed", "problems_due", "problems_done"}))
+    F.append(File("360102/东湖区2024年度生态环境报表.xlsx",
+                  district_sheets("360102", "2024", v2, two_row=True,
+                                  footer=signature("王敏", "刘强", "陈志远", "0791-86120102", "2025年1月12日")),
                   "2025-01-12 15:00"))
 
     # ---- 360103 西湖区: GBK CSV, one per form holding both years, names, money in 元 ----------
@@ -716,9 +769,16 @@ def build_files() -> list[File]:
                   [Sheet("outfall_remediation", rows("outfall_remediation", "360105", "2024-11"),
                          Style(unit_col="district", en=True))],
                   "2024-12-05 09:00"))
-    F.append(File("360105/湾里管理局2024年度报表.xlsx",
-                  district_sheets("360105", "2024", Style(unit_col="单位", names=SHORT, period=per_nian),
-                                  forms=DISTRICT_FORMS[1:]),
+    # 2024 as WPS saves by default: an .xls, laid out as offices fill it in (§3.1)
+    F.append(File("360105/湾里管理局2024年度报表.xls",
+                  district_sheets("360105", "2024",
+                                  Style(unit_col="单位", names=SHORT, period=per_nian, serial=True, rate_format=True,
+                                        counted=frozenset({"problems_due", "problems_done", "assigned", "concluded",
+                                                           "closed", "penalty_cases", "fines", "exempt_cases",
+                                                           "exempt_amount", "scattered_found", "scattered_fixed",
+                                                           "farmland_polluted", "farmland_safe"})),
+                                  forms=DISTRICT_FORMS[1:], two_row=True,
+                                  footer=signature("刘芳", "黄建国", "周明", "0791-83760105", "2025年1月22日")),
                   "2025-01-22 09:00"))
 
     # ---- bad files: each must be rejected and change no figure -------------------------------
@@ -773,17 +833,91 @@ def write_xlsx(f: File) -> bytes:
                 ws.cell(r, 1).alignment = Alignment(horizontal="center" if bold else "left")
                 ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(headers))
                 r += 1
+        cells = header_cells(sh, headers)
+        for hr, c, h, hr2, c2 in cells:
+            ws.cell(r + hr, c + 1, h).font = Font(bold=True)
+            if (hr2, c2) != (hr, c):
+                ws.merge_cells(start_row=r + hr, start_column=c + 1, end_row=r + hr2, end_column=c2 + 1)
         for c, h in enumerate(headers, 1):
-            ws.cell(r, c, h).font = Font(bold=True)
             ws.column_dimensions[openpyxl.utils.get_column_letter(c)].width = max(10, 2 * len(str(h)) + 2)
+        r += max(hr2 for *_, hr2, _ in cells)
         for line in body:
             r += 1
             for c, v in enumerate(line, 1):
                 ws.cell(r, c, v)
+                if isinstance(v, Pct):
+                    ws.cell(r, c).number_format = "0.00%"
+        r += 1  # a blank row between the data and the footer
+        for line in sh.footer:
+            r += 1
+            for c, v in enumerate(line, 1):
+                ws.cell(r, c, v)
+            if len(line) == 1:
+                ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(headers))
     wb.properties.creator = "ecostat tools/make_samples.py"
     buf = io.BytesIO()
     wb.save(buf)
     return stable_zip(buf.getvalue(), stamp(f.when))
+
+
+def header_cells(sh: Sheet, headers: list) -> list[tuple[int, int, object, int, int]]:
+    """(row, column, text, last row, last column) of each header cell, 0-based within the header:
+    one row; with groups two, each group cell merged across its columns above their headers and
+    every other header merged down over both rows (§3.1)."""
+    if not sh.groups:
+        return [(0, c, h, 0, c) for c, h in enumerate(headers)]
+    st = sh.style
+    codes = (["#"] if st.serial else []) + ["unit", "period"] + [
+        c[0] for c in FORMS[sh.form] if c[0] not in st.omit] + (["remarks"] if st.remarks else [])
+    assert len(codes) == len(headers), (codes, headers)
+    out, grouped = [], set()
+    for label, first, last in sh.groups:
+        a, b = codes.index(first), codes.index(last)
+        out += [(0, a, label, 0, b)] + [(1, c, headers[c], 1, c) for c in range(a, b + 1)]
+        grouped.update(range(a, b + 1))
+    out += [(0, c, h, 1, c) for c, h in enumerate(headers) if c not in grouped]
+    return sorted(out, key=lambda t: (t[0], t[1]))
+
+
+def write_xls(f: File) -> bytes:
+    """An Excel 97–2003 workbook laid out as write_xlsx lays out its sheets (xlwt writes no
+    timestamps: same input, same bytes)."""
+    book = xlwt.Workbook(encoding="utf-8")
+    bold, pct = xlwt.easyxf("font: bold on"), xlwt.easyxf(num_format_str="0.00%")
+    title = xlwt.easyxf("font: bold on, height 280; align: horiz center")
+    for i, sh in enumerate(f.sheets):
+        ws = book.add_sheet(sh.name or f"Sheet{i + 1}")
+        headers, body = table_of(sh)
+        r = 0
+        for text, style in ((sh.banner, title), (sh.note, xlwt.Style.default_style)):
+            if text:
+                ws.write_merge(r, r, 0, len(headers) - 1, text, style)
+                r += 1
+        cells = header_cells(sh, headers)
+        for hr, c, h, hr2, c2 in cells:
+            if (hr2, c2) != (hr, c):
+                ws.write_merge(r + hr, r + hr2, c, c2, h, bold)
+            else:
+                ws.write(r + hr, c, h, bold)
+        for c, h in enumerate(headers):
+            ws.col(c).width = 256 * max(10, 2 * len(str(h)) + 2)
+        r += max(hr2 for *_, hr2, _ in cells) + 1
+        for line in body:
+            for c, v in enumerate(line):
+                if v is not None:
+                    ws.write(r, c, v, pct if isinstance(v, Pct) else xlwt.Style.default_style)
+            r += 1
+        r += 1  # a blank row between the data and the footer
+        for line in sh.footer:
+            if len(line) == 1:
+                ws.write_merge(r, r, 0, len(headers) - 1, line[0])
+            else:
+                for c, v in enumerate(line):
+                    ws.write(r, c, v)
+            r += 1
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
 
 
 def stable_zip(data: bytes, when: datetime) -> bytes:
@@ -835,7 +969,7 @@ def write_parquet(f: File) -> bytes:
     return buf.getvalue()
 
 
-WRITERS = {"xlsx": write_xlsx, "csv": write_csv, "json": write_json, "parquet": write_parquet}
+WRITERS = {"xlsx": write_xlsx, "xls": write_xls, "csv": write_csv, "json": write_json, "parquet": write_parquet}
 
 
 def generate(files: list[File]) -> None:

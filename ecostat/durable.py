@@ -1,0 +1,83 @@
+"""Durable, atomic file writes: a temporary file in the target folder, fsync'd, renamed over the
+target, then the folder fsync'd. A reader never sees a half-written file and a crash leaves the old
+file or the new one. Folders below a trusted root are opened one level at a time without following
+symbolic links, so a link planted in a writable folder cannot redirect a write elsewhere."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import BinaryIO
+
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def fsync_dir(folder: Path | int) -> None:
+    """Make a folder's entries (a rename, a new file) durable."""
+    fd = folder if isinstance(folder, int) else os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        if fd is not folder:
+            os.close(fd)
+
+
+def open_folder(root: Path, parts: Sequence[str] = (), *, create: bool = False, mode: int = 0o750) -> int:
+    """A descriptor of ``root/parts…``; every part is opened with ``O_NOFOLLOW`` (a symbolic link
+    raises ``OSError``), and with ``create`` a missing part is made. The caller closes it."""
+    if create:
+        root.mkdir(parents=True, exist_ok=True, mode=mode)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in parts:
+            if create:
+                with suppress(FileExistsError):
+                    os.mkdir(part, mode, dir_fd=fd)
+            child = os.open(part, DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+@contextmanager
+def atomic_writer(folder: Path | int, name: str, mode: int = 0o640) -> Iterator[BinaryIO]:
+    """Write ``folder/name`` atomically: yields a binary file; on success it is fsync'd, given
+    ``mode`` and renamed over ``name`` (a link at ``name`` is replaced, never followed)."""
+    fd = folder if isinstance(folder, int) else os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    tmp = f".{name[:40]}.{uuid.uuid4().hex}.tmp"
+    try:
+        out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=fd)
+        try:
+            with os.fdopen(out, "wb") as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+                os.fchmod(fh.fileno(), mode)
+            os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+        except BaseException:
+            with suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=fd)
+            raise
+        os.fsync(fd)
+    finally:
+        if fd is not folder:
+            os.close(fd)
+
+
+def write_bytes(folder: Path | int, name: str, data: bytes, mode: int = 0o640) -> None:
+    """Write ``data`` to ``folder/name`` atomically (see :func:`atomic_writer`)."""
+    with atomic_writer(folder, name, mode) as fh:
+        fh.write(data)
+
+
+def copy_file(src: Path, dst: Path, mode: int = 0o640) -> None:
+    """Copy ``src`` over ``dst`` atomically: ``dst`` is never half-written."""
+    with open(src, "rb") as fh, atomic_writer(dst.parent, dst.name, mode) as out:
+        shutil.copyfileobj(fh, out, 1024 * 1024)
