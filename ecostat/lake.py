@@ -36,6 +36,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.dataset as ds
 
+from ecostat import migrations
 from ecostat.forms import FORMS
 from ecostat.warehouse import connect
 
@@ -76,7 +77,9 @@ DATASETS = {
     "meta_certification_audit": Dataset(None, "acted_at"),
 }
 VIEWS = frozenset({"annual_figures"})  # written for readers; a rebuilt warehouse recomputes them
-NOT_EXPORTED = frozenset({"meta_figure_catalogue"})  # loaded from schemas/figures.csv by every connect(create=True)
+# Written by every connect(create=True) for the code at hand: the figure catalogue (from schemas/) and the
+# schema version (the lake's manifest records the version it was written at).
+NOT_EXPORTED = frozenset({"meta_figure_catalogue", "meta_schema_version"})
 FILE_MODE, DIR_MODE = 0o640, 0o750  # as the warehouse file: the lake holds the same (personal) data
 # What changes the record: a new submission or a certification act (a run with nothing new does not)
 FINGERPRINT = """SELECT (SELECT coalesce(max(submission_id), 0) FROM submission_log),
@@ -114,7 +117,7 @@ def write(con: duckdb.DuckDBPyConnection, target: Path, source: str) -> dict[str
         tables[name] = {"partitioning": partition, "rows": sum(written)}
     manifest: dict[str, object] = {
         "format": FORMAT, "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "source": source,
-        "fingerprint": fingerprint(con), "tables": tables}
+        "schema_version": migrations.schema_version(con), "fingerprint": fingerprint(con), "tables": tables}
     (target / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     _seal(target)
     return manifest
@@ -213,13 +216,21 @@ def _seal(root: Path) -> None:
         _fsync_dir(Path(dirpath))
 
 
+def check_restorable(lake: Path) -> None:
+    """A complete lake written at this code's warehouse schema version (else ValueError, saying why)."""
+    manifest = read_manifest(lake)
+    if manifest is None or manifest.get("format") != FORMAT:
+        raise ValueError(f"{lake} holds no complete lake ({MANIFEST} missing or of another format)")
+    if manifest.get("schema_version") != migrations.latest_version():
+        raise ValueError(f"{lake} was written at warehouse schema version {manifest.get('schema_version')}, this "
+                         f"code is at {migrations.latest_version()}: rebuild from the archive alone (without --lake)")
+
+
 def restore(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
     """Fill a new, empty warehouse from a lake: every table the lake holds (views are recomputed) and
     the submission numbering after it. Returns the receipts restored; the archive's later receipts
     are then replayed by :func:`ecostat.ingest.replay`."""
-    manifest = read_manifest(lake)
-    if manifest is None or manifest.get("format") != FORMAT:
-        raise ValueError(f"{lake} holds no complete lake ({MANIFEST} missing or of another format)")
+    check_restorable(lake)
     con.execute("BEGIN")
     try:
         for name, dataset in exports().items():

@@ -1,12 +1,13 @@
 """The ``ingest`` flow: receive the inbox into the archive → check and load every pending receipt in
 order (one transaction per file, which also writes its feedback and records its alerts) and refresh the
 annual figures → audit (skipped when no file was processed) → publish the warehouse → deliver the
-pending alerts, outside the write lock → refresh the Parquet lake beside the warehouse (when a file was
-processed) → the run's artifacts (every file's outcome is in them).
+pending alerts, outside the write lock → rebuild the status site → refresh the Parquet lake beside the
+warehouse (when a file was processed) → the run's artifacts (every file's outcome is in them).
 
-The work is in :mod:`ecostat.ingest`, :mod:`ecostat.delivery`, :mod:`ecostat.audit`, :mod:`ecostat.lake`
-and :mod:`ecostat.report`; tasks are per step, not per file. The flow holds the warehouse's write lock
-from receiving to publishing, and a run that fails alerts the operator with its ecostat run id."""
+The work is in :mod:`ecostat.ingest`, :mod:`ecostat.delivery`, :mod:`ecostat.audit`, :mod:`ecostat.report`,
+:mod:`ecostat.site` and :mod:`ecostat.lake`; tasks are per step, not per file. The flow holds the
+warehouse's write lock from receiving to publishing, and a run that fails alerts the operator with its
+ecostat run id."""
 
 from __future__ import annotations
 
@@ -67,6 +68,14 @@ def publish_artifacts(summary: steps.RunSummary, audited: checks.AuditResult | N
         create_table_artifact(key="ingest-findings", table=rows, description="各文件结果与问题 outcomes, findings")
 
 
+@task(cache_policy=NO_CACHE)
+def rebuild_site(raw: Path, warehouse: Path) -> None:
+    """Rebuild the status site from the published warehouse, after the deliveries; never fails the run."""
+    from ecostat.site import build_site_after_run
+
+    build_site_after_run(warehouse, raw)
+
+
 @flow(name="ingest")
 def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> steps.RunSummary:
     """Ingest every new file under ``raw/inbox`` into the warehouse, in order."""
@@ -78,6 +87,7 @@ def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> steps.RunSu
         audited = audit(lock.work, run_id, settings) if summary.files else None
     summary.lock_seconds = lock.seconds
     summary.deliveries = deliver(warehouse, settings)
+    rebuild_site(raw, warehouse)
     if summary.files:
         refresh_lake(warehouse)
     publish_artifacts(summary, audited)

@@ -4,6 +4,7 @@ archive, to rebuild the warehouse."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -141,6 +142,23 @@ def test_the_warehouse_is_rebuilt_from_an_older_lake_and_the_archive(ingested: P
     figures = "SELECT year, scope, figure, dimension, round(value, 9) FROM {}.annual_figures ORDER BY ALL"
     assert con.execute(figures.format("live")).fetchall() == con.execute(figures.format("new")).fetchall()
     assert main(["export", "--warehouse", str(rebuilt), "--to", str(older)]) == 2  # not over an existing lake
+
+
+def test_a_lake_of_another_schema_version_or_half_written_is_refused(ingested: Path, tmp_path: Path):
+    raw = ingested.parent.parent / "raw"
+    other = tmp_path / "other-lake"
+    shutil.copytree(lake.lake_dir(ingested), other)
+    manifest = json.loads((other / "_lake.json").read_text(encoding="utf-8"))
+    (other / "_lake.json").write_text(json.dumps({**manifest, "schema_version": manifest["schema_version"] - 1}),
+                                      encoding="utf-8")
+    half = tmp_path / "half-lake"
+    shutil.copytree(lake.lake_dir(ingested), half)
+    (half / "_lake.json").unlink()
+    for bad in (other, half):
+        target = tmp_path / f"from-{bad.name}.duckdb"
+        assert main(["rebuild", "--lake", str(bad), "--raw", str(raw), "--warehouse", str(ingested),
+                     "--to", str(target)]) == 2
+        assert not target.exists() and not target.with_name(target.name + ".work").exists()
 
 
 def test_every_table_of_the_warehouse_is_in_the_lake(ingested: Path):

@@ -115,3 +115,10 @@ def test_audit_of_the_samples_passes_and_builds_data_docs(ingested):
     page = (docs / "audit.html").read_text(encoding="utf-8")  # readable without internet access
     assert "错误 0 项" in page and "http" not in page
     assert 'href="validations/completeness/' in page
+
+
+def test_the_run_rebuilds_the_status_site_linking_the_audit(ingested):
+    _, db, _, _ = ingested
+    index = (db.parent / "site" / "index.html").read_text(encoding="utf-8")
+    assert 'href="../docs/audit.html"' in index and (db.parent / "docs" / "audit.html").is_file()
+    assert "审计 audit" in index and "2024年：" in index  # the run's audit outcome in its row
