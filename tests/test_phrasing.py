@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from ecostat.cli import main
+from ecostat.figuredefs import FIGURES_FILE
 from ecostat.figures import annual_figures
 from ecostat.forms import FORMS
 from ecostat.phrasing import (
@@ -23,7 +24,6 @@ from ecostat.phrasing import (
     sentences,
     text_for,
 )
-from ecostat.figuredefs import FIGURES_FILE
 from ecostat.warehouse import connect
 
 # The seed's 2024 statements as the samples reproduce them, in the precision figure_text.csv sets.
