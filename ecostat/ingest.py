@@ -385,7 +385,8 @@ def locked_run(raw: Path, warehouse: Path, run_id: str, wait_seconds: float = 0.
 def run_plain(raw: Path, warehouse: Path, wait_seconds: float = 0.0,
               progress: FileProgress | None = None) -> RunSummary:
     """A whole ingest run without Prefect: the flow's steps (but the audit) under the same write lock,
-    then the alert deliveries and the status site."""
+    then the alert deliveries, the status site and, when a file was processed, the Parquet lake's refresh."""
+    from ecostat import lake
     from ecostat.site import build_site_after_run
     from ecostat.warehouse import connect
 
@@ -398,4 +399,6 @@ def run_plain(raw: Path, warehouse: Path, wait_seconds: float = 0.0,
     summary.lock_seconds = lock.seconds
     summary.deliveries = deliver_pending(warehouse, settings)
     build_site_after_run(warehouse, raw)
+    if summary.files:
+        log.info(lake.refresh(warehouse))
     return summary

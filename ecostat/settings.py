@@ -32,6 +32,7 @@ class Environment(BaseModel):
     max_file_mb: float = Field(default=20.0, gt=0)  # the largest file received and read
     max_unzipped_mb: float = Field(default=200.0, gt=0)  # the largest unpacked xlsx
     fault: str | None = None  # crash tests only: kill the process at this point (ecostat.faults)
+    registry_dir: str | None = None  # another folder of registry CSVs (read by ecostat.registry at import)
 
 
 class SettingsError(ValueError):

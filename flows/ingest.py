@@ -1,12 +1,13 @@
 """The ``ingest`` flow: receive the inbox into the archive → check and load every pending receipt in
 order (one transaction per file, which also writes its feedback and records its alerts) and refresh the
 annual figures → audit (skipped when no file was processed) → publish the warehouse → deliver the
-pending alerts, outside the write lock → rebuild the status site → the run's artifacts (every file's
-outcome is in them).
+pending alerts, outside the write lock → rebuild the status site → refresh the Parquet lake beside the
+warehouse (when a file was processed) → the run's artifacts (every file's outcome is in them).
 
-The work is in :mod:`ecostat.ingest`, :mod:`ecostat.delivery`, :mod:`ecostat.audit`, :mod:`ecostat.report`
-and :mod:`ecostat.site`; tasks are per step, not per file. The flow holds the warehouse's write lock
-from receiving to publishing, and a run that fails alerts the operator with its ecostat run id."""
+The work is in :mod:`ecostat.ingest`, :mod:`ecostat.delivery`, :mod:`ecostat.audit`, :mod:`ecostat.report`,
+:mod:`ecostat.site` and :mod:`ecostat.lake`; tasks are per step, not per file. The flow holds the
+warehouse's write lock from receiving to publishing, and a run that fails alerts the operator with its
+ecostat run id."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 
 from ecostat import audit as checks
 from ecostat import ingest as steps
-from ecostat import report
+from ecostat import lake, report
 from ecostat.config import Settings, load_settings
 from ecostat.delivery import Delivery, deliver_pending
 from ecostat.progress import FileProgress
@@ -52,6 +53,12 @@ def deliver(warehouse: Path, settings: Settings) -> list[Delivery]:
 
 
 @task(cache_policy=NO_CACHE)
+def refresh_lake(warehouse: Path) -> str:
+    """Bring the Parquet lake beside the published warehouse up to date with it."""
+    return lake.refresh(warehouse)
+
+
+@task(cache_policy=NO_CACHE)
 def publish_artifacts(summary: steps.RunSummary, audited: checks.AuditResult | None) -> None:
     """The run's Markdown summary and every file's outcome and findings as Prefect artifacts."""
     create_markdown_artifact(key="ingest-summary", markdown=report.run_markdown(summary, audited),
@@ -81,6 +88,8 @@ def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> steps.RunSu
     summary.lock_seconds = lock.seconds
     summary.deliveries = deliver(warehouse, settings)
     rebuild_site(raw, warehouse)
+    if summary.files:
+        refresh_lake(warehouse)
     publish_artifacts(summary, audited)
     get_run_logger().info("%s", summary.text())
     return summary
