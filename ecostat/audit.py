@@ -29,11 +29,11 @@ from ecostat import settings
 from ecostat.alerts import Alert, record
 from ecostat.config import Settings
 from ecostat.forms import FORMS
+from ecostat.normalize import text_key
 from ecostat.obligations import obligations
-from ecostat.registry import CITY, registry
+from ecostat.registry import CITY, header_units, registry
 
 log = logging.getLogger(__name__)
-COUNT_UNITS = ("个", "件", "家")
 SITE = "ecostat"
 SUMMARY_PAGE = "audit.html"
 
@@ -146,11 +146,17 @@ def jumps_frame(con: duckdb.DuckDBPyConnection, form: str, year: int, fields: li
 
 
 def city_figures_frame(con: duckdb.DuckDBPyConnection, year: int) -> pd.DataFrame:
-    """The city figures of the year, with the fraction of each count and the value of each rate."""
-    frame = _frame(con, "SELECT figure, coalesce(dimension, '') AS dimension, value, unit FROM annual_figures "
-                        "WHERE year = ? AND scope = ? ORDER BY figure, dimension", [year, CITY])
-    frame["count_fraction"] = (frame["value"] % 1).where(frame["unit"].isin(COUNT_UNITS))
-    frame["rate"] = frame["value"].where(frame["unit"] == "%")
+    """The city figures of the year, with the fraction of each count (a figure in a counting word of
+    ``header_units.csv``), the value of each rate (0–100) and of each reduction (at most 100; below 0 when
+    the quantity grew)."""
+    frame = _frame(con, "SELECT a.figure, coalesce(a.dimension, '') AS dimension, a.value, a.unit, c.kind "
+                        "FROM annual_figures a JOIN meta_figure_catalogue c USING (figure) "
+                        "WHERE a.year = ? AND a.scope = ? ORDER BY a.figure, dimension", [year, CITY])
+    counting = set(header_units()["count"])
+    frame["count_fraction"] = (frame["value"] % 1).where(frame["unit"].map(text_key).isin(counting))
+    percent = (frame["unit"] == "%")
+    frame["rate"] = frame["value"].where(percent & (frame["kind"] != "reduction"))
+    frame["reduction"] = frame["value"].where(percent & (frame["kind"] == "reduction"))
     return frame
 
 
@@ -200,7 +206,8 @@ def plan(con: duckdb.DuckDBPyConnection, year: int) -> list[tuple[str, pd.DataFr
          [gxe.ExpectColumnValuesToBeUnique(column="slice_key", severity=critical)], ["slice_key"]),
         ("city_figures", city,
          [gxe.ExpectColumnValuesToBeBetween(column="count_fraction", min_value=0, max_value=0, severity=critical),
-          gxe.ExpectColumnValuesToBeBetween(column="rate", min_value=0, max_value=100, severity=critical)],
+          gxe.ExpectColumnValuesToBeBetween(column="rate", min_value=0, max_value=100, severity=critical),
+          gxe.ExpectColumnValuesToBeBetween(column="reduction", max_value=100, severity=critical)],
          ["figure", "dimension"]),
         ("city_figure_pairs", figure_pairs_frame(city),
          [gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="larger", column_B="smaller", or_equal=True,

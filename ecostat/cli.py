@@ -96,7 +96,9 @@ def parser() -> argparse.ArgumentParser:
     _warehouse(p)
     p.add_argument("--to", type=Path, required=True, metavar="DIR", help="a folder that does not exist (or is empty)")
     p = command("upgrade", "carry the warehouse forward to this code's schema version (what the next run does "
-                "first)", "ecostat upgrade --warehouse /srv/ecostat/warehouse/ecostat.duckdb")
+                "first), and journal its receipts' verdicts into the archive",
+                "ecostat upgrade --raw /srv/ecostat/raw --warehouse /srv/ecostat/warehouse/ecostat.duckdb")
+    _raw(p)
     _warehouse(p)
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="if an ingest holds the warehouse, wait this long for it (default: exit 3 at once)")
@@ -281,7 +283,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
     """Replay the archive into a new warehouse file."""
-    from ecostat.ingest import replay
+    from ecostat import verdicts
+    from ecostat.ingest import pending, replay
+    from ecostat.migrations import CONTRACT_VERSION
     from ecostat.progress import FileProgress
     from ecostat.warehouse import connect
     from ecostat.writer import work_path, writing
@@ -291,6 +295,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         raise Usage(f"{target} is the live warehouse: rebuild into a new file / 不能重建到正在使用的数据仓库")
     if target.exists() or work_path(target).exists():
         raise Usage(f"{target} already exists: rebuild writes a new file / 目标文件已存在")
+    archive = args.raw.resolve() / "archive"
     if args.lake:
         from ecostat.lake import check_restorable, restore
 
@@ -301,8 +306,14 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     with writing(target) as work, connect(work, create=True) as con:
         if args.lake:
             print(f"从湖仓恢复 restored from the lake: {restore(con, args.lake.resolve())} receipts")
+        judged = verdicts.read(archive)
+        unjudged = sum(r.receipt_id not in judged for r in pending(con, args.raw.resolve()))
         summary = replay(con, args.raw.resolve(), progress=FileProgress.auto("rebuild"))
     print(summary.text())
+    if unjudged:
+        print(f"{unjudged} 个文件没有记录审核结论，已按现行合同第 {CONTRACT_VERSION} 版审核 / "
+              f"{unjudged} receipts had no recorded verdict and were judged under contract v{CONTRACT_VERSION} "
+              "(run `ecostat upgrade --raw` against the warehouse that processed them to record theirs)")
     return 0
 
 
@@ -320,13 +331,19 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
-    """Apply the pending migration steps and derived changes, under the write lock, and publish."""
+    """Apply the pending migration steps and derived changes, under the write lock, journal the verdicts the
+    archive lacks, and publish."""
+    from ecostat import verdicts
     from ecostat.warehouse import connect, create_objects
     from ecostat.writer import writing
 
     with writing(existing(args.warehouse).resolve(), args.wait) as work, connect(work) as con:
         upgrade = create_objects(con)
+        journaled = verdicts.backfill(con, args.raw.resolve() / "archive")
     print(upgrade.text())
+    if journaled:
+        print(f"已将 {journaled} 个已处理文件的审核结论写入 {args.raw / 'archive' / verdicts.JOURNAL} / "
+              f"journaled the verdicts of {journaled} processed receipts")
     return 0
 
 
@@ -578,8 +595,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
                   f"skipped: {_first_line(exc)}）", file=sys.stderr)
     try:
         result = check_file(rec, data, now.date())
-        for table in [] if isinstance(result, Finding) else result:
-            check_across_periods(con, rec, table)
+        tables = [] if isinstance(result, Finding) else result
+        for i, table in enumerate(tables):  # as if the file's earlier accepted tables were loaded
+            check_across_periods(con, rec, table, [t for t in tables[:i] if t.accepted])
     finally:
         if con is not None:
             con.close()
@@ -606,11 +624,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_template(args: argparse.Namespace) -> int:
     """Write a fill-in template; 2 for an unknown unit or form."""
     from ecostat.normalize import Period
-    from ecostat.templates import build_template, forms_named
+    from ecostat.templates import NotSubmitter, build_template, forms_named
 
     unit = unit_code(args.unit)
     try:
-        forms = forms_named(args.form)
+        forms = forms_named(args.form, unit)
+    except NotSubmitter as exc:
+        raise Usage(str(exc)) from None
     except KeyError:
         from ecostat.forms import FORMS
 

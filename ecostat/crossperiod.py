@@ -1,5 +1,6 @@
-"""Cross-period rules: a table's rows against what the warehouse already holds for the same
-unit (and key), as if the table were loaded (its slices replace the stored ones)."""
+"""Rules against what the warehouse already holds, as if the table were loaded (its slices replace the
+stored ones): the cross-period rules (a unit's rows against its own earlier periods) and code ownership
+(a section or source code is current for one unit only in a period, contract §4.2 and §4.8)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from ecostat.normalize import Period
 from ecostat.validation import CheckedTable
 
 
-def check_periods(con: duckdb.DuckDBPyConnection | None, table: CheckedTable) -> None:
-    """Add the findings of the form's period rules to ``table`` (nothing to do without a warehouse)."""
+def check_periods(con: duckdb.DuckDBPyConnection | None, table: CheckedTable,
+                  unloaded: list[CheckedTable] | None = None) -> None:
+    """Add the findings of the form's period rules and code ownership to ``table`` (nothing to do without a
+    warehouse). ``unloaded``: the same file's accepted tables that the warehouse does not hold yet (a dry run)."""
+    check_code_owners(con, table, unloaded or [])
     form, frame = table.form, table.frame
     if con is None or form is None or frame is None or not form.period_rules:
         return
@@ -55,3 +59,35 @@ def check_periods(con: duckdb.DuckDBPyConnection | None, table: CheckedTable) ->
                     table.add(rule.rule_id, int(row), rule.column, value=table.written(int(row), rule.column),
                               other_value=prev_year.iloc[0][rule.column], new_value=new, expected=expected)
 
+
+
+def check_code_owners(con: duckdb.DuckDBPyConnection | None, table: CheckedTable,
+                      unloaded: list[CheckedTable]) -> None:
+    """A row whose owned code (section, source) is current under another unit for the same period is an error,
+    until that unit's slice is replaced without it: by a later table, or by this one (the city moving a section
+    from one unit to another in one table). Within one table the code is unique per period (its own rule)."""
+    form, frame = table.form, table.frame
+    code = form.owned_code if form is not None else None
+    if form is None or frame is None or code is None:
+        return
+    own = frame[frame["unit_code"].notna() & frame["period"].notna() & frame[code].notna()]
+    if own.empty:
+        return
+    owners: dict[tuple[str, str], str] = {}  # (period, code) -> the unit it is current for
+    if con is not None:
+        for unit, period, value in con.execute(
+                f'SELECT unit_code, period, "{code}" FROM "{form.table}" '
+                f'WHERE is_current AND list_contains(?, period) AND list_contains(?, "{code}")',
+                [sorted(own["period"].unique()), sorted(own[code].unique())]).fetchall():
+            owners[(period, value)] = unit
+    for other in unloaded:
+        if other.form is form and other.frame is not None:
+            owners.update({(p, v): u for u, p, v in zip(other.frame["unit_code"], other.frame["period"],
+                                                         other.frame[code], strict=True)})
+    replaced = set(zip(own["unit_code"], own["period"], strict=True))
+    for row, rec in own.iterrows():
+        owner = owners.get((rec["period"], rec[code]))
+        if owner is None or owner == rec["unit_code"] or (owner, rec["period"]) in replaced:
+            continue
+        table.add("PERIOD_CODE_OWNER", int(row), code, value=table.written(int(row), code),
+                  period=rec["period"], owner=owner)

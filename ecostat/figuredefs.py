@@ -2,15 +2,18 @@
 computed from the final reports, by kind (one generic query per kind, ``warehouse/mart_figure_values.sql``):
 
 - ``sum``: Σ field; ``ratio``: Σ field ÷ Σ denominator × 100 (never an average of percentages);
+  ``reduction``: (1 − Σ field ÷ Σ denominator) × 100 (a cut against a base, e.g. emissions);
 - ``value``: the unit's own value (scope ``unit``); ``mean``: the mean of field over the rows;
 - ``count``: the number of rows meeting ``filter``; ``share``: rows meeting ``filter`` among the rows
   meeting ``base``, × 100;
 - ``sql``: ``warehouse/figures/<figure>.sql``, a query returning (year, scope, dimension, value).
 
-``by`` names the field whose code is the figure's dimension; ``filter`` and ``base`` are conditions
-``field=code|code&field=code`` (a registry field's codes, or numbers). ``scope``: ``all`` — the city
-(360100) over every unit's rows, and each other unit alone; ``unit`` — each unit alone (the city's figure
-is 360100's own); ``city`` — the city only.
+``scale`` multiplies the value (``0.0001``: a sum in 万元 stated in 亿元); ``by`` names the field whose code is
+the figure's dimension; ``filter`` and ``base`` are conditions
+``field=code|code&field=code`` (a registry field's codes, ``true``/``false`` for a yes/no field, or numbers).
+``scope``: ``all`` — the city (the unit of kind ``city`` in ``units.csv``) over every unit's rows, and each
+other unit alone; ``unit`` — each unit alone (the city's figure is the city unit's own); ``city`` — the city
+only.
 
 :func:`problems` checks every definition against the forms, and the other data files that name fields
 or figures (``plausibility.csv``, ``figure_pairs.csv``, ``report_obligations.csv``) likewise.
@@ -24,13 +27,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from ecostat.formspec import NUMERIC, PERCENT, REGISTRY, Form
-from ecostat.registry import CITY, registry
+from ecostat.formspec import NUMERIC, PERCENT, Form
+from ecostat.registry import registry
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES_FILE = ROOT / "schemas" / "figures.csv"
 FIGURE_SQL_DIR = ROOT / "warehouse" / "figures"
-KINDS = ("sum", "ratio", "value", "mean", "count", "share", "sql")
+KINDS = ("sum", "ratio", "reduction", "value", "mean", "count", "share", "sql")
+TWO_FIELDS = ("ratio", "reduction")  # kinds of Σ field over Σ denominator
 SCOPES = ("all", "unit", "city")
 FIGURE_CODE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 
@@ -62,6 +66,7 @@ class Figure:
     filter: tuple[Condition, ...] = ()
     base: tuple[Condition, ...] = ()
     scope: str = "all"
+    scale: float = 1.0
 
     @property
     def sql_file(self) -> Path:
@@ -91,7 +96,7 @@ def read_figures(path: Path | None = None) -> list[Figure]:
             fields["figure"], fields["name_zh"], fields["unit"], fields["change_unit"], fields.get("kind", ""),
             fields.get("form", ""), fields.get("field", ""), fields.get("denominator", ""), fields.get("by", ""),
             parse_conditions(fields.get("filter", "")), parse_conditions(fields.get("base", "")),
-            fields.get("scope") or "all"))
+            fields.get("scope") or "all", float(fields.get("scale") or 1)))
     return out
 
 
@@ -126,7 +131,7 @@ def _condition_problems(fig: Figure, form: Form, conditions: tuple[Condition, ..
             out.append(f"{fig.figure}: {role} field {c.field!r} is not a field of form {form.code}")
             continue
         for v in c.values:
-            if f.kind == REGISTRY and f.registry and v not in {e.code for e in registry(f.registry).entries}:
+            if f.registry and v not in {e.code for e in registry(f.registry).entries}:
                 out.append(f"{fig.figure}: {role} {c.field}={v}: {v!r} is not a code of registry {f.registry}")
             elif f.kind in NUMERIC:
                 try:
@@ -166,17 +171,19 @@ def figure_problems(defs: list[Figure] | tuple[Figure, ...], forms: dict[str, Fo
         if form is None:
             out.append(f"{fig.figure}: form {fig.form!r} does not exist")
             continue
-        takes_field = fig.kind in ("sum", "ratio", "value", "mean")
+        takes_field = fig.kind in ("sum", *TWO_FIELDS, "value", "mean")
         if takes_field:
-            problem = _field_problem(fig, form, fig.field, "field", additive=fig.kind in ("sum", "ratio"))
+            problem = _field_problem(fig, form, fig.field, "field", additive=fig.kind in ("sum", *TWO_FIELDS))
             out += [problem] if problem else []
         elif fig.field:
             out.append(f"{fig.figure}: kind {fig.kind} counts rows and takes no field")
-        if fig.kind == "ratio":
+        if fig.kind in TWO_FIELDS:
             problem = _field_problem(fig, form, fig.denominator, "denominator", additive=True)
             out += [problem] if problem else []
         elif fig.denominator:
-            out.append(f"{fig.figure}: only a ratio has a denominator")
+            out.append(f"{fig.figure}: only a ratio or a reduction has a denominator")
+        if not fig.scale > 0:
+            out.append(f"{fig.figure}: scale {fig.scale:g} is not a positive factor")
         if fig.kind == "value" and fig.scope != "unit":
             out.append(f"{fig.figure}: a value is each unit's own (scope unit)")
         if fig.kind == "share" and not fig.filter:
@@ -233,7 +240,7 @@ def catalogue_rows(defs: list[Figure] | tuple[Figure, ...], forms: dict[str, For
         rows.append([f.figure, f.name_zh, f.unit, f.change_unit, f.kind, f.form or None, f.field or None,
                      f.denominator or None, f.by or None,
                      _conditions(form, f.filter) if form else [], _conditions(form, f.base) if form else [],
-                     f.scope, len(rows) + 1])
+                     f.scope, len(rows) + 1, f.scale])
     return rows
 
 
@@ -244,7 +251,7 @@ def sql_figures_view(defs: list[Figure] | tuple[Figure, ...]) -> str:
             f"{f.sql_file.read_text(encoding='utf-8').strip().rstrip(';')}\n)"
             for f in defs if f.kind == "sql"]
     if not arms:
-        arms = [f"SELECT NULL::INTEGER AS year, '{CITY}' AS scope, NULL::VARCHAR AS figure, "
+        arms = ["SELECT NULL::INTEGER AS year, NULL::VARCHAR AS scope, NULL::VARCHAR AS figure, "
                 "NULL::VARCHAR AS dimension, NULL::DOUBLE AS value WHERE false"]
     return ("-- The figures of kind sql (warehouse/figures/<figure>.sql), unrounded.\n"
             "CREATE OR REPLACE VIEW mart_sql_figures AS\n" + "\nUNION ALL\n".join(arms) + ";")

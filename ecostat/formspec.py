@@ -14,9 +14,14 @@ from ecostat.normalize import Period, text_key
 from ecostat.registry import quantity_unit, registry, tp_implied_class
 
 # Kinds of field: how a cell is parsed, and the warehouse column type each is stored as.
-NUMBER, INTEGER, PERCENT, REGISTRY, TEXT = "number", "integer", "percent", "registry", "text"
-SQL_TYPES = {INTEGER: "BIGINT", NUMBER: "DOUBLE", PERCENT: "DOUBLE", REGISTRY: "VARCHAR", TEXT: "VARCHAR"}
+NUMBER, INTEGER, PERCENT, REGISTRY, TEXT, YESNO = "number", "integer", "percent", "registry", "text", "yesno"
+SQL_TYPES = {INTEGER: "BIGINT", NUMBER: "DOUBLE", PERCENT: "DOUBLE", REGISTRY: "VARCHAR", TEXT: "VARCHAR",
+             YESNO: "BOOLEAN"}
 NUMERIC = (INTEGER, NUMBER, PERCENT)
+YES_NO_REGISTRY = "yes_no"  # the spellings of yes and no (是/否, 已完成/未完成, √/×, Y/N, 1/0), codes true/false
+
+# The unit kinds of units.csv, for people.
+KIND_ZH = {"city": "市本级（市监测中心）", "district": "区", "county": "县", "administration": "管理局"}
 
 # Columns every form has, and the frame columns validation adds for each row.
 UNIT_CODE = "district_code"
@@ -106,6 +111,11 @@ def text(code: str, zh: str, *, required: bool = False) -> Field:
     return Field(code, zh, TEXT, required=required)
 
 
+def yes_no(code: str, zh: str, *, required: bool = True) -> Field:
+    """Yes or no, in any spelling of ``schemas/registries/yes_no.csv``; stored as a boolean."""
+    return Field(code, zh, YESNO, required=required, registry=YES_NO_REGISTRY)
+
+
 @dataclass(frozen=True)
 class RowRule:
     """A rule over several columns of one row, checked by pandera as a dataframe check.
@@ -175,6 +185,13 @@ def amount_needs_cases(amount: str, cases: str) -> RowRule:
                    f"{{{amount}}} > 0 时 {{{cases}}} ≥ 1")
 
 
+def positive_together(a: str, b: str) -> RowRule:
+    """``a > 0`` exactly when ``b > 0`` (e.g. units that had sources collected, and sources collected)."""
+    return RowRule("ROW_POSITIVE_TOGETHER", a,
+                   lambda df: ~_given(df, a, b) | ((df[a] > 0) == (df[b] > 0)),
+                   lambda r: {"other": b, "other_value": r[b]}, f"{{{a}}} > 0 当且仅当 {{{b}}} > 0")
+
+
 def days_in_period(col: str) -> RowRule:
     """A day count may not exceed the days from 1 January to the end of the row's period."""
     return RowRule("ROW_DAYS_IN_PERIOD", col,
@@ -238,6 +255,8 @@ class Form:
     row_rules: tuple[RowRule, ...] = ()
     period_rules: tuple[PeriodRule, ...] = ()
     unique_per_period: tuple[str, ...] | None = None  # default: unit + key
+    submitters: tuple[str, ...] | None = None  # the unit kinds (units.csv) that may submit it; None: any unit
+    owned_code: str | None = None  # a code field that may be current for one unit only in a period
     schema: pa.DataFrameSchema = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -264,6 +283,12 @@ class Form:
             else:
                 text = f"{names[pr.column]}不得低于上期已报值"
             out.append(("跨期规则", pr.rule_id, text))
+        if self.owned_code:
+            out.append(("跨期规则", "PERIOD_CODE_OWNER",
+                        f"同一报告期内，一个{names[self.owned_code]}只能属于一个单位（另一单位重报不含该编码的数据后方可改报）"))
+        if self.submitters is not None:
+            kinds = "、".join(KIND_ZH.get(k, k) for k in self.submitters)
+            out.append(("报送单位", "AUTH_FORM", f"本表仅由{kinds}报送"))
         return out
 
     @property
@@ -303,7 +328,7 @@ def build_schema(form: Form) -> pa.DataFrameSchema:
             rid = "VALUE_MAX_EXCLUSIVE" if f.max_exclusive else "VALUE_MAX"
             high = pa.Check.lt if f.max_exclusive else pa.Check.le
             checks.append(high(f.max, error=check_key(rid, f.code)))
-        dtype = object if f.kind in (REGISTRY, TEXT) else "float64"
+        dtype = "float64" if f.kind in NUMERIC else object
         columns[f.code] = pa.Column(dtype, checks=checks, nullable=not f.required or f.since is not None,
                                     required=False, title=f.zh)
     frame_checks = [pa.Check(r.ok, error=check_key(r.rule_id, f"#{i}"))

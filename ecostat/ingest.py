@@ -29,7 +29,7 @@ from typing import Any
 
 import duckdb
 
-from ecostat import alerts, archive
+from ecostat import alerts, archive, verdicts
 from ecostat.archive import Receipt
 from ecostat.catalogue import Finding, finding
 from ecostat.config import Settings, load_settings
@@ -40,6 +40,7 @@ from ecostat.faults import fault_point
 from ecostat.feedback import reports_from_outcomes, write_feedback
 from ecostat.figures import refresh_figures
 from ecostat.intake import receive_inbox
+from ecostat.migrations import CONTRACT_VERSION
 from ecostat.progress import FileProgress
 from ecostat.readers import RawTable, ReadError, read_tables
 from ecostat.settings import max_file_bytes
@@ -140,10 +141,12 @@ def _mb(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MB"
 
 
-def check_across_periods(con: duckdb.DuckDBPyConnection | None, rec: Receipt, table: CheckedTable) -> None:
-    """The cross-period rules against the warehouse as it is now (even beside other errors: one pass
-    reports everything), then every finding of the table named after its file."""
-    check_periods(con, table)
+def check_across_periods(con: duckdb.DuckDBPyConnection | None, rec: Receipt, table: CheckedTable,
+                         earlier: list[CheckedTable] | None = None) -> None:
+    """The cross-period and code-ownership rules against the warehouse as it is now (even beside other errors:
+    one pass reports everything), then every finding of the table named after its file. ``earlier``: the
+    file's accepted tables not loaded into the warehouse (a dry run)."""
+    check_periods(con, table, earlier)
     for f in table.findings:
         f.file = rec.file
 
@@ -155,19 +158,23 @@ def _file_finding(rule_id: str, rec: Receipt, **params: Any) -> Finding:
 
 
 def process_receipt(con: duckdb.DuckDBPyConnection, raw: Path, rec: Receipt, run_id: str,
-                    notify: Settings | None = None, tried: int = 0) -> list[TableOutcome]:
+                    notify: Settings | None = None, tried: int = 0, earlier: verdicts.Verdict | None = None,
+                    journal: bool = True) -> list[TableOutcome]:
     """Check a received file and load its accepted tables, all in one transaction.
 
     With ``notify`` (the alert settings), the file's feedback is written and its alerts are recorded as
     pending in the same transaction: a run killed before the commit does both again, so nobody goes
     unwarned. ``tried`` is how many earlier runs died while checking this receipt: from
-    :data:`QUARANTINE_AFTER` on it is not checked again but held for the operator.
+    :data:`QUARANTINE_AFTER` on it is not checked again but held for the operator. ``earlier``: the
+    receipt's verdict, if one was journaled: what an earlier contract version rejected stays rejected
+    (contract §7). With ``journal``, the verdict is journaled once the transaction has committed.
     """
     data = archived_bytes(raw, rec)
     if tried < QUARANTINE_AFTER:
         archive.note_attempt(raw / "archive", rec.receipt_id, run_id)
+    kept = earlier if earlier is not None and earlier.earlier and earlier.any_rejected else None
     with transaction(con):
-        outcomes, failure = _process(con, rec, data, run_id, tried)
+        outcomes, failure = _process(con, rec, data, run_id, tried, kept)
         record_receipt(con, rec, run_id)
         if notify is not None:
             try:
@@ -179,19 +186,30 @@ def process_receipt(con: duckdb.DuckDBPyConnection, raw: Path, rec: Receipt, run
             alerts.record(con, [a for a in found if a is not None], notify)
         fault_point("before_commit")
     fault_point("loaded")
+    if journal:
+        verdicts.write(raw / "archive", verdicts.Verdict(rec.receipt_id, kept.contract if kept else CONTRACT_VERSION,
+                                                         tuple((o.sheet, o.form, o.status) for o in outcomes)))
     return outcomes
 
 
-def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: str,
-             tried: int) -> tuple[list[TableOutcome], str | None]:
-    """The file's outcomes, and what went wrong in ecostat itself, if anything (for the operator)."""
+def _rejected_earlier(rec: Receipt, kept: verdicts.Verdict, what: str, what_en: str) -> Finding:
+    return _file_finding("REJECTED_EARLIER", rec, what=what, what_en=what_en, contract=kept.contract,
+                         current=CONTRACT_VERSION)
+
+
+def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: str, tried: int,
+             kept: verdicts.Verdict | None = None) -> tuple[list[TableOutcome], str | None]:
+    """The file's outcomes, and what went wrong in ecostat itself, if anything (for the operator).
+    ``kept``: an earlier contract version's verdict whose rejections stand."""
     if already_loaded(con, rec.sha256, rec.submitter):
         sid = log_submission(con, rec, run_id, sheet=None, form=None, status="duplicate", findings=[])
         return [TableOutcome(rec.file, None, None, "duplicate", sid, submitter=rec.submitter)], None
     failure = None
-    if tried >= QUARANTINE_AFTER:
+    if kept is not None and kept.file_rejected:
+        result: list[CheckedTable] | Finding = _rejected_earlier(rec, kept, "文件", "file")
+    elif tried >= QUARANTINE_AFTER:
         failure = f"{tried} runs died while checking this file; it is quarantined and was not checked again"
-        result: list[CheckedTable] | Finding = _file_finding("FILE_QUARANTINED", rec, attempts=tried)
+        result = _file_finding("FILE_QUARANTINED", rec, attempts=tried)
     else:
         try:
             fault_point("checking", rec.file)
@@ -206,6 +224,8 @@ def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: 
                              submitter=rec.submitter)], failure
     outcomes = []
     for table in result:
+        if kept is not None and kept.rejected_sheet(table.sheet):
+            table.findings.insert(0, _rejected_earlier(rec, kept, "表", "table"))
         check_across_periods(con, rec, table)  # after the file's earlier tables loaded
         form = table.form.code if table.form else None
         if table.accepted:
@@ -288,17 +308,19 @@ def finish_run(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
 
 
 def process_pending(con: duckdb.DuckDBPyConnection, raw: Path, run_id: str, settings: Settings | None,
-                    progress: FileProgress | None = None) -> RunSummary:
-    """Process every pending receipt in order (with ``settings``: feedback and alerts too) and refresh
-    the figures if any was processed."""
+                    progress: FileProgress | None = None, journal: bool = True) -> RunSummary:
+    """Process every pending receipt in order (with ``settings``: feedback and alerts too; with ``journal``,
+    each verdict into the archive's journal) and refresh the figures if any was processed."""
     receipts = pending(con, raw)
     tried = archive.attempts(raw / "archive") if receipts else {}
+    judged = verdicts.read(raw / "archive") if receipts else {}
     progress = progress or FileProgress("files")
     progress.start(len(receipts))
     tables: list[TableOutcome] = []
     try:
         for rec in receipts:
-            outcomes = process_receipt(con, raw, rec, run_id, settings, tried.get(rec.receipt_id, 0))
+            outcomes = process_receipt(con, raw, rec, run_id, settings, tried.get(rec.receipt_id, 0),
+                                       judged.get(rec.receipt_id), journal=journal)
             progress.step([t.status for t in outcomes])
             tables += outcomes
     finally:
@@ -309,10 +331,12 @@ def process_pending(con: duckdb.DuckDBPyConnection, raw: Path, run_id: str, sett
 def write_run(con: duckdb.DuckDBPyConnection, raw: Path, warehouse: Path, run_id: str, settings: Settings,
               progress: FileProgress | None = None) -> RunSummary:
     """All an ingest run does under the write lock after receiving: record the last deliveries' outcomes,
-    register the run, process the pending receipts, record the alerts of reports overdue today."""
+    register the run, journal the verdicts the archive lacks, process the pending receipts, record the alerts
+    of reports overdue today."""
     with transaction(con):
         fold(con, warehouse)
         start_run(con, run_id)
+    verdicts.backfill(con, raw / "archive")
     summary = process_pending(con, raw, run_id, settings, progress)
     with transaction(con):
         alerts.record(con, alerts.missing_report_alerts(con, settings, dt.date.today(), run_id), settings)
@@ -321,11 +345,12 @@ def write_run(con: duckdb.DuckDBPyConnection, raw: Path, warehouse: Path, run_id
 
 
 def replay(con: duckdb.DuckDBPyConnection, raw: Path, *, progress: FileProgress | None = None) -> RunSummary:
-    """Process every pending receipt in order and refresh the figures, with no feedback and no alerts:
+    """Process every pending receipt in order and refresh the figures, with no feedback, no alerts and
+    nothing journaled (the archive's verdicts are read: an earlier contract version's rejections stand):
     all that ``ecostat rebuild`` does."""
     run_id = new_run_id()
     start_run(con, run_id)
-    summary = process_pending(con, raw, run_id, None, progress)
+    summary = process_pending(con, raw, run_id, None, progress, journal=False)
     finish_run(con, summary)
     return summary
 

@@ -77,9 +77,9 @@ DATASETS = {
     "meta_certification_audit": Dataset(None, "acted_at"),
 }
 VIEWS = frozenset({"annual_figures"})  # written for readers; a rebuilt warehouse recomputes them
-# Written by every connect(create=True) for the code at hand: the figure catalogue (from schemas/) and the
-# schema version (the lake's manifest records the version it was written at).
-NOT_EXPORTED = frozenset({"meta_figure_catalogue", "meta_schema_version"})
+# Written by every connect(create=True) for the code at hand: the figure catalogue and the units (from
+# schemas/) and the schema version (the lake's manifest records the version it was written at).
+NOT_EXPORTED = frozenset({"meta_figure_catalogue", "meta_units", "meta_schema_version"})
 FILE_MODE, DIR_MODE = 0o640, 0o750  # as the warehouse file: the lake holds the same (personal) data
 # What changes the record: a new submission or a certification act (a run with nothing new does not)
 FINGERPRINT = """SELECT (SELECT coalesce(max(submission_id), 0) FROM submission_log),

@@ -12,6 +12,9 @@ Precision and sentence patterns are data, one row per figure in ``schemas/figure
   stated in another figure's sentence (a completion pair: 需整治…个，已完成整治…个);
 - ``up`` / ``down`` / ``flat``: the change clause's words (concentrations 上升/改善, rates in
   个百分点 上升/下降, counts and money 增加·增长/减少, an unchanged value 持平);
+- ``large``: ``10000:亿元`` writes a value of at least 10000 divided by 10000 in 亿元 (11500万元 is 1.15亿元,
+  2440万元 stays so); ``zero``: the sentence written instead when the value is 0 at its precision
+  (超标地块0宗 reads 评审地块均未出现超标);
 - ``section``, ``source`` (the form, or ``form.field``, a figure is computed from) and ``charts``
   (``yoy``, ``districts``, ``monthly``) place it in the report.
 
@@ -58,6 +61,8 @@ class FigureText:
     flat: str
     source: str
     charts: frozenset[str]
+    large: tuple[float, str] | None = None  # (factor, unit): values ≥ factor written ÷ factor in that unit
+    zero: str = ""  # the template when the value is 0 at its precision
 
     @property
     def form(self) -> str:
@@ -71,7 +76,12 @@ class FigureText:
 
     def referenced(self) -> set[str]:
         """The other figures its template states."""
-        return {m.group(2) for m in _PLACEHOLDER.finditer(self.template) if m.group(2)}
+        return {m.group(2) for m in _PLACEHOLDER.finditer(self.template + self.zero) if m.group(2)}
+
+    def is_zero(self, value: Any) -> bool:
+        """Whether ``value`` is written as 0 at this figure's precision."""
+        number = finite(value)
+        return number is not None and format_number(number, self.decimals, self.rounding) == "0"
 
 
 @cache
@@ -81,7 +91,16 @@ def figure_texts() -> dict[str, FigureText]:
         return {r["figure"]: FigureText(
             r["figure"], r["section"], int(r["decimals"]), int(r["change_decimals"]), r["rounding"] or "half_up",
             r["unit_text"], r["template"], r["up"], r["down"], r["flat"], r["source"],
-            frozenset(r["charts"].split())) for r in csv.DictReader(fh)}
+            frozenset(r["charts"].split()), _large(r.get("large") or ""), r.get("zero") or "")
+            for r in csv.DictReader(fh)}
+
+
+def _large(text: str) -> tuple[float, str] | None:
+    """``10000:亿元`` → (10000.0, "亿元"); empty → None."""
+    if not text:
+        return None
+    factor, _, unit = text.partition(":")
+    return float(factor), unit
 
 
 def text_for(figure: str, name_zh: str, unit: str) -> FigureText:
@@ -126,6 +145,8 @@ def format_value(value: Any, text: FigureText, unit: str) -> str:
     number = finite(value)
     if number is None:
         return MISSING
+    if text.large is not None and abs(number) >= text.large[0]:
+        return format_number(number / text.large[0], text.decimals, text.rounding) + text.large[1]
     return format_number(number, text.decimals, text.rounding) + (text.unit_text or unit)
 
 
@@ -213,12 +234,13 @@ def sentence(row: Any, rows: dict[tuple[str, str | None], Any]) -> Sentence | No
     text = text_for(row.figure, row.name_zh, row.unit)
     if not text.template:
         return None
+    template = text.zero if text.zero and text.is_zero(row.value) else text.template
 
     def optional(m: re.Match[str]) -> str:
         part, missing = _render(m.group(1), row, rows)
         return "" if missing else part
 
-    body, _ = _render(_OPTIONAL.sub(optional, text.template), row, rows)
+    body, _ = _render(_OPTIONAL.sub(optional, template), row, rows)
     return Sentence(text.section, body + "。", (row.figure, *sorted(text.referenced())), dimension_key(row.dimension))
 
 

@@ -22,6 +22,7 @@ class Entry:
     code: str
     name: str
     extra: tuple[tuple[str, str], ...] = ()
+    aliases: tuple[str, ...] = ()  # other spellings accepted in a cell
 
     def get(self, key: str) -> str:
         """An extra column's value."""
@@ -65,7 +66,7 @@ def registry(name: str) -> Registry:
         for row in csv.DictReader(fh):
             code, label = row.pop("code"), row.pop("name")
             aliases = [a for a in row.pop("aliases", "").split("|") if a]
-            entry = Entry(code, label, tuple(row.items()))
+            entry = Entry(code, label, tuple(row.items()), tuple(aliases))
             entries.append(entry)
             for word in (code, label, *aliases):
                 lookup.setdefault(text_key(word), entry)
@@ -105,6 +106,20 @@ def header_units() -> dict[str, dict[str, float]]:
         for row in csv.DictReader(fh):
             out.setdefault(row["quantity"], {})[text_key(row["unit"])] = float(row["factor"])
     return out
+
+
+def yes_no(raw: object) -> bool | None:
+    """A yes/no cell in any spelling of ``yes_no.csv`` (是/否, 已完成/未完成, √/×, Y/N, 1/0), or None."""
+    entry = registry("yes_no").resolve(raw)
+    return None if entry is None else entry.code == "true"
+
+
+def may_submit(unit: str, kinds: tuple[str, ...] | None) -> bool:
+    """Whether ``unit`` is of one of the unit ``kinds`` that may submit a form (None: any unit may)."""
+    if kinds is None:
+        return True
+    entry = next((e for e in registry("units").entries if e.code == unit), None)
+    return entry is not None and entry.get("kind") in kinds
 
 
 def city_code() -> str:

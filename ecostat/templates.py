@@ -14,9 +14,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ecostat.catalogue import rules
 from ecostat.forms import FORMS
-from ecostat.formspec import INTEGER, NUMBER, PERCENT, PERIOD, REGISTRY, TEXT, UNIT_CODE, Field, Form
+from ecostat.formspec import INTEGER, NUMBER, PERCENT, PERIOD, REGISTRY, TEXT, UNIT_CODE, YESNO, Field, Form
 from ecostat.normalize import Period, column_letter
-from ecostat.registry import Entry, registry
+from ecostat.registry import Entry, may_submit, registry
 from ecostat.safecell import put
 from ecostat.validation import INSTRUCTIONS_SHEET
 
@@ -25,7 +25,7 @@ FIRST_ROW = HEADER_ROW + 1
 VALIDATED_ROWS = 300  # rows below the header that carry the drop-downs and range checks
 SECTION_ROWS = 30  # pre-filled rows of a form keyed by something other than a registry
 KIND_ZH = {INTEGER: "整数", NUMBER: "数值", PERCENT: "百分数（0–100，不带 % 亦可）", REGISTRY: "从下拉列表选择",
-           TEXT: "文本"}
+           TEXT: "文本", YESNO: "是 或 否（也可写 已完成/未完成、√/×、Y/N、1/0）"}
 LISTS_COLUMN = 8  # the drop-down lists sit on the instructions sheet from column H
 HEADER_FILL = PatternFill(fill_type="solid", start_color="FFDDEBF7", end_color="FFDDEBF7")
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
@@ -99,7 +99,7 @@ def _form_sheet(ws: Worksheet, form: Form, unit: Entry, period: Period, lists: _
             for r in range(FIRST_ROW, last + 1):
                 ws.cell(row=r, column=j).number_format = "@"
         dv = None
-        if f.kind == REGISTRY and f.registry:
+        if f.registry:  # a registry's names, or 是/否
             dv = DataValidation(type="list", formula1=lists.ref(f.registry))
         elif f.kind in (INTEGER, NUMBER, PERCENT):
             dv = _number_validation(f, f"{letter}{FIRST_ROW}")
@@ -134,7 +134,7 @@ def _instructions(ws: Worksheet, forms: list[Form], unit: Entry, period: Period)
         lines.append((f"报表：{form.zh}（{form.code}）", True))
         lines.append(("  区县代码：必填，文本；报告期：必填，文本", False))
         for f in form.fields:
-            allowed = f"；可选：{registry(f.registry).names()}" if f.kind == REGISTRY and f.registry else ""
+            allowed = f"；可选：{registry(f.registry).names()}" if f.registry else ""
             rng = f"；{f.range_text}" if f.range_text else ""
             lines.append((f"  {f.header}：{f.required_text}，{KIND_ZH[f.kind]}{rng}{allowed}", False))
         lines += [(f"  {label} {rule_id}：{text}", False) for label, rule_id, text in form.rule_texts()]
@@ -169,11 +169,20 @@ def build_template(forms: list[Form], unit: str, year: int, month: int | None = 
     return wb
 
 
-def forms_named(name: str) -> list[Form]:
-    """The forms a template is asked for: ``all``, a form code or its Chinese name."""
+class NotSubmitter(ValueError):
+    """The unit may not submit the form (contract §4.2: water sections come from the city only)."""
+
+
+def forms_named(name: str, unit: str | None = None) -> list[Form]:
+    """The forms a template is asked for: ``all`` (those ``unit`` may submit), a form code or its Chinese
+    name (:class:`NotSubmitter` when ``unit`` may not submit it)."""
     if name == "all":
-        return list(FORMS.values())
+        return [f for f in FORMS.values() if unit is None or may_submit(unit, f.submitters)]
     for form in FORMS.values():
         if name in (form.code, form.zh):
+            if unit is not None and not may_submit(unit, form.submitters):
+                allowed = [e.code for e in registry("units").entries if may_submit(e.code, form.submitters)]
+                raise NotSubmitter(f"{form.code} is submitted by {', '.join(allowed)} only / "
+                                   f"报表“{form.zh}”仅由 {'、'.join(allowed)} 报送")
             return [form]
     raise KeyError(name)

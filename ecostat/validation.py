@@ -18,7 +18,20 @@ from openpyxl.utils import column_index_from_string
 
 from ecostat.catalogue import Finding, SeverityCounts, finding, format_number
 from ecostat.forms import COMMON_HEADERS, FORMS
-from ecostat.formspec import INTEGER, PERCENT, PERIOD, REGISTRY, ROW_COLUMNS, TEXT, UNIT_CODE, UNIT_NAME, Field, Form
+from ecostat.formspec import (
+    INTEGER,
+    NUMERIC,
+    PERCENT,
+    PERIOD,
+    REGISTRY,
+    ROW_COLUMNS,
+    TEXT,
+    UNIT_CODE,
+    UNIT_NAME,
+    YESNO,
+    Field,
+    Form,
+)
 from ecostat.layout import (
     FooterPair,
     Layout,
@@ -42,7 +55,7 @@ from ecostat.normalize import (
     text_key,
 )
 from ecostat.readers import RawTable
-from ecostat.registry import CITY, header_units, registry
+from ecostat.registry import CITY, header_units, may_submit, registry, yes_no
 
 TOTALS_WORDS = frozenset({"合计", "总计", "全市"})
 INSTRUCTIONS_SHEET = "填报说明"  # the templates' instructions: not a table unless it holds a header row
@@ -165,6 +178,12 @@ def check_table(raw: RawTable, submitter: str | None, *, today: dt.date | None =
         out.add("TABLE_FORM_UNKNOWN", header_row, form=form.code, form_zh=form.zh, missing="、".join(missing))
         return out
     out.form = form
+    if submitter is not None and not may_submit(submitter, form.submitters):
+        allowed = [e for e in registry("units").entries if may_submit(e.code, form.submitters)]
+        out.add("AUTH_FORM", header_row, form=form.code, form_zh=form.zh, submitter=submitter,
+                submitters="、".join(f"{e.name}（{e.code}）" for e in allowed),
+                submitters_en=", ".join(e.code for e in allowed))
+        return out
     _merged_in_data(out, raw, layout)
     _map_columns(out, form, layout)
     by_letter = {c.letter: c.header for c in out.columns.values()}
@@ -265,6 +284,13 @@ class _RowReader:
         raw = self.raw(f.code)
         if f.kind == TEXT:
             return None if is_missing(raw) else shown(raw).strip()
+        if f.kind == YESNO:  # 是/否, 已完成/未完成, √/×, Y/N, 1/0 (yes_no.csv)
+            if is_missing(raw):
+                return None
+            answer = yes_no(raw)
+            if answer is None:
+                self.report("CELL_YES_NO", f.code)
+            return answer
         if f.kind == REGISTRY:
             if is_missing(raw):
                 return None
@@ -401,7 +427,7 @@ def _read_rows(out: CheckedTable, form: Form, rows: list[tuple[int, list[object]
     for f in form.fields:
         if f.code not in frame:
             frame[f.code] = None
-        frame[f.code] = frame[f.code].astype(object if f.kind in (REGISTRY, TEXT) else "float64")
+        frame[f.code] = frame[f.code].astype("float64" if f.kind in NUMERIC else object)
     for c in ("year", "month", "period_days"):
         frame[c] = frame[c].astype("Int64")
     out.frame = frame[[f.code for f in form.fields] + [*ROW_COLUMNS, "_bad", "_cells", "_at_least"]]

@@ -23,6 +23,7 @@ from ecostat import figuredefs, formsql, migrations
 from ecostat.archive import Receipt
 from ecostat.catalogue import Finding
 from ecostat.forms import FORMS
+from ecostat.registry import registry
 
 if TYPE_CHECKING:
     from ecostat.formspec import Form
@@ -153,7 +154,7 @@ class Upgrade:
 def create_objects(con: duckdb.DuckDBPyConnection) -> Upgrade:
     """Create every table and view, or carry an existing warehouse forward (contract §7): refuse a newer
     schema version, apply the pending migration steps, derive what the forms add, then recreate the
-    views and comments and reload the figure catalogue. Stored rows are never rewritten."""
+    views and comments and reload the figure catalogue and the units. Stored rows are never rewritten."""
     problems = (figuredefs.figure_problems(figuredefs.figures(), FORMS)
                 + figuredefs.reference_problems(figuredefs.figures(), FORMS))
     if problems:
@@ -178,8 +179,11 @@ def create_objects(con: duckdb.DuckDBPyConnection) -> Upgrade:
     _comment_facts(con)
     with transaction(con):
         con.execute("DELETE FROM meta_figure_catalogue")
-        con.executemany("INSERT INTO meta_figure_catalogue VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        con.executemany("INSERT INTO meta_figure_catalogue VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         figuredefs.catalogue_rows(figuredefs.figures(), FORMS))
+        con.execute("DELETE FROM meta_units")
+        con.executemany("INSERT INTO meta_units VALUES (?, ?, ?)",
+                        [[e.code, e.name, e.get("kind")] for e in registry("units").entries])
     return upgrade
 
 

@@ -1,4 +1,6 @@
-"""Form 4.2 水质断面 (water_sections): one row per monitoring section."""
+"""Form 4.2 水质断面 (water_sections): one row per monitoring section, submitted by the city monitoring centre
+only, each row naming the unit that contains the section; a section code is current for one unit only in a
+period."""
 
 from ecostat.formspec import Form, choice, class_vs_tp, measure, text
 
@@ -16,5 +18,7 @@ FORM = Form(
     key=("section_code",),
     row_rules=(class_vs_tp("water_class", "total_phosphorus", "water_type"),),
     unique_per_period=("section_code",),
+    submitters=("city",),
+    owned_code="section_code",
 )
 SCHEMA = FORM.schema

@@ -18,6 +18,14 @@ VALID: dict[str, dict[str, object]] = {
     "rural_soil": {"villages_new": 5, "villages_cumulative": 50, "villages_total": 100,
                    "villages_sewage_treated": 61, "sewage_rate": 61, "farmland_polluted": 1000,
                    "farmland_safe": 930, "farmland_safe_rate": "93%"},
+    "drinking_water": {"source_code": "DW01", "source_name": "青岚水厂", "source_level": "县级", "samples": 12,
+                       "compliant_samples": 12, "boundary_marked": "是"},
+    "pollution_projects": {"project_name": "赣江支流综合治理", "field": "水污染防治", "central_funds": "1.15亿元"},
+    "eia_approvals": {"pledge_approvals": 40, "investment": 842800, "avg_days": 12.5},
+    "eco_damage": {"leads": 12, "compensation": 8.5},
+    "soil_waste": {"parcels_reviewed": 8, "parcels_exceeding": 0, "key_units_monitored": 5, "zero_waste_cells": 6,
+                   "heavy_metal_base": "1.2吨", "heavy_metal_current": 1130},
+    "radiation": {"licensed_units": 20, "reports_submitted": 19, "sources_collected": 2, "collecting_units": 1},
 }
 UNIT_HEADERS = ["区县代码", "报告期"]
 

@@ -143,3 +143,23 @@ def test_ingest_writes_feedback_with_receipt(tmp_path: Path) -> None:
     stray = outbox / "_unassigned" / "stray.csv.feedback.md"
     assert "AUTH_FOLDER" not in stray.read_text(encoding="utf-8")  # the chat summary is in Chinese
     assert "文件 文件不在任何填报单位的收件目录中" in stray.read_text(encoding="utf-8")
+
+
+def test_feedback_marks_the_v2_cells_yes_no_ownership_and_the_city_only_form(tmp_path: Path) -> None:
+    """Contract v2's forms in the feedback workbooks: a yes/no cell, a source code owned by another unit, and a
+    district's water sections (rejected whole, the finding on the feedback sheet)."""
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    dw = header("drinking_water")
+    write_csv(raw / "inbox" / "360121" / "a.csv", [dw, row("drinking_water", unit="360121")])
+    write_xlsx(raw / "inbox" / "360123" / "b.xlsx", {"水源地": [
+        dw, row("drinking_water", unit="360123", source_code="AY01", boundary_marked="部分"),
+        row("drinking_water", unit="360123")]})  # DW01 is 360121's
+    write_xlsx(raw / "inbox" / "360102" / "c.xlsx", {"断面": [header("water_sections"), row("water_sections")]})
+    steps.run_plain(raw, db)
+    wb = openpyxl.load_workbook(raw / "outbox" / "360123" / "b.xlsx.feedback.xlsx")
+    cells = marked(wb["水源地"])
+    assert set(cells) == {"H2", "C3"}
+    assert cells["H2"][1].startswith("CELL_YES_NO") and cells["C3"][1].startswith("PERIOD_CODE_OWNER")
+    sections = openpyxl.load_workbook(raw / "outbox" / "360102" / "c.xlsx.feedback.xlsx")
+    text = " ".join(str(c.value) for r in sections[FEEDBACK_SHEET].iter_rows() for c in r if c.value)
+    assert "AUTH_FORM" in text and "仅由南昌市（360100）报送" in text

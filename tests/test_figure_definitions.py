@@ -21,8 +21,8 @@ def test_the_shipped_definitions_are_consistent():
     defs = figures()
     assert figure_problems(defs, FORMS) == []
     assert reference_problems(defs, FORMS) == []
-    assert len({f.figure for f in defs}) == len(defs) == 27
-    assert {f.kind for f in defs} == {"sum", "ratio", "value", "mean", "share"}
+    assert len({f.figure for f in defs}) == len(defs) == 44
+    assert {f.kind for f in defs} == {"sum", "ratio", "reduction", "value", "mean", "count", "share"}
 
 
 def fig(figure: str = "x.y", kind: str = "sum", form: str = "outfall_remediation", field: str = "required",
@@ -33,7 +33,7 @@ def fig(figure: str = "x.y", kind: str = "sum", form: str = "outfall_remediation
 
 BROKEN = [
     ([fig(), fig()], "x.y: defined more than once"),
-    ([fig(kind="total")], "x.y: kind 'total' is not one of sum, ratio, value, mean, count, share, sql"),
+    ([fig(kind="total")], "x.y: kind 'total' is not one of sum, ratio, reduction, value, mean, count, share, sql"),
     ([fig(form="noise")], "x.y: form 'noise' does not exist"),
     ([fig(field="requried")], "x.y: field 'requried' is not a field of form outfall_remediation"),
     ([fig(field="water_body")], "x.y: field outfall_remediation.water_body is not numeric (registry)"),
@@ -44,7 +44,12 @@ BROKEN = [
     ([fig(kind="ratio", unit="%", change_unit="pp")],
      "x.y: denominator '' is not a field of form outfall_remediation"),
     ([fig(kind="count", denominator="required")], "x.y: kind count counts rows and takes no field"),
-    ([fig(kind="count", field="", denominator="required")], "x.y: only a ratio has a denominator"),
+    ([fig(kind="count", field="", denominator="required")], "x.y: only a ratio or a reduction has a denominator"),
+    ([fig(kind="reduction", unit="%", change_unit="pp")],
+     "x.y: denominator '' is not a field of form outfall_remediation"),
+    ([fig(scale=0.0)], "x.y: scale 0 is not a positive factor"),
+    ([fig(form="drinking_water", kind="count", field="", filter=(Condition("boundary_marked", ("yes",)),))],
+     "x.y: filter boundary_marked=yes: 'yes' is not a code of registry yes_no"),
     ([fig(by="required")], "x.y: by 'required' is not a registry or text field of form outfall_remediation"),
     ([fig(kind="value")], "x.y: a value is each unit's own (scope unit)"),
     ([fig(kind="share", field="")], "x.y: a share needs a filter (the rows it counts)"),
@@ -160,3 +165,37 @@ def test_each_kind_computes_its_figure(tmp_path: Path, extra_figures):
     assert got[("360103", "outfall.completion_rate", None)] == 5
     assert got[("360100", "water.section_count", None)] == 4  # sql
     assert ("360102", "water.national_sections", None) not in got  # scope city: no district rows
+
+
+def test_yes_no_counts_a_reduction_and_a_scaled_sum(tmp_path: Path):
+    """count with a yes/no condition, reduction (1 − Σcur/Σbase) × 100 and sum × scale, over the v2 forms."""
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    write_csv(raw / "inbox" / "360121" / "sources.csv", [
+        header("drinking_water"),
+        row("drinking_water", unit="360121", source_code="R1", source_level="农村", boundary_marked="√"),
+        row("drinking_water", unit="360121", source_code="R2", source_level="农村", boundary_marked="×"),
+        row("drinking_water", unit="360121", source_code="C1", source_level="县级", samples=12,
+            compliant_samples=11)])
+    write_csv(raw / "inbox" / "360123" / "sources.csv", [
+        header("drinking_water"),
+        row("drinking_water", unit="360123", source_code="R3", source_level="农村", boundary_marked="Y"),
+        row("drinking_water", unit="360123", source_code="C2", source_level="市级", samples=12,
+            compliant_samples=12)])
+    for unit, base, cur in (("360121", "2吨", "1.9吨"), ("360123", 3000, 2800)):
+        write_csv(raw / "inbox" / unit / "soil.csv", [header("soil_waste"), row(
+            "soil_waste", unit=unit, heavy_metal_base=base, heavy_metal_current=cur)])
+    write_csv(raw / "inbox" / "360100" / "eia.csv", [header("eia_approvals"), row(
+        "eia_approvals", unit="360100", investment="84.28亿元")])
+    assert steps.run_plain(raw, db).count("accepted") == 5
+    with duckdb.connect(str(db), read_only=True) as con:
+        got = {(s, f): v for s, f, v in con.execute(
+            "SELECT scope, figure, value FROM annual_figures WHERE year = 2024 AND dimension IS NULL").fetchall()}
+        assert con.execute("SELECT boundary_marked FROM fact_drinking_water ORDER BY unit_code, source_code"
+                           ).fetchall() == [(True,), (True,), (False,), (True,), (True,)]
+    assert got[("360100", "drinking.rural_sources")] == 3
+    assert got[("360100", "drinking.rural_sources_marked")] == 2
+    assert got[("360121", "drinking.rural_sources_marked")] == 1
+    assert got[("360100", "drinking.county_compliance_rate")] == pytest.approx(23 / 24 * 100)
+    assert got[("360100", "soil.heavy_metal_reduction")] == pytest.approx((1 - 4700 / 5000) * 100)
+    assert got[("360121", "soil.heavy_metal_reduction")] == pytest.approx(5)
+    assert got[("360100", "eia.investment")] == pytest.approx(84.28)  # Σ 万元 × 0.0001 = 亿元

@@ -263,7 +263,7 @@ def test_any_other_suffix_is_an_error_naming_the_cell(tmp_path, fmt):
     cases, fines, _ = table.findings
     assert cases.value == "12只" and "“只”" in cases.message_zh and "个、件、家" in cases.message_zh
     assert fines.message_en == ("'罚款金额' value '12美元' carries the unit '美元', which this column does not take: "
-                                "write the number alone, or use one of: 万元、元、亿元、千元")
+                                "write the number alone, or use one of: 万元、元、亿元、千元、万、亿")
     assert not table.accepted
 
 

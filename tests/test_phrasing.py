@@ -46,6 +46,21 @@ SEED_SENTENCES = [
     "新增完成环境整治的行政村156个，同比增加22个，累计达到664个。",
     "农村生活污水治理率达到60%以上，同比上升6.3个百分点。",
     "受污染耕地安全利用率在93%以上，同比上升2.8个百分点。",
+    # §6.1
+    "县级及以上集中式饮用水水源地水质达标率为100%，同比上升1.2个百分点。",
+    "农村集中式饮用水水源地39个，完成保护区定界立标39个。",
+    "水领域污染防治申报项目7个，涉及中央资金1.15亿元。",
+    "大气领域污染防治申报项目4个，涉及中央资金2440万元。",
+    "土壤领域污染防治申报项目1个，涉及中央资金650万元。",
+    "承诺制审批项目40个，涉及投资84.28亿元，同比增长17.78%。",
+    "生态环境损害赔偿线索151件，落实赔偿金额113.72万元，同比增长31.7%。",
+    "地块土壤污染状况调查报告评审68宗，同比增加13宗。",
+    "评审地块均未出现超标。",
+    "完成周边土壤环境监测的重点监管单位49家，同比增加4家。",
+    "通过评估的“无废细胞”60个，同比增加20个。",
+    "重点行业重金属排放量较基准值减少5.3%。",
+    "提交辐射年度安全评估报告的核技术利用单位119家，同比增加9家。",
+    "5家核技术利用单位完成废旧放射源收贮8枚。",
 ]
 
 
@@ -72,7 +87,7 @@ def test_the_phrasing_data_is_consistent():
             assert t.field in {f.code for f in FORMS[t.form].fields}, t.figure
         if "monthly" in t.charts:
             assert t.field is not None, f"{t.figure}: a monthly curve needs the summed field"
-        for name in re.findall(r"\{(\w+)", t.template):
+        for name in re.findall(r"\{(\w+)", t.template + t.zero):
             assert name in ("value", "change", "dimension"), (t.figure, name)
     assert stated_elsewhere <= set(texts)
 
@@ -110,9 +125,22 @@ def frame(rows: list[dict[str, object]]) -> pd.DataFrame:
 
 
 def test_a_figure_without_phrasing_data_gets_a_generic_sentence():
-    got = sentences(frame([{"figure": "drinking.rural_sources", "name_zh": "农村集中式水源地数", "value": 39.0,
+    got = sentences(frame([{"figure": "noise.complaints", "name_zh": "噪声投诉件数", "value": 39.0,
                             "previous_value": 36.0, "change": 3.0}]))
-    assert [(s.section, s.text) for s in got] == [("其他指标", "农村集中式水源地数为39个，同比上升3个。")]
+    assert [(s.section, s.text) for s in got] == [("其他指标", "噪声投诉件数为39个，同比上升3个。")]
+
+
+def test_large_values_in_a_larger_unit_and_zero_in_words():
+    funds = [{"figure": "projects.central_funds", "name_zh": "中央资金", "dimension": d, "value": v, "unit": "万元",
+              "change_unit": "%"} for d, v in (("water", 11500.0), ("air", 2440.0))]
+    counts = [{"figure": "projects.count", "name_zh": "项目数", "dimension": d, "value": v}
+              for d, v in (("water", 7.0), ("air", 4.0))]
+    assert [s.text for s in sentences(frame(funds + counts))] == [
+        "水领域污染防治申报项目7个，涉及中央资金1.15亿元。", "大气领域污染防治申报项目4个，涉及中央资金2440万元。"]
+    parcels = [{"figure": "soil.parcels_exceeding", "name_zh": "超标地块数", "value": v, "unit": "宗",
+                "change_unit": "宗"} for v in (0.0, 2.0)]
+    assert [s.text for s in sentences(frame(parcels[:1]))] == ["评审地块均未出现超标。"]
+    assert [s.text for s in sentences(frame(parcels[1:]))] == ["其中超标地块2宗。"]
 
 
 def test_a_pair_states_both_figures_and_drops_a_missing_optional_part():

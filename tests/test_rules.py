@@ -8,6 +8,7 @@ import pytest
 
 from ecostat.catalogue import rules
 from ecostat.forms import FORMS
+from ecostat.registry import CITY
 from ecostat.validation import check_table
 from tests.forms_data import VALID, column_of, header, raw, row
 
@@ -18,13 +19,19 @@ def check(rows: list[list[object]], submitter: str = "360102"):
     return check_table(raw(rows), submitter, today=TODAY)
 
 
+def submitter_of(form: str) -> str:
+    """A unit that may submit ``form``: the city for a form it alone submits (water sections), else 360102,
+    whose rows the valid rows name."""
+    return CITY if FORMS[form].submitters is not None else "360102"
+
+
 def by_rule(table, rule_id):
     return [f for f in table.findings if f.rule_id == rule_id]
 
 
 @pytest.mark.parametrize("form", list(FORMS))
 def test_valid_row_of_every_form_has_no_finding(form):
-    table = check([header(form), row(form)])
+    table = check([header(form), row(form)], submitter_of(form))
     assert table.form is not None and table.form.code == form
     assert table.findings == []
     assert table.accepted
@@ -76,13 +83,57 @@ ROW_CASES = [
     ("rural_soil", {"farmland_safe_rate": 80}, "ROW_RATE", "farmland_safe_rate"),
     ("rural_soil", {"villages_total": 0, "villages_cumulative": 0, "villages_new": 0,
                     "villages_sewage_treated": 0, "sewage_rate": None}, "VALUE_MIN", "villages_total"),
+    # contract v2 §4.8–§4.13
+    ("drinking_water", {"source_code": None}, "CELL_REQUIRED", "source_code"),
+    ("drinking_water", {"source_level": "省级"}, "CELL_REGISTRY", "source_level"),
+    ("drinking_water", {"source_level": None}, "CELL_REQUIRED", "source_level"),
+    ("drinking_water", {"samples": 0, "compliant_samples": 0}, "VALUE_MIN", "samples"),
+    ("drinking_water", {"samples": None}, "CELL_REQUIRED", "samples"),
+    ("drinking_water", {"compliant_samples": 13}, "ROW_NOT_ABOVE", "compliant_samples"),
+    ("drinking_water", {"compliant_samples": "11.5"}, "CELL_INTEGER", "compliant_samples"),
+    ("drinking_water", {"boundary_marked": "部分"}, "CELL_YES_NO", "boundary_marked"),
+    ("drinking_water", {"boundary_marked": 2}, "CELL_YES_NO", "boundary_marked"),
+    ("drinking_water", {"boundary_marked": "—"}, "CELL_REQUIRED", "boundary_marked"),
+    ("pollution_projects", {"project_name": None}, "CELL_REQUIRED", "project_name"),
+    ("pollution_projects", {"field": "噪声"}, "CELL_REGISTRY", "field"),
+    ("pollution_projects", {"field": None}, "CELL_REQUIRED", "field"),
+    ("pollution_projects", {"central_funds": -5}, "VALUE_MIN", "central_funds"),
+    ("pollution_projects", {"central_funds": None}, "CELL_REQUIRED", "central_funds"),
+    ("pollution_projects", {"central_funds": "1.15美元"}, "CELL_UNIT_SUFFIX", "central_funds"),
+    ("eia_approvals", {"pledge_approvals": -1}, "VALUE_MIN", "pledge_approvals"),
+    ("eia_approvals", {"pledge_approvals": 0}, "ROW_AMOUNT_NEEDS_CASES", "investment"),
+    ("eia_approvals", {"investment": -1}, "VALUE_MIN", "investment"),
+    ("eia_approvals", {"investment": None}, "CELL_REQUIRED", "investment"),
+    ("eia_approvals", {"avg_days": 0}, "VALUE_MIN_EXCLUSIVE", "avg_days"),
+    ("eco_damage", {"leads": -1, "compensation": 0}, "VALUE_MIN", "leads"),
+    ("eco_damage", {"leads": 0}, "ROW_AMOUNT_NEEDS_CASES", "compensation"),
+    ("eco_damage", {"compensation": -0.5}, "VALUE_MIN", "compensation"),
+    ("eco_damage", {"leads": None}, "CELL_REQUIRED", "leads"),
+    ("soil_waste", {"parcels_reviewed": -1, "parcels_exceeding": -2}, "VALUE_MIN", "parcels_reviewed"),
+    ("soil_waste", {"parcels_exceeding": 9}, "ROW_NOT_ABOVE", "parcels_exceeding"),
+    ("soil_waste", {"key_units_monitored": -1}, "VALUE_MIN", "key_units_monitored"),
+    ("soil_waste", {"zero_waste_cells": "6.5"}, "CELL_INTEGER", "zero_waste_cells"),
+    ("soil_waste", {"zero_waste_cells": -6}, "VALUE_MIN", "zero_waste_cells"),
+    ("soil_waste", {"heavy_metal_base": -1}, "VALUE_MIN", "heavy_metal_base"),
+    ("soil_waste", {"heavy_metal_current": "-0.1吨"}, "VALUE_MIN", "heavy_metal_current"),
+    ("soil_waste", {"heavy_metal_current": "1.1立方米"}, "CELL_UNIT_SUFFIX", "heavy_metal_current"),
+    ("soil_waste", {"heavy_metal_base": None}, "CELL_REQUIRED", "heavy_metal_base"),
+    ("radiation", {"licensed_units": -1, "reports_submitted": -1, "collecting_units": 0, "sources_collected": 0},
+     "VALUE_MIN", "licensed_units"),
+    ("radiation", {"reports_submitted": 21}, "ROW_NOT_ABOVE", "reports_submitted"),
+    ("radiation", {"licensed_units": 1, "reports_submitted": 1, "collecting_units": 2}, "ROW_NOT_ABOVE",
+     "collecting_units"),
+    ("radiation", {"sources_collected": -2, "collecting_units": 0}, "VALUE_MIN", "sources_collected"),
+    ("radiation", {"sources_collected": 0}, "ROW_POSITIVE_TOGETHER", "collecting_units"),
+    ("radiation", {"collecting_units": 0}, "ROW_POSITIVE_TOGETHER", "collecting_units"),
+    ("radiation", {"collecting_units": None}, "CELL_REQUIRED", "collecting_units"),
 ]
 
 
 @pytest.mark.parametrize(("form", "changes", "rule_id", "field"), ROW_CASES,
                          ids=[f"{c[0]}-{c[2]}-{c[3]}" for c in ROW_CASES])
 def test_row_rule_fails_at_its_cell(form, changes, rule_id, field):
-    table = check([header(form), row(form, **changes)])
+    table = check([header(form), row(form, **changes)], submitter_of(form))
     hits = by_rule(table, rule_id)
     assert hits, [f.message_en for f in table.findings]
     f = hits[0]
@@ -202,6 +253,76 @@ def test_header_row_found_below_banner_and_money_converted():
     assert table.frame.loc[4, "exempt_amount"] == pytest.approx(2.0)
 
 
+@pytest.mark.parametrize("spelling", ["是", "已完成", "√", "Y", "y", 1, 1.0, "1", True, " 是 "])
+def test_yes_spellings(spelling):
+    table = check([header("drinking_water"), row("drinking_water", boundary_marked=spelling)])
+    assert table.findings == [] and table.frame["boundary_marked"].tolist() == [True]
+
+
+@pytest.mark.parametrize("spelling", ["否", "未完成", "×", "N", "n", 0, "0", False])
+def test_no_spellings(spelling):
+    table = check([header("drinking_water"), row("drinking_water", boundary_marked=spelling)])
+    assert table.findings == [] and table.frame["boundary_marked"].tolist() == [False]
+
+
+def test_yes_no_finding_names_the_cell_and_the_spellings():
+    table = check([header("drinking_water"), row("drinking_water", boundary_marked="部分完成")])
+    (f,) = table.findings
+    assert (f.rule_id, f.row, f.column, f.value) == ("CELL_YES_NO", 2, column_of("drinking_water", "boundary_marked"),
+                                                     "部分完成")
+    assert "是 或 否" in f.message_zh and "√/×" in f.message_zh
+
+
+def test_v2_passing_cases():
+    """The v2 rules' boundaries pass: both zero (radiation), no investment without approvals, an optional
+    average left empty, a code shared by two periods, every level and field by alias."""
+    cases = [("radiation", {"sources_collected": 0, "collecting_units": 0}),
+             ("eia_approvals", {"pledge_approvals": 0, "investment": 0, "avg_days": None}),
+             ("eco_damage", {"leads": 0, "compensation": 0}),
+             ("soil_waste", {"parcels_exceeding": 8}),
+             ("drinking_water", {"source_level": "农村", "compliant_samples": 11}),
+             ("drinking_water", {"source_level": "乡镇级", "samples": 1, "compliant_samples": 0}),
+             ("pollution_projects", {"field": "大气污染物减排"}),
+             ("pollution_projects", {"field": "土壤污染防治"})]
+    for form, changes in cases:
+        table = check([header(form), row(form, **changes)])
+        assert table.findings == [], (form, changes, [f.message_en for f in table.findings])
+    two_years = check([header("drinking_water"), row("drinking_water", period="2023"), row("drinking_water")])
+    assert two_years.findings == []
+
+
+def test_money_and_mass_convert_in_headers_and_cells():
+    funds = check([["区县代码", "报告期", "项目名称", "领域", "中央资金(元)"],
+                   ["360102", "2024", "甲", "水", "115,000,000"], ["360102", "2024", "乙", "大气", "2440万元"],
+                   ["360102", "2024", "丙", "土壤", "0.065亿"]])
+    assert funds.findings == [] and funds.frame["central_funds"].tolist() == pytest.approx([11500, 2440, 650])
+    eia = check([["区县代码", "报告期", "承诺制审批项目数", "涉及投资（亿元）", "平均审批用时（天）"],
+                 ["360102", "2024", "40个", "84.28", "12天"]])
+    assert eia.findings == [] and eia.frame["investment"].tolist() == pytest.approx([842800])
+    soil = check([["区县代码", "报告期", "地块调查报告评审数", "超标地块数", "重点监管单位周边监测数",
+                   "通过评估的无废细胞数", "重点行业重金属排放量基准值（吨）", "重点行业重金属排放量(kg)"],
+                  ["360102", "2024", "8宗", 0, "5家", "6个", "1.2", "1.13吨"]])
+    assert soil.findings == []
+    assert soil.frame[["heavy_metal_base", "heavy_metal_current"]].values.tolist()[0] == pytest.approx([1200, 1130])
+    bad = check([[*header("soil_waste")[:-1], "重点行业重金属排放量(立方米)"], row("soil_waste")])
+    assert [(f.rule_id, f.value) for f in bad.findings] == [("HEADER_UNIT", "立方米")]
+
+
+def test_a_source_code_is_unique_within_a_table_and_period_whatever_the_unit():
+    table = check([header("drinking_water"), row("drinking_water", unit="360103"), row("drinking_water")], CITY)
+    assert [(f.rule_id, f.row) for f in table.findings] == [("TABLE_KEY_DUPLICATE", 3)]
+    projects = check([header("pollution_projects"), row("pollution_projects"), row("pollution_projects")])
+    assert [(f.rule_id, f.row) for f in projects.findings] == [("TABLE_KEY_DUPLICATE", 3)]
+
+
+def test_only_the_city_submits_water_sections():
+    table = check([header("water_sections"), row("water_sections")], "360102")
+    (f,) = table.findings
+    assert (f.rule_id, f.row, f.severity) == ("AUTH_FORM", 1, "error") and not table.accepted
+    assert "南昌市（360100）" in f.message_zh and "360102" in f.message_zh
+    assert check([header("water_sections"), row("water_sections", unit="360102")], CITY).accepted
+
+
 def test_every_rule_of_the_catalogue_has_a_test():
     covered = {c[2] for c in ROW_CASES} | {c[3] for c in TABLE_CASES} | {
         "CELL_UNIT_MISMATCH", "TABLE_FORM_UNKNOWN", "COLUMN_MISSING", "COLUMN_DUPLICATE", "HEADER_UNIT",
@@ -215,6 +336,8 @@ def test_every_rule_of_the_catalogue_has_a_test():
         # hostile and odd files, in test_hostile.py
         "FILE_ENCRYPTED", "FILE_TOO_LARGE", "FILE_ZIP_BOMB", "CELL_FORMULA_NO_VALUE",
         "TABLE_MERGED_CELLS", "SHEET_HIDDEN", "ROWS_HIDDEN",
-        "CELL_UNIT_SUFFIX"}  # test_layouts.py
+        "CELL_UNIT_SUFFIX",  # test_layouts.py
+        "CELL_YES_NO", "AUTH_FORM",  # above
+        "PERIOD_CODE_OWNER", "REJECTED_EARLIER"}  # test_ownership.py, test_upgrade.py (verdicts)
     assert set(rules()) == covered
     assert set(VALID) == set(FORMS)

@@ -42,6 +42,31 @@ SEED_2024 = [
     ("rural.villages_new", None, 156, 0, None, None),
     ("rural.villages_cumulative", None, 664, 0, None, None),
 ]
+# Contract §6.1 (the v2 forms), 2024 as stated in the seed; each has a 2023 value, so a previous value and change
+SEED_2024_V2 = [
+    ("drinking.county_compliance_rate", None, 100, 1),
+    ("drinking.rural_sources", None, 39, 0),
+    ("drinking.rural_sources_marked", None, 39, 0),
+    ("projects.count", "water", 7, 0),
+    ("projects.count", "air", 4, 0),
+    ("projects.count", "soil", 1, 0),
+    ("projects.central_funds", "water", 11500, 0),  # 1.15亿
+    ("projects.central_funds", "air", 2440, 0),
+    ("projects.central_funds", "soil", 650, 0),
+    ("eia.pledge_approvals", None, 40, 0),
+    ("eia.investment", None, 84.28, 2),
+    ("damage.leads", None, 151, 0),
+    ("damage.compensation", None, 113.72, 2),
+    ("soil.parcels_reviewed", None, 68, 0),
+    ("soil.parcels_exceeding", None, 0, 0),
+    ("soil.key_units_monitored", None, 49, 0),
+    ("waste.zero_waste_cells", None, 60, 0),
+    ("soil.heavy_metal_reduction", None, 5.3, 1),
+    ("radiation.reports_submitted", None, 119, 0),
+    ("radiation.sources_collected", None, 8, 0),
+    ("radiation.collecting_units", None, 5, 0),
+]
+V2_FORMS = ("drinking_water", "pollution_projects", "eia_approvals", "eco_damage", "soil_waste", "radiation")
 AT_LEAST_2024 = [("rural.sewage_rate", 60), ("soil.farmland_safe_rate", 93)]  # "60%以上", "93%以上"
 
 
@@ -82,6 +107,28 @@ def test_samples_reproduce_the_seed_figures(ingested):
     for figure, floor in AT_LEAST_2024:
         assert floor <= got[(figure, None)]["value"] < floor + 1
     assert got[("air.pm25_mean", None)]["name_zh"] == "PM2.5平均浓度"
+    for figure, dim, value, vdec in SEED_2024_V2:
+        row = got[(figure, dim)]
+        assert round(row["value"], vdec) == value, (figure, dim, row["value"])
+        assert row["previous_value"] is not None and row["change"] is not None, (figure, dim)
+    assert got[("soil.heavy_metal_reduction", None)]["change_unit"] == "pp"
+    assert got[("eia.investment", None)]["unit"] == "亿元" and got[("eia.investment", None)]["change_unit"] == "%"
+
+
+def test_every_v2_form_loads_from_every_kind_of_file(ingested):
+    """The v2 forms arrive in xlsx (banners, two-row headers, footers), csv (GBK, UTF-8 with BOM), json, parquet
+    and .xls, each file's every table accepted."""
+    _, db, env, _ = ingested
+    out = ecostat("query", "SELECT form, list(DISTINCT lower(regexp_extract(file, '\\.(\\w+)$', 1)) ORDER BY 1), "
+                  "count(*) FILTER (WHERE status = 'rejected') FROM submission_log WHERE form IN "
+                  f"({', '.join(repr(f) for f in V2_FORMS)}) GROUP BY form ORDER BY form", "--format", "json",
+                  "--warehouse", str(db), env=env)
+    assert out.returncode == 0, out.stderr
+    rows = {r["form"]: list(r.values())[1:] for r in json.loads(out.stdout)}
+    assert set(rows) == set(V2_FORMS)
+    assert all(rejected == 0 for _, rejected in rows.values())
+    kinds = set().union(*(set(k) for k, _ in rows.values()))
+    assert kinds == {"xlsx", "xls", "csv", "json", "parquet"}, rows
 
 
 def test_first_run_rejects_the_bad_samples_with_reasons(ingested):
@@ -89,7 +136,7 @@ def test_first_run_rejects_the_bad_samples_with_reasons(ingested):
     rejected = [line for line in stdout.splitlines() if "退回 rejected:" in line]
     assert len(rejected) == 5
     assert any("stray.csv" in line and "收件目录" in line for line in rejected)
-    assert "91 tables accepted" in stdout
+    assert "141 tables accepted" in stdout
 
 
 def test_validate_names_each_bad_cell_in_chinese(ingested):

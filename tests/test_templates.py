@@ -10,8 +10,8 @@ import pytest
 from ecostat.catalogue import rules
 from ecostat.cli import main
 from ecostat.forms import FORMS
-from ecostat.formspec import INTEGER, PERCENT, REGISTRY
-from ecostat.registry import registry
+from ecostat.formspec import INTEGER, PERCENT
+from ecostat.registry import CITY, registry
 from ecostat.templates import FIRST_ROW, HEADER_ROW, column_headers, prefilled_rows
 from ecostat.validation import INSTRUCTIONS_SHEET
 from tests.forms_data import VALID
@@ -43,7 +43,7 @@ def fill(wb: openpyxl.Workbook, code: str) -> None:
         value = VALID[code].get(f.code)
         if value is None:
             continue
-        if f.kind == REGISTRY:
+        if f.registry:  # a registry or yes/no: from the drop-down
             name = registry(f.registry).resolve(value).name
             assert name in lists[letter], (f.code, lists[letter])
             value = name
@@ -57,18 +57,19 @@ def fill(wb: openpyxl.Workbook, code: str) -> None:
 @pytest.mark.parametrize("code", list(FORMS))
 def test_template_round_trip(tmp_path: Path, capsys, code: str) -> None:
     path = tmp_path / f"{code}.xlsx"
-    assert main(["template", code, "--unit", "360102", "--year", "2024", "--out", str(path)]) == 0
+    unit = CITY if FORMS[code].submitters is not None else "360102"
+    assert main(["template", code, "--unit", unit, "--year", "2024", "--out", str(path)]) == 0
     wb = openpyxl.load_workbook(path)
     form = FORMS[code]
     assert wb.sheetnames == [form.zh, INSTRUCTIONS_SHEET]
     ws = wb[form.zh]
     assert [c.value for c in ws[HEADER_ROW]] == column_headers(form)
     prefilled = [(ws.cell(r, 1).value, ws.cell(r, 2).value) for r in range(FIRST_ROW, FIRST_ROW + 40)]
-    assert prefilled == [("360102", "2024")] * prefilled_rows(form) + [(None, None)] * (40 - prefilled_rows(form))
+    assert prefilled == [(unit, "2024")] * prefilled_rows(form) + [(None, None)] * (40 - prefilled_rows(form))
     fill(wb, code)
     wb.save(path)
     capsys.readouterr()
-    assert main(["validate", str(path), "--unit", "360102", "--warehouse", str(tmp_path / "none.duckdb")]) == 0
+    assert main(["validate", str(path), "--unit", unit, "--warehouse", str(tmp_path / "none.duckdb")]) == 0
     out = capsys.readouterr().out
     assert out == f"{path.name} [{form.zh}]: {code} — 通过 accepted, 0 errors, 0 warnings\n"
 
@@ -77,16 +78,17 @@ def test_all_forms_in_one_template(tmp_path: Path, capsys) -> None:
     path = tmp_path / "all.xlsx"
     assert main(["template", "all", "--unit", "360112", "--year", "2024", "--month", "6", "--out", str(path)]) == 0
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == [*(f.zh for f in FORMS.values()), INSTRUCTIONS_SHEET]
+    forms = [f for f in FORMS.values() if f.submitters is None]  # water sections come from the city only
+    assert wb.sheetnames == [*(f.zh for f in forms), INSTRUCTIONS_SHEET] and "水质断面" not in wb.sheetnames
     assert wb["空气质量"]["B3"].value == "2024-06" and wb["空气质量"]["A3"].value == "360112"
-    for code in FORMS:
-        fill(wb, code)
+    for form in forms:
+        fill(wb, form.code)
     wb["空气质量"]["E3"], wb["空气质量"]["F3"], wb["空气质量"]["G3"] = 160, 182, None  # six months only
     wb.save(path)
     capsys.readouterr()
     assert main(["validate", str(path), "--unit", "360112", "--warehouse", str(tmp_path / "none.duckdb")]) == 0
     out = capsys.readouterr().out
-    assert "ERROR" not in out and "WARNING" not in out and out.count("通过 accepted") == len(FORMS)
+    assert "ERROR" not in out and "WARNING" not in out and out.count("通过 accepted") == len(forms)
 
 
 def test_instructions_come_from_the_schemas_and_catalogue(tmp_path: Path) -> None:
@@ -113,4 +115,7 @@ def test_range_validation_matches_the_contract(tmp_path: Path) -> None:
 def test_unknown_unit_or_form(tmp_path: Path, capsys) -> None:
     assert main(["template", "nope", "--unit", "360102", "--year", "2024", "--out", str(tmp_path / "x.xlsx")]) == 2
     assert main(["template", "--unit", "999999", "--year", "2024", "--out", str(tmp_path / "x.xlsx")]) == 2
+    assert main(["template", "water_sections", "--unit", "360102", "--year", "2024",
+                 "--out", str(tmp_path / "x.xlsx")]) == 2  # the city alone submits sections (§4.2)
+    assert "仅由 360100 报送" in capsys.readouterr().err
     assert not (tmp_path / "x.xlsx").exists()

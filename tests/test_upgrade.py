@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from ecostat import ingest as steps
-from ecostat import migrations
+from ecostat import migrations, verdicts
 from ecostat.cli import main
 from ecostat.forms import FORMS, known_header_keys
 from ecostat.formspec import INTEGER, Form, count
@@ -77,6 +77,11 @@ def versions(db: Path) -> list[tuple]:
                            "ORDER BY applied_at, version").fetchall()
 
 
+def migrated(db: Path) -> list[tuple]:
+    """The steps applied (not the changes derived from the forms)."""
+    return [v for v in versions(db) if v[2] == "migrated"]
+
+
 def test_upgrade_keeps_every_row_and_every_figure_and_twice_is_a_no_op(v1, capsys):
     _, db = v1
     assert main(["figures", "--year", "2024", "--warehouse", str(db)]) == 2  # readers wait for the upgrade
@@ -87,11 +92,18 @@ def test_upgrade_keeps_every_row_and_every_figure_and_twice_is_a_no_op(v1, capsy
     live, served = figure_values(db), figure_values(db, "annual_figures")
     assert main(["upgrade", "--warehouse", str(db)]) == 0
     assert f"schema version 1 → {LATEST}" in capsys.readouterr().out
-    assert snapshot(db, old_columns) == before  # every row of every v1 table, every value
+    after = snapshot(db, old_columns)
+    v1_figures = {r[0] for r in before["meta_figure_catalogue"]}
+    assert len(after["meta_figure_catalogue"]) == len(v1_figures) + 17  # the catalogue is data: §6.1's figures added
+    after["meta_figure_catalogue"] = [r for r in after["meta_figure_catalogue"] if r[0] in v1_figures]
+    assert after == before  # every row of every v1 table, every value
     same_figures(live, figure_values(db))
     same_figures(served, figure_values(db, "annual_figures"))  # 2023 as certified, 2024 live
+    new_forms = "; ".join(f"create fact_{f}" for f in sorted(
+        ("drinking_water", "pollution_projects", "eia_approvals", "eco_damage", "soil_waste", "radiation")))
     assert versions(db) == [(1, "baseline", "found", "2"), *((s.version, s.name, "migrated", "2")
-                                                             for s in migrations.steps()[1:])]
+                                                             for s in migrations.steps()[1:]),
+                            (LATEST, new_forms, "derived", "2")]  # contract v2's forms: derived, no step
     upgraded = snapshot(db)
     assert main(["upgrade", "--warehouse", str(db)]) == 0
     assert "up to date" in capsys.readouterr().out
@@ -119,13 +131,13 @@ def test_the_next_run_upgrades_and_rejected_files_stay_rejected_until_sent_again
     with duckdb.connect(str(db), read_only=True) as con:
         log = con.execute("SELECT * FROM submission_log ORDER BY submission_id").fetchall()
     rejected = [r for r in log if r[6] == "rejected"]
-    assert len(rejected) == 5
+    assert len(rejected) == 7  # among them an .xls and a sheet with "9件", which v2 would accept
     (raw / "inbox").mkdir()
     assert main(["ingest", "--no-prefect", "--raw", str(raw), "--warehouse", str(db)]) == 0  # nothing new
     assert "0 files, 0 tables accepted, 0 rejected, 0 duplicates" in capsys.readouterr().out
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT * FROM submission_log ORDER BY submission_id").fetchall() == log
-        assert con.execute("SELECT count(*) FROM meta_received_files").fetchone() == (49,)
+        assert con.execute("SELECT count(*) FROM meta_received_files").fetchone() == (51,)
     assert migrations.latest_version() == max(v for v, *_ in versions(db))
     stray = FIXTURE.parent.parent.parent / "raw" / "samples" / "stray.csv"  # rejected by v1: outside any unit folder
     before = figure_values(db)
@@ -137,16 +149,81 @@ def test_the_next_run_upgrades_and_rejected_files_stay_rejected_until_sent_again
     same_figures(before, figure_values(db))  # a May report: 360102's annual report still counts
 
 
-def test_rebuild_from_the_archive_equals_the_upgraded_warehouse(v1, tmp_path):
+OUTCOME = "SELECT file, sheet, form, status, rows_loaded FROM submission_log ORDER BY submission_id"
+V1_REJECTED_XLS = "360124/进贤县2024年环境执法_更正.xls"  # FILE_TYPE in v1; readable in v2
+V1_REJECTED_SHEET = ("360121/南昌县2024年6月报表.xlsx", "环境执法")  # "9件": CELL_NUMBER in v1; a count in v2
+
+
+def test_rebuild_from_the_archive_equals_the_upgraded_warehouse(v1, tmp_path, capsys):
     raw, db = v1
-    assert main(["upgrade", "--warehouse", str(db)]) == 0
+    assert not (raw / "archive" / verdicts.JOURNAL).exists()  # the v1 archive predates the journal
+    assert main(["upgrade", "--raw", str(raw), "--warehouse", str(db)]) == 0
+    assert "journaled the verdicts of 51 processed receipts" in capsys.readouterr().out
+    journal = verdicts.read(raw / "archive")
+    assert len(journal) == 51 and {v.contract for v in journal.values()} == {"1"}  # processed before any version
     rebuilt = tmp_path / "rebuilt.duckdb"
     assert main(["rebuild", "--raw", str(raw), "--warehouse", str(db), "--to", str(rebuilt)]) == 0
+    assert "no recorded verdict" not in capsys.readouterr().out
     assert figure_values(rebuilt) == figure_values(db)
     same_figures(figure_values(db, "annual_figures"), figure_values(rebuilt, "annual_figures"))
-    outcome = "SELECT file, sheet, form, status, rows_loaded FROM submission_log ORDER BY submission_id"
     with duckdb.connect(str(db), read_only=True) as a, duckdb.connect(str(rebuilt), read_only=True) as b:
-        assert a.execute(outcome).fetchall() == b.execute(outcome).fetchall()
+        assert a.execute(OUTCOME).fetchall() == b.execute(OUTCOME).fetchall()
+        kept = b.execute("""SELECT l.file, l.sheet, i.rule_id, i.message_zh, i.message_en FROM submission_log l
+                            JOIN validation_issues i USING (submission_id)
+                            WHERE i.rule_id = 'REJECTED_EARLIER' ORDER BY l.submission_id""").fetchall()
+        assert len(kept) == 7  # every rejection of v1, first among its findings
+        found = {(f, s): (zh, en) for f, s, _, zh, en in kept}
+        assert "此文件已在提交合同第 1 版下被退回（现行为第 2 版）" in found[(V1_REJECTED_XLS, None)][0]
+        assert "this table was rejected under submission contract v1 (now v2)" in found[V1_REJECTED_SHEET][1]
+        # the sheet v1 accepted beside it is accepted again; the rejected one keeps its cell findings too
+        assert b.execute("SELECT status FROM submission_log WHERE file = ? AND sheet = '督察整改'",
+                         [V1_REJECTED_SHEET[0]]).fetchall() == [("accepted",)]
+
+
+def test_an_archive_without_verdicts_is_judged_under_the_current_contract(v1, tmp_path, capsys):
+    """Nothing tells a rebuild what v1 decided about a receipt that no warehouse journaled: it is judged under
+    contract v2, and the rebuild says so; here the .xls that v1 refused then loads."""
+    raw, db = v1
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    assert main(["rebuild", "--raw", str(raw), "--warehouse", str(db), "--to", str(rebuilt)]) == 0
+    assert "51 receipts had no recorded verdict and were judged under contract v2" in capsys.readouterr().out
+    with duckdb.connect(str(rebuilt), read_only=True) as b:
+        assert b.execute("SELECT status FROM submission_log WHERE file = ?", [V1_REJECTED_XLS]).fetchall() == [
+            ("accepted",)]
+    assert figure_values(rebuilt)[(2024, "360124", "enforcement.fines", None)] == pytest.approx(300.5)
+
+
+def test_each_run_journals_its_verdicts_and_a_lost_line_is_journaled_from_the_warehouse(tmp_path):
+    raw, db = tmp_path / "raw", tmp_path / "wh" / "ecostat.duckdb"
+    drop(raw, "360102/a.csv", [header("outfall_remediation"), row("outfall_remediation")])
+    drop(raw, "360102/b.csv", [header("outfall_remediation"), row("outfall_remediation", completed=11)])
+    steps.run_plain(raw, db)
+    journal = verdicts.read(raw / "archive")
+    assert sorted((v.contract, v.tables) for v in journal.values()) == [
+        ("2", ((None, "outfall_remediation", "accepted"),)), ("2", ((None, "outfall_remediation", "rejected"),))]
+    (raw / "archive" / verdicts.JOURNAL).unlink()  # as if the run died after its commits, before the journal
+    drop(raw, "360103/c.csv", [["区县代码", "报告期"], ["360103", "2024"]])
+    steps.run_plain(raw, db)
+    again = verdicts.read(raw / "archive")
+    assert {k: again[k] for k in journal} == journal  # journaled from the warehouse, contract v2 as recorded
+    assert len(again) == 3
+
+
+def test_a_rejection_of_an_earlier_contract_stands_in_a_run_too(tmp_path):
+    """A pending receipt (its run rolled back after the journal line, then ecostat was upgraded) whose earlier
+    verdict was a rejection stays rejected."""
+    raw, db = tmp_path / "raw", tmp_path / "wh" / "ecostat.duckdb"
+    drop(raw, "360102/a.csv", [header("outfall_remediation"), row("outfall_remediation")])
+    from ecostat.archive import receipts
+    from ecostat.intake import receive_inbox
+
+    assert receive_inbox(raw) == 1
+    (rec,) = receipts(raw / "archive")
+    verdicts.write(raw / "archive", verdicts.Verdict(rec.receipt_id, "1", ((None, None, "rejected"),)))
+    summary = steps.run_plain(raw, db)
+    (t,) = summary.tables
+    assert (t.status, [f.rule_id for f in t.findings]) == ("rejected", ["REJECTED_EARLIER"])
+    assert verdicts.read(raw / "archive")[rec.receipt_id].contract == "1"
 
 
 def test_readers_and_writers_refuse_a_newer_schema_version(v1, capsys):
@@ -201,7 +278,7 @@ def test_a_failing_step_is_rolled_back_and_a_python_step_runs_in_its_transaction
     with connect(db, create=True) as con:
         assert con.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'meta_ingest_runs'").fetchone() == (
             "one row per run",)
-    assert versions(db)[-1] == (NEXT, "describe_runs", "migrated", "2")
+    assert migrated(db)[-1] == (NEXT, "describe_runs", "migrated", "2")
 
 
 @pytest.fixture
@@ -287,7 +364,7 @@ def test_a_rename_stops_until_its_step_is_written(v1, tmp_path, monkeypatch, for
     with connect(db, create=True):
         pass
     assert snapshot(db, {"fact_water_sections": ["section_code", "section_title"]})["fact_water_sections"] == names
-    assert versions(db)[-1][:3] == (NEXT, "section_title", "migrated")
+    assert migrated(db)[-1][:3] == (NEXT, "section_title", "migrated")
 
 
 def test_a_type_change_an_undeclared_column_or_a_new_table_without_its_step_stops(v1, form_change):

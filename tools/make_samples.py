@@ -108,13 +108,36 @@ STATED = {
     ("enforcement.scattered_fixed", None): (492, 0, None, None),
     ("rural.villages_new", None): (156, 0, None, None),
     ("rural.villages_cumulative", None): (664, 0, None, None),
+    # §6.1
+    ("drinking.county_compliance_rate", None): (100, 1, None, None),
+    ("drinking.rural_sources", None): (39, 0, None, None),
+    ("drinking.rural_sources_marked", None): (39, 0, None, None),
+    ("projects.count", "water"): (7, 0, None, None),
+    ("projects.count", "air"): (4, 0, None, None),
+    ("projects.count", "soil"): (1, 0, None, None),
+    ("projects.central_funds", "water"): (11500, 0, None, None),
+    ("projects.central_funds", "air"): (2440, 0, None, None),
+    ("projects.central_funds", "soil"): (650, 0, None, None),
+    ("eia.pledge_approvals", None): (40, 0, None, None),
+    ("eia.investment", None): (84.28, 2, None, None),
+    ("damage.leads", None): (151, 0, None, None),
+    ("damage.compensation", None): (113.72, 2, None, None),
+    ("soil.parcels_reviewed", None): (68, 0, None, None),
+    ("soil.parcels_exceeding", None): (0, 0, None, None),
+    ("soil.key_units_monitored", None): (49, 0, None, None),
+    ("waste.zero_waste_cells", None): (60, 0, None, None),
+    ("soil.heavy_metal_reduction", None): (5.3, 1, None, None),
+    ("radiation.reports_submitted", None): (119, 0, None, None),
+    ("radiation.sources_collected", None): (8, 0, None, None),
+    ("radiation.collecting_units", None): (5, 0, None, None),
 }
 STATED_RANGES = {("rural.sewage_rate", None): (60, 61), ("soil.farmland_safe_rate", None): (93, 94)}
 CHANGE_UNIT = {"air.pm25_mean": "%", "water.tp_mean": "%", "enforcement.fines": "%",
-               "enforcement.exempt_amount": "%"}  # the rest of the ratios below are pp
+               "enforcement.exempt_amount": "%", "projects.central_funds": "%", "eia.investment": "%",
+               "damage.compensation": "%"}  # the rest of the ratios below are pp
 PP_FIGURES = {"air.good_day_rate", "water.surface_good_rate", "water.national_good_rate",
               "water.class2_share", "outfall.completion_rate", "rural.sewage_rate",
-              "soil.farmland_safe_rate"}
+              "soil.farmland_safe_rate", "drinking.county_compliance_rate", "soil.heavy_metal_reduction"}
 
 
 def rel_change(v: float, prev: float) -> float:
@@ -317,6 +340,79 @@ RURAL = {
 }
 
 
+# ---- contract v2 forms (§4.8–§4.13), 2023 and 2024 -----------------------------------------
+# drinking_water: period -> unit -> [(code, name, level, samples, compliant, marked)]. 2024: every
+# county-level-and-above sample compliant, 39 rural sources all marked; 2023: one sample short, 30 marked.
+def _sources(unit: str, prefix: str, county: int, rural: int, township: int, marked23: int,
+             short23: bool) -> dict[str, list[tuple]]:
+    out: dict[str, list[tuple]] = {"2023": [], "2024": []}
+    name = NAME[unit]
+    for year in ("2023", "2024"):
+        for i in range(county):
+            ok = 11 if (year == "2023" and short23 and i == 0) else 12
+            out[year].append((f"{prefix}-C{i + 1:02d}", f"{name}城区集中式水源地{i + 1}号", "county_plus", 12, ok, True))
+        for i in range(rural):
+            marked = year == "2024" or i < marked23
+            out[year].append((f"{prefix}-R{i + 1:02d}", f"{name}农村集中式水源地{i + 1:02d}", "rural", 4,
+                              4 if i % 5 else 3, marked))
+        for i in range(township):
+            out[year].append((f"{prefix}-T{i + 1:02d}", f"{name}乡镇水源地{i + 1}号", "township", 4, 4, False))
+    return out
+
+
+_DW = {"360100": _sources("360100", "NC", 3, 0, 0, 0, False),
+       "360112": _sources("360112", "XJ", 1, 4, 0, 3, False),
+       "360121": _sources("360121", "NCX", 1, 15, 0, 12, True),
+       "360123": _sources("360123", "AY", 1, 8, 0, 6, False),
+       "360124": _sources("360124", "JX", 1, 12, 2, 9, False)}
+DRINKING = {y: {u: v[y] for u, v in _DW.items()} for y in ("2023", "2024")}
+DRINKING_UNITS = ["360112", "360121", "360123", "360124"]  # districts and counties with sources
+
+# pollution_projects (360100): period -> [(project name, field, central funds 万元)]
+PROJECTS = {
+    "2024": [("赣江南昌段水生态保护修复项目", "water", 3000), ("抚河下游水环境综合治理项目", "water", 2500),
+             ("鄱阳湖南昌湖区总磷削减项目", "water", 2000), ("青岚湖流域农业面源污染治理项目", "water", 1500),
+             ("军山湖水环境治理项目", "water", 1200), ("潦河流域生态修复项目", "water", 800),
+             ("瑶湖水质提升项目", "water", 500),
+             ("工业炉窑深度治理项目", "air", 900), ("挥发性有机物综合治理项目", "air", 700),
+             ("燃气锅炉低氮燃烧改造项目", "air", 500), ("移动源污染防治能力建设项目", "air", 340),
+             ("重点行业企业用地土壤污染风险管控项目", "soil", 650)],
+    "2023": [("赣江干流水环境综合治理项目", "water", 2500), ("抚河水生态修复项目", "water", 2000),
+             ("鄱阳湖南昌湖区入湖河流整治项目", "water", 1500), ("城镇污水管网排查整治项目", "water", 1200),
+             ("饮用水水源地规范化建设项目", "water", 1000),
+             ("重点企业超低排放改造项目", "air", 800), ("餐饮油烟综合治理项目", "air", 600),
+             ("扬尘污染防治能力建设项目", "air", 400),
+             ("受污染耕地安全利用项目", "soil", 500), ("土壤污染重点监管单位隐患排查项目", "soil", 400)],
+}
+# eia_approvals (360100): period -> (pledge approvals, investment 万元, average days)
+EIA = {"2024": (40, 842800, D("15.5")), "2023": (35, 715600, 22)}
+# eco_damage: period -> unit -> (leads, compensation 万元)
+DAMAGE = {
+    "2024": {"360102": (6, D("2.15")), "360103": (5, D("1.8")), "360104": (7, D("3.42")), "360111": (14, D("9.86")),
+             "360112": (25, D("21.37")), "360113": (9, D("5.6")), "360121": (38, D("32.45")),
+             "360123": (15, D("10.28")), "360124": (24, D("20.14")), "360105": (8, D("6.65"))},
+    "2023": {"360102": (5, D("1.2")), "360103": (4, D("0.9")), "360104": (6, D("2.5")), "360111": (11, D("7.3")),
+             "360112": (21, D("15.6")), "360113": (8, D("4.1")), "360121": (31, D("25.8")),
+             "360123": (12, D("8.4")), "360124": (20, D("16.2")), "360105": (6, D("4.35"))},
+}
+# soil_waste: period -> unit -> (parcels reviewed, exceeding, key units monitored, zero-waste cells,
+#                                heavy metals base kg, heavy metals kg)
+SOIL = {
+    "2024": {"360102": (3, 0, 1, 5, 0, 0), "360103": (4, 0, 2, 6, 0, 0), "360104": (5, 0, 3, 4, 800, 760),
+             "360111": (8, 0, 6, 7, 1500, 1420), "360112": (12, 0, 9, 8, 2600, 2470),
+             "360113": (6, 0, 2, 9, 0, 0), "360121": (14, 0, 12, 7, 3900, 3700),
+             "360123": (5, 0, 5, 5, 1200, 1130), "360124": (9, 0, 7, 6, 1600, 1510),
+             "360105": (2, 0, 2, 3, 400, 374)},
+    "2023": {"360102": (2, 0, 1, 3, 0, 0), "360103": (3, 0, 2, 4, 0, 0), "360104": (4, 0, 3, 2, 800, 780),
+             "360111": (7, 0, 5, 5, 1500, 1465), "360112": (10, 1, 8, 6, 2600, 2530),
+             "360113": (5, 0, 2, 6, 0, 0), "360121": (11, 0, 11, 5, 3900, 3800),
+             "360123": (4, 0, 5, 3, 1200, 1170), "360124": (7, 0, 6, 4, 1600, 1555),
+             "360105": (2, 0, 2, 2, 400, 390)},
+}
+# radiation (360100): period -> (licensed units, reports submitted, sources collected, collecting units)
+RADIATION = {"2024": (124, 119, 8, 5), "2023": (118, 110, 3, 2)}
+
+
 def rows(form: str, unit: str, period: str) -> list[dict]:
     """The canonical rows of one slice (form, unit, period)."""
     base = {"unit": unit, "period": period}
@@ -351,6 +447,27 @@ def rows(form: str, unit: str, period: str) -> list[dict]:
         new, cum, tot, tre, pol, safe = RURAL[period][unit]
         return [dict(base, villages_new=new, villages_cumulative=cum, villages_total=tot,
                      villages_sewage_treated=tre, farmland_polluted=pol, farmland_safe=safe)]
+    if form == "drinking_water":
+        return [dict(base, source_code=c, source_name=n, source_level=lv, samples=sm, compliant_samples=ok,
+                     boundary_marked=mk) for c, n, lv, sm, ok, mk in DRINKING[period][unit]]
+    if form == "pollution_projects":
+        assert unit == CITY
+        return [dict(base, project_name=n, field=f, central_funds=v) for n, f, v in PROJECTS[period]]
+    if form == "eia_approvals":
+        assert unit == CITY
+        n, inv, days = EIA[period]
+        return [dict(base, pledge_approvals=n, investment=inv, avg_days=days)]
+    if form == "eco_damage":
+        leads, comp = DAMAGE[period][unit]
+        return [dict(base, leads=leads, compensation=comp)]
+    if form == "soil_waste":
+        rev, exc, key, cells, hb, hc = SOIL[period][unit]
+        return [dict(base, parcels_reviewed=rev, parcels_exceeding=exc, key_units_monitored=key,
+                     zero_waste_cells=cells, heavy_metal_base=hb, heavy_metal_current=hc)]
+    if form == "radiation":
+        assert unit == CITY
+        lic, rep, src, col = RADIATION[period]
+        return [dict(base, licensed_units=lic, reports_submitted=rep, sources_collected=src, collecting_units=col)]
     raise KeyError(form)
 
 
@@ -385,15 +502,39 @@ FORMS = {
                    ("farmland_polluted", "受污染耕地面积", "亩"),
                    ("farmland_safe", "受污染耕地安全利用面积", "亩"),
                    ("farmland_safe_rate", "受污染耕地安全利用率", "%")],
+    "drinking_water": [("source_code", "水源地编码", None), ("source_name", "水源地名称", None),
+                       ("source_level", "水源地级别", None), ("samples", "监测次数", "次"),
+                       ("compliant_samples", "达标次数", "次"), ("boundary_marked", "保护区定界立标", None)],
+    "pollution_projects": [("project_name", "项目名称", None), ("field", "领域", None),
+                           ("central_funds", "中央资金", "万元")],
+    "eia_approvals": [("pledge_approvals", "承诺制审批项目数", "个"), ("investment", "涉及投资", "万元"),
+                      ("avg_days", "平均审批用时", "天")],
+    "eco_damage": [("leads", "损害赔偿线索数", "件"), ("compensation", "落实赔偿金额", "万元")],
+    "soil_waste": [("parcels_reviewed", "地块调查报告评审数", "宗"), ("parcels_exceeding", "超标地块数", "宗"),
+                   ("key_units_monitored", "重点监管单位周边监测数", "家"),
+                   ("zero_waste_cells", "通过评估的无废细胞数", "个"),
+                   ("heavy_metal_base", "重点行业重金属排放量基准值", "kg"),
+                   ("heavy_metal_current", "重点行业重金属排放量", "kg")],
+    "radiation": [("licensed_units", "核技术利用单位数", "家"), ("reports_submitted", "提交年度评估报告单位数", "家"),
+                  ("sources_collected", "收贮废旧放射源枚数", "枚"), ("collecting_units", "完成收贮单位数", "家")],
 }
 SHEET_NAME = {"air_quality": "空气质量", "water_sections": "水质断面", "outfall_remediation": "入河排污口整治",
               "inspection_problems": "督察整改", "petitions": "信访件办理", "enforcement": "环境执法",
-              "rural_soil": "农村环境与土壤"}
+              "rural_soil": "农村环境与土壤", "drinking_water": "饮用水水源地",
+              "pollution_projects": "污染防治申报项目", "eia_approvals": "环评审批", "eco_damage": "生态环境损害赔偿",
+              "soil_waste": "土壤重金属与无废城市", "radiation": "核与辐射"}
 RATES = {"good_day_rate": ("good_days", "valid_days"),
          "sewage_rate": ("villages_sewage_treated", "villages_total"),
          "farmland_safe_rate": ("farmland_safe", "farmland_polluted")}
-MONEY = {"fines", "exempt_amount"}
-DISTRICT_FORMS = ["outfall_remediation", "inspection_problems", "petitions", "enforcement", "rural_soil"]
+MONEY = {"fines", "exempt_amount", "central_funds", "investment", "compensation"}
+MASS = {"heavy_metal_base", "heavy_metal_current"}
+V2_DISTRICT_FORMS = ["eco_damage", "soil_waste"]  # contract v2: every district, county and Wanli
+DISTRICT_FORMS = ["outfall_remediation", "inspection_problems", "petitions", "enforcement", "rural_soil",
+                  *V2_DISTRICT_FORMS]
+CITY_FORMS = ["drinking_water", "pollution_projects", "eia_approvals", "radiation"]  # 360100's own rows
+LEVEL_ZH = {"county_plus": "县级及以上", "township": "乡镇级", "rural": "农村集中式"}
+LEVEL_SHORT = {"county_plus": "县级", "township": "乡镇", "rural": "农村"}
+FIELD_ZH = {"water": "水污染防治", "air": "大气污染物减排", "soil": "土壤污染防治"}
 
 BATCH_ZH = {"historic": "历次督察", "central_r3b2": "第三轮第二批"}
 BATCH_LONG = {"historic": "历次中央和省督察及警示片", "central_r3b2": "第三轮第二批中央生态环境保护督察"}
@@ -455,6 +596,10 @@ class Style:
     counted: frozenset = frozenset()      # columns written with their unit or counting word: "62个"
     serial: bool = False                  # a leading 序号 column (1, 2, ...)
     remarks: bool = False                 # a trailing 备注 column (empty)
+    # contract v2 forms
+    mass: str = "kg"                      # kg or 吨: heavy metals
+    yes: tuple = ("是", "否")             # how boundary_marked writes yes and no
+    level: dict = field(default_factory=lambda: LEVEL_ZH)
 
 
 class Pct(float):
@@ -489,6 +634,8 @@ def render(form: str, data: list[dict], st: Style, totals: str | None = None) ->
             zh = st.alias.get(code, zh)
             if code in MONEY:
                 unit = st.money
+            if code in MASS:
+                unit = st.mass
             if unit and st.brackets == "half":
                 zh = f"{zh}({unit})"
             elif unit and st.brackets == "full":
@@ -517,8 +664,15 @@ def render(form: str, data: list[dict], st: Style, totals: str | None = None) ->
             return st.batch[v]
         if code == "water_class":
             return st.wclass[v]
+        if code == "boundary_marked":
+            return st.yes[0] if v else st.yes[1]
+        if code in ("source_level", "field"):
+            return v if st.body_code else st.level[v] if code == "source_level" else FIELD_ZH[v]
         if code in MONEY:
-            v = v * 10000 if st.money == "元" else v
+            v = v * 10000 if st.money == "元" else D(v) / 10000 if st.money == "亿元" else v
+            v = int(v) if v == int(v) else float(v)
+        if code in MASS and st.mass == "吨":
+            v = D(v) / 1000
             v = int(v) if v == int(v) else float(v)
         if isinstance(v, Decimal):
             v = float(v)
@@ -527,7 +681,7 @@ def render(form: str, data: list[dict], st: Style, totals: str | None = None) ->
         if code in st.fullwidth:
             return fmt_num(v).translate(FULLWIDTH)
         if code in st.counted:
-            return f"{fmt_num(v)}{st.money if code in MONEY else units[code]}"
+            return f"{fmt_num(v)}{st.money if code in MONEY else st.mass if code in MASS else units[code]}"
         return v
 
     out = []
@@ -608,6 +762,9 @@ GROUPS = {
     "rural_soil": (("农村环境整治", "villages_new", "villages_total"),
                    ("生活污水治理", "villages_sewage_treated", "sewage_rate"),
                    ("受污染耕地", "farmland_polluted", "farmland_safe_rate")),
+    "eco_damage": (("生态环境损害赔偿", "leads", "compensation"),),
+    "soil_waste": (("建设用地地块", "parcels_reviewed", "parcels_exceeding"),
+                   ("重点行业重金属排放量", "heavy_metal_base", "heavy_metal_current")),
 }
 
 
@@ -641,6 +798,40 @@ def build_files() -> list[File]:
                          banner="南昌市2024年地表水监测断面水质类别及总磷年均值")],
                   "2025-01-08 10:30"))
 
+    # contract v2 (§4.8–§4.13): the centre's own rows (市本级) of the forms the city submits
+    F.append(File("360100/南昌市2023年饮用水水源地.csv",
+                  [Sheet("drinking_water", rows("drinking_water", CITY, "2023"),
+                         Style(unit_col="单位", names=SHORT, period=per_nian))],
+                  "2024-01-10 10:00", encoding="utf-8-sig"))
+    F.append(File("360100/pollution_projects_2023.parquet",
+                  [Sheet("pollution_projects", rows("pollution_projects", CITY, "2023"),
+                         Style(unit_col="district_code", en=True, body_code=True))],
+                  "2024-01-10 10:10"))
+    F.append(File("360100/南昌市2023年环评审批.json",
+                  [Sheet("eia_approvals", rows("eia_approvals", CITY, "2023"),
+                         Style(unit_col="单位", names=SHORT, period=per_nian, money="元"))],
+                  "2024-01-10 10:20"))
+    F.append(File("360100/南昌市2023年核与辐射.xls",
+                  [Sheet("radiation", rows("radiation", CITY, "2023"), Style(unit_col="区县代码"), "核与辐射",
+                         banner="南昌市2023年核与辐射安全监管情况")],
+                  "2024-01-10 10:30"))
+    note = "填报单位：南昌市生态环境局　　统计时段：2024年1月1日—12月31日"
+    special = Style(unit_col="单位", names=SHORT, period=per_nian)
+    F.append(File("360100/南昌市2024年生态环境专项工作报表.xlsx", [
+        Sheet("drinking_water", rows("drinking_water", CITY, "2024"), special, "饮用水水源地",
+              banner="南昌市2024年市级集中式饮用水水源地情况表", note=note),
+        Sheet("pollution_projects", rows("pollution_projects", CITY, "2024"),
+              replace(special, counted=frozenset({"central_funds"})), "污染防治申报项目",
+              banner="南昌市2024年污染防治中央资金申报项目表", note=note),
+        Sheet("eia_approvals", rows("eia_approvals", CITY, "2024"), replace(special, money="亿元"), "环评审批",
+              banner="南昌市2024年环评承诺制审批情况", note=note),
+        Sheet("radiation", rows("radiation", CITY, "2024"),
+              replace(special, counted=frozenset({"licensed_units", "reports_submitted", "sources_collected",
+                                                 "collecting_units"})), "核与辐射",
+              banner="南昌市2024年核与辐射安全监管情况", note=note,
+              footer=signature("赵琳", "孙伟", "李强", "0791-83881234", "2025年1月8日"))],
+        "2025-01-08 11:00"))
+
     # ---- 360102 东湖区: multi-sheet xlsx per year, codes as numbers ---------------------------
     st = Style(code_type=int, period=per_nian, missing="—")
     F.append(File("360102/东湖区2023年度生态环境报表.xlsx", district_sheets("360102", "2023", st),
@@ -656,7 +847,8 @@ def build_files() -> list[File]:
     # ---- 360103 西湖区: GBK CSV, one per form holding both years, names, money in 元 ----------
     st = Style(unit_col="区县", names=SHORT, batch=BATCH_LONG, missing="", percent=True)
     for form, label in (("outfall_remediation", "入河排污口整治"), ("inspection_problems", "督察整改"),
-                        ("petitions", "信访件办理"), ("rural_soil", "农村环境与土壤")):
+                        ("petitions", "信访件办理"), ("rural_soil", "农村环境与土壤"),
+                        ("eco_damage", "生态环境损害赔偿"), ("soil_waste", "土壤重金属与无废城市")):
         F.append(File(f"360103/西湖区_{label}_2023-2024.csv",
                       [Sheet(form, slices(form, ["360103"], "2023") + slices(form, ["360103"], "2024"), st)],
                       "2025-01-13 11:00", encoding="gbk"))
@@ -676,7 +868,10 @@ def build_files() -> list[File]:
                "inspection_problems": Style(brackets="full", period=per_nian),
                "petitions": Style(brackets="full", period=per_nian),
                "enforcement": Style(unit_col="单位", brackets="full", period=per_nian),
-               "rural_soil": Style(unit_col="单位", brackets="full", period=per_nian)}
+               "rural_soil": Style(unit_col="单位", brackets="full", period=per_nian),
+               "eco_damage": Style(unit_col="单位", brackets="full", period=per_nian, money="元"),
+               "soil_waste": Style(brackets="full", period=per_nian, mass="吨",
+                                   counted=frozenset({"parcels_reviewed", "zero_waste_cells"}))}
     for i, form in enumerate(DISTRICT_FORMS):
         F.append(File(f"360104/青云谱区2024年_{SHEET_NAME[form]}.json",
                       [Sheet(form, rows(form, "360104", "2024"), json_st[form])],
@@ -692,7 +887,8 @@ def build_files() -> list[File]:
     # ---- 360112 新建区: banner on every sheet, full-width brackets and digits; June + annual --
     note = "填报单位：新建区生态环境局（盖章）　　金额单位：万元"
     st = Style(brackets="full", period=per_nian, batch=BATCH_LONG, missing="/")
-    F.append(File("360112/新建区2023年度报表.xlsx", district_sheets("360112", "2023", st, note=note),
+    F.append(File("360112/新建区2023年度报表.xlsx", district_sheets("360112", "2023", st, note=note,
+                                                             forms=[*DISTRICT_FORMS, "drinking_water"]),
                   "2024-01-16 10:00"))
     F.append(File("360112/新建区2024年6月入河排污口整治进度.xlsx",
                   [Sheet("outfall_remediation", rows("outfall_remediation", "360112", "2024-06"),
@@ -702,7 +898,8 @@ def build_files() -> list[File]:
     fw = Style(brackets="full", period=per_plain, batch=BATCH_LONG, missing="/",
                fullwidth=frozenset({"required", "completed", "problems_due", "problems_done"}),
                alias={"concluded": "已完成整改件数"})
-    F.append(File("360112/新建区2024年度报表.xlsx", district_sheets("360112", "2024", fw, note=note),
+    F.append(File("360112/新建区2024年度报表.xlsx", district_sheets("360112", "2024", fw, note=note,
+                                                             forms=[*DISTRICT_FORMS, "drinking_water"]),
                   "2025-01-16 10:00"))
 
     # ---- 360113 红谷滩区: parquet, English codes, unit by name, both years per form ----------
@@ -716,7 +913,9 @@ def build_files() -> list[File]:
     F.append(File("360121/南昌县2023年度报表.xlsx",
                   district_sheets("360121", "2023", Style(unit_col="区县", period=per_nian, missing="-",
                                                           thousands=frozenset({"farmland_polluted",
-                                                                               "farmland_safe"}))),
+                                                                               "farmland_safe"}),
+                                                          yes=("√", "×")),
+                                  forms=[*DISTRICT_FORMS, "drinking_water"]),
                   "2024-01-18 17:00"))
     F.append(File("360121/南昌县2024年6月信访件办理情况.xlsx",
                   [Sheet("petitions", rows("petitions", "360121", "2024-06"),
@@ -732,33 +931,38 @@ def build_files() -> list[File]:
     F.append(File("360121/南昌县2024年度报表.xlsx",
                   district_sheets("360121", "2024",
                                   Style(unit_col="区县", period=per_nian, percent=True, missing="-",
-                                        thousands=frozenset({"farmland_polluted", "farmland_safe"})),
-                                  forms=DISTRICT_FORMS[1:]),
+                                        thousands=frozenset({"farmland_polluted", "farmland_safe"}),
+                                        mass="吨", yes=("√", "×")),
+                                  forms=[*DISTRICT_FORMS[1:], "drinking_water"]),
                   "2025-01-18 09:30"))
 
     # ---- 360123 安义县: annual xlsx without enforcement; enforcement Jan–Nov as UTF-8 CSV -----
     F.append(File("360123/安义县2023年度报表.xlsx",
-                  district_sheets("360123", "2023", Style(unit_col="单位", period=per_int)),
+                  district_sheets("360123", "2023", Style(unit_col="单位", period=per_int, yes=("已完成", "未完成")),
+                                  forms=[*DISTRICT_FORMS, "drinking_water"]),
                   "2024-01-19 10:00"))
     F.append(File("360123/安义县2024年1-11月环境执法.csv",
                   [Sheet("enforcement", rows("enforcement", "360123", "2024-11"), Style(period=per_nian))],
                   "2024-12-06 10:00"))
     F.append(File("360123/安义县2024年度报表.xlsx",
-                  district_sheets("360123", "2024", Style(unit_col="单位", names=SHORT, period=per_nian),
-                                  forms=[f for f in DISTRICT_FORMS if f != "enforcement"]),
+                  district_sheets("360123", "2024", Style(unit_col="单位", names=SHORT, period=per_nian,
+                                                          yes=("已完成", "未完成")),
+                                  forms=[*(f for f in DISTRICT_FORMS if f != "enforcement"), "drinking_water"]),
                   "2025-01-19 10:00"))
 
     # ---- 360124 进贤县: banner on every sheet, names, thousands separators ------------------
     note = "填报单位：进贤县生态环境局"
     F.append(File("360124/进贤县2023年度报表.xlsx",
-                  district_sheets("360124", "2023", Style(code_type=int, period=per_nian), note=note),
+                  district_sheets("360124", "2023", Style(code_type=int, period=per_nian, yes=("Y", "N")), note=note,
+                                  forms=[*DISTRICT_FORMS, "drinking_water"]),
                   "2024-01-20 15:00"))
     F.append(File("360124/进贤县2024年度报表.xlsx",
                   district_sheets("360124", "2024",
                                   Style(unit_col="区县", period=per_nian, percent=True,
                                         fullwidth=frozenset({"assigned", "concluded", "closed"}),
-                                        thousands=frozenset({"farmland_polluted", "farmland_safe"})),
-                                  note=note),
+                                        thousands=frozenset({"farmland_polluted", "farmland_safe"}),
+                                        yes=("Y", "N"), level=LEVEL_SHORT),
+                                  note=note, forms=[*DISTRICT_FORMS, "drinking_water"]),
                   "2025-01-20 15:00"))
 
     # ---- 360105 湾里管理局: 2024 outfall only as a November JSON ------------------------------
@@ -776,7 +980,9 @@ def build_files() -> list[File]:
                                         counted=frozenset({"problems_due", "problems_done", "assigned", "concluded",
                                                            "closed", "penalty_cases", "fines", "exempt_cases",
                                                            "exempt_amount", "scattered_found", "scattered_fixed",
-                                                           "farmland_polluted", "farmland_safe"})),
+                                                           "farmland_polluted", "farmland_safe", "leads",
+                                                           "compensation", "parcels_reviewed",
+                                                           "key_units_monitored", "zero_waste_cells"})),
                                   forms=DISTRICT_FORMS[1:], two_row=True,
                                   footer=signature("刘芳", "黄建国", "周明", "0791-83760105", "2025年1月22日")),
                   "2025-01-22 09:00"))
@@ -1027,6 +1233,24 @@ def row_errors(form: str, r: dict) -> list[str]:
         e += [] if r["villages_total"] >= 1 else ["villages_total"]
         e += [] if r["villages_sewage_treated"] <= r["villages_total"] else ["treated > total"]
         e += [] if r["farmland_safe"] <= r["farmland_polluted"] else ["safe > polluted"]
+    elif form == "drinking_water":
+        e += [] if r["samples"] >= 1 and r["compliant_samples"] <= r["samples"] else ["samples"]
+        e += [] if isinstance(r["boundary_marked"], bool) else ["yes/no"]
+    elif form == "pollution_projects":
+        e += [] if r["central_funds"] >= 0 and r["field"] in FIELD_ZH else ["project"]
+    elif form in ("eia_approvals", "eco_damage"):
+        n, amount = (r["pledge_approvals"], r["investment"]) if form == "eia_approvals" else (r["leads"],
+                                                                                              r["compensation"])
+        e += [] if n >= 0 and amount >= 0 and (amount == 0 or n >= 1) else ["amount without cases"]
+        e += [] if form == "eco_damage" or r["avg_days"] is None or r["avg_days"] > 0 else ["avg_days"]
+    elif form == "soil_waste":
+        e += [] if r["parcels_exceeding"] <= r["parcels_reviewed"] else ["exceeding > reviewed"]
+        e += [] if min(r["heavy_metal_base"], r["heavy_metal_current"], r["key_units_monitored"],
+                       r["zero_waste_cells"]) >= 0 else ["negative"]
+    elif form == "radiation":
+        e += [] if r["reports_submitted"] <= r["licensed_units"] else ["reports > licensed"]
+        e += [] if r["collecting_units"] <= r["licensed_units"] else ["collecting > licensed"]
+        e += [] if (r["collecting_units"] > 0) == (r["sources_collected"] > 0) else ["collecting vs sources"]
     return e
 
 
@@ -1046,9 +1270,13 @@ def file_errors(f: File) -> list[str]:
             if folder != CITY and r["unit"] != folder:
                 errs.append(f"row for {r['unit']} in {folder}")
             errs += row_errors(sh.form, r)
-        if sh.form == "water_sections":
-            keys = [(r["period"], r["section_code"]) for r in sh.data]
-            errs += [] if len(keys) == len(set(keys)) else ["section_code not unique"]
+        if sh.form == "water_sections" and folder != CITY:
+            errs.append("water sections from a district")
+        for form, code in (("water_sections", "section_code"), ("drinking_water", "source_code"),
+                           ("pollution_projects", "project_name")):
+            if sh.form == form:
+                keys = [(r["period"], r[code]) for r in sh.data]
+                errs += [] if len(keys) == len(set(keys)) else [f"{code} not unique"]
     return errs
 
 
@@ -1119,6 +1347,34 @@ def figures(fr: dict[str, list[dict]]) -> dict[tuple[str, str | None], float]:
     fig[("rural.villages_cumulative", None)] = s["villages_cumulative"]
     fig[("rural.sewage_rate", None)] = s["villages_sewage_treated"] / s["villages_total"] * 100
     fig[("soil.farmland_safe_rate", None)] = s["farmland_safe"] / s["farmland_polluted"] * 100
+    # §6.1
+    dw = fr["drinking_water"]
+    county = [r for r in dw if r["source_level"] == "county_plus"]
+    fig[("drinking.county_compliance_rate", None)] = (sum(r["compliant_samples"] for r in county)
+                                                      / sum(r["samples"] for r in county) * 100)
+    rural = [r for r in dw if r["source_level"] == "rural"]
+    fig[("drinking.rural_sources", None)] = len(rural)
+    fig[("drinking.rural_sources_marked", None)] = sum(r["boundary_marked"] for r in rural)
+    for r in fr["pollution_projects"]:
+        fig[("projects.count", r["field"])] = fig.get(("projects.count", r["field"]), 0) + 1
+        fig[("projects.central_funds", r["field"])] = fig.get(("projects.central_funds", r["field"]), 0) \
+            + r["central_funds"]
+    (eia,) = fr["eia_approvals"]
+    fig[("eia.pledge_approvals", None)] = eia["pledge_approvals"]
+    fig[("eia.investment", None)] = eia["investment"] / 10000
+    fig[("damage.leads", None)] = sum(r["leads"] for r in fr["eco_damage"])
+    fig[("damage.compensation", None)] = math.fsum(float(r["compensation"]) for r in fr["eco_damage"])
+    sw = {k: sum(r[k] for r in fr["soil_waste"]) for k in (
+        "parcels_reviewed", "parcels_exceeding", "key_units_monitored", "zero_waste_cells", "heavy_metal_base",
+        "heavy_metal_current")}
+    fig[("soil.parcels_reviewed", None)] = sw["parcels_reviewed"]
+    fig[("soil.parcels_exceeding", None)] = sw["parcels_exceeding"]
+    fig[("soil.key_units_monitored", None)] = sw["key_units_monitored"]
+    fig[("waste.zero_waste_cells", None)] = sw["zero_waste_cells"]
+    fig[("soil.heavy_metal_reduction", None)] = (1 - sw["heavy_metal_current"] / sw["heavy_metal_base"]) * 100
+    (rad,) = fr["radiation"]
+    for k in ("reports_submitted", "sources_collected", "collecting_units"):
+        fig[(f"radiation.{k}", None)] = rad[k]
     return fig
 
 
@@ -1141,6 +1397,13 @@ def self_check(files: list[File]) -> None:
         for u in DISTRICTS:
             for form in DISTRICT_FORMS:
                 assert any(k[0] == form and k[1] == u and k[2][:4] == y for k in sl), (form, u, y)
+        for form in CITY_FORMS:  # report_obligations.csv: the city; drinking water: the counties too
+            assert (form, CITY, y) in sl, (form, y)
+        for u in DRINKING_UNITS:
+            assert ("drinking_water", u, y) in sl, u
+        # a source code is current for one unit only in a period (§4.8)
+        codes = [r["source_code"] for (f, _, p), rs in sl.items() if f == "drinking_water" and p == y for r in rs]
+        assert len(codes) == len(set(codes)), y
     # cross-period: outfall completed/required never fall; rural cumulative chain
     seq: dict = {}
     for (form, unit, period), rs in sl.items():

@@ -8,7 +8,10 @@ The old code runs from a temporary ``git worktree`` of that commit with this ven
 1. ``ecostat ingest --no-prefect`` over the samples (an operator URL that refuses connections, so
    that the rejected tables leave rows in ``alerts``);
 2. a second run: one sample dropped again byte for byte (a duplicate) and one re-serialised with
-   the same values (it supersedes the first version's slice);
+   the same values (it supersedes the first version's slice); and two files that v1 rejects but contract
+   v2 accepts (§3.1), so that a rebuild must keep v1's verdicts (§7): an ``.xls`` workbook (a refused
+   file type in v1) and a workbook whose second sheet writes a count with its counting word (``9件``,
+   a bad number in v1) beside a first sheet that v1 accepts;
 3. ``ecostat certify 2023`` and ``ecostat audit --year 2024``.
 
 Output: ``ecostat.duckdb.gz`` (the warehouse file, gzipped: DuckDB leaves most of its 256 KiB blocks
@@ -33,6 +36,34 @@ FIXTURE = ROOT / "tests" / "fixtures" / "v1"
 REFUSING_URL = "json://127.0.0.1:9/hook"  # the discard port: nothing listens, delivery fails at once
 RESENT = "360105/湾里管理局2024年11月入河排污口整治.json"  # re-serialised: same values, new bytes
 DUPLICATED = "360102/东湖区2023年度生态环境报表.xlsx"  # dropped again as it was
+ENFORCEMENT = ["区县代码", "报告期", "行政处罚案件数", "罚款金额", "免罚案件数", "免罚金额", "排查散乱污企业数",
+               "完成整治散乱污企业数"]
+V1_REJECTS_XLS = "360124/进贤县2024年环境执法_更正.xls"  # would replace 360124's 2024 enforcement under v2
+V1_REJECTS_SHEET = "360121/南昌县2024年6月报表.xlsx"  # 督察整改 accepted by v1; 环境执法 ("9件") rejected
+
+
+def v1_rejects(inbox: Path) -> None:
+    """Write the two files that v1 rejects and v2 accepts (contract §3.1)."""
+    import openpyxl
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("环境执法")
+    for r, line in enumerate([ENFORCEMENT, ["360124", "2024", 20, 300.5, 3, 420, 90, 88]]):
+        for c, v in enumerate(line):
+            sheet.write(r, c, v)
+    (inbox / V1_REJECTS_XLS).parent.mkdir(parents=True, exist_ok=True)
+    book.save(str(inbox / V1_REJECTS_XLS))
+    wb = openpyxl.Workbook()
+    first = wb.active
+    first.title = "督察整改"
+    for line in (["区县代码", "报告期", "批次", "有整改时限问题数", "已完成整改数"],
+                 ["360121", "2024-06", "历次", 57, 45]):
+        first.append(line)
+    second = wb.create_sheet("环境执法")
+    for line in (ENFORCEMENT, ["360121", "2024-06", "9件", 120.5, 1, 300, 60, 50]):
+        second.append(line)
+    wb.save(inbox / V1_REJECTS_SHEET)
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -69,6 +100,7 @@ def build(tmp: Path) -> None:
         again.write_text(json.dumps(rows, ensure_ascii=False, indent=2), encoding="utf-8")
         dup = raw / "inbox" / DUPLICATED.replace(".xlsx", "_再次报送.xlsx")
         shutil.copyfile(code / "raw" / "samples" / DUPLICATED, dup)
+        v1_rejects(raw / "inbox")
         print(old_ecostat(code, tmp, "ingest", "--no-prefect", *where))
         print(old_ecostat(code, tmp, "certify", "2023", "--by", "fixture", *where))
         print(old_ecostat(code, tmp, "audit", "--year", "2024", *where).splitlines()[0])

@@ -1,13 +1,15 @@
 -- Every annual figure of contract §6, unrounded, from each unit's final report of the year
 -- (core_final_values), computed as meta_figure_catalogue (schemas/figures.csv) defines it: one generic
--- aggregate per kind. Scope 'all': the city (360100) over every unit's rows, and each other unit alone;
--- 'unit': each unit alone (the city's figure is 360100's own); 'city': the city only.
+-- aggregate per kind, times the figure's scale. Scope 'all': the city (the unit of kind city in meta_units)
+-- over every unit's rows, and each other unit alone; 'unit': each unit alone (the city's figure is the city
+-- unit's own); 'city': the city only.
 -- Figures of kind sql come from warehouse/figures/<figure>.sql through mart_sql_figures.
 CREATE OR REPLACE VIEW mart_figure_values AS
 WITH
+city AS (SELECT code AS city FROM meta_units WHERE kind = 'city'),
 entries AS (  -- each figure with every value of its form's final rows
-    SELECT c.figure, c.kind, c.scope AS spread, c.field AS num_field, c.denominator, c.by_field,
-           len(coalesce(c.filter, [])) AS filter_n, len(coalesce(c.base, [])) AS base_n,
+    SELECT c.figure, c.kind, c.scope AS spread, coalesce(c.scale, 1) AS scale, c.field AS num_field,
+           c.denominator, c.by_field, len(coalesce(c.filter, [])) AS filter_n, len(coalesce(c.base, [])) AS base_n,
            v.year, v.unit_code, v.submission_id, v.source_row, v.field, v.value, v.code
     FROM meta_figure_catalogue c JOIN core_final_values v ON v.form = c.form
     WHERE c.kind <> 'sql'
@@ -24,7 +26,7 @@ met AS (  -- how many of a figure's filter (base) conditions each row meets
     GROUP BY ALL
 ),
 figure_rows AS (  -- one row per (figure, final row): its dimension, numerator and denominator
-    SELECT figure, kind, spread, filter_n, base_n, year, unit_code, submission_id, source_row,
+    SELECT figure, kind, spread, scale, filter_n, base_n, year, unit_code, submission_id, source_row,
            any_value(code) FILTER (WHERE field = by_field) AS dimension,
            any_value(value) FILTER (WHERE field = num_field) AS num,
            any_value(value) FILTER (WHERE field = denominator) AS den
@@ -32,27 +34,31 @@ figure_rows AS (  -- one row per (figure, final row): its dimension, numerator a
     GROUP BY ALL
 ),
 judged AS (  -- whether each row meets the figure's filter and base
-    SELECT r.*, coalesce(f.n, 0) = r.filter_n AS in_filter, coalesce(b.n, 0) = r.base_n AS in_base
+    SELECT r.*, coalesce(f.n, 0) = r.filter_n AS in_filter, coalesce(b.n, 0) = r.base_n AS in_base, city.city
     FROM figure_rows r
+    CROSS JOIN city
     LEFT JOIN met f ON f.role = 'filter' AND f.figure = r.figure
      AND f.submission_id = r.submission_id AND f.source_row = r.source_row
     LEFT JOIN met b ON b.role = 'base' AND b.figure = r.figure
      AND b.submission_id = r.submission_id AND b.source_row = r.source_row
 )
-SELECT year, CASE WHEN grouping(unit_code) = 1 THEN '360100' ELSE unit_code END AS scope, figure, dimension,
-       CASE kind
+SELECT year, CASE WHEN grouping(unit_code) = 1 THEN city ELSE unit_code END AS scope, figure, dimension,
+       scale * CASE kind
            WHEN 'sum' THEN fsum(num) FILTER (WHERE in_filter)
            WHEN 'ratio' THEN fsum(num) FILTER (WHERE in_filter) / nullif(fsum(den) FILTER (WHERE in_filter), 0) * 100
+           WHEN 'reduction' THEN (1 - fsum(num) FILTER (WHERE in_filter)
+                                      / nullif(fsum(den) FILTER (WHERE in_filter), 0)) * 100
            WHEN 'count' THEN count(*) FILTER (WHERE in_filter)
            WHEN 'share' THEN 100.0 * count(*) FILTER (WHERE in_filter AND in_base)
                              / nullif(count(*) FILTER (WHERE in_base), 0)
            ELSE favg(num) FILTER (WHERE in_filter)  -- value, mean
        END AS value
 FROM judged
-GROUP BY GROUPING SETS ((figure, kind, spread, year, dimension), (figure, kind, spread, year, dimension, unit_code))
+GROUP BY GROUPING SETS ((figure, kind, spread, scale, city, year, dimension),
+                        (figure, kind, spread, scale, city, year, dimension, unit_code))
 HAVING (CASE WHEN grouping(unit_code) = 1 THEN spread IN ('all', 'city')
-             ELSE spread = 'unit' OR (spread = 'all' AND unit_code <> '360100') END)
-   AND (kind IN ('count', 'share')  -- a sum, mean or ratio of no given value is no figure
-        OR count(CASE WHEN kind = 'ratio' THEN den ELSE num END) FILTER (WHERE in_filter) > 0)
+             ELSE spread = 'unit' OR (spread = 'all' AND unit_code <> city) END)
+   AND (kind IN ('count', 'share')  -- a sum, mean, ratio or reduction of no given value is no figure
+        OR count(CASE WHEN kind IN ('ratio', 'reduction') THEN den ELSE num END) FILTER (WHERE in_filter) > 0)
 UNION ALL
 SELECT year, scope, figure, dimension, value FROM mart_sql_figures;

@@ -5,7 +5,7 @@ CREATE TABLE IF NOT EXISTS meta_figure_catalogue (
     name_zh      VARCHAR NOT NULL,
     unit         VARCHAR NOT NULL,
     change_unit  VARCHAR NOT NULL,
-    kind         VARCHAR,             -- sum, ratio, value, mean, count, share, sql
+    kind         VARCHAR,             -- sum, ratio, reduction, value, mean, count, share, sql
     form         VARCHAR,             -- the form it is computed from (NULL for kind sql)
     field        VARCHAR,             -- summed, averaged or the ratio's numerator
     denominator  VARCHAR,             -- a ratio's denominator
@@ -13,5 +13,6 @@ CREATE TABLE IF NOT EXISTS meta_figure_catalogue (
     filter       STRUCT(field VARCHAR, codes VARCHAR[], numbers DOUBLE[])[],  -- rows counted: every condition met
     base         STRUCT(field VARCHAR, codes VARCHAR[], numbers DOUBLE[])[],  -- a share's base rows
     scope        VARCHAR,             -- all: the city and each other unit; unit: each unit alone; city: the city only
-    position     INTEGER              -- order of figures.csv
+    position     INTEGER,             -- order of figures.csv
+    scale        DOUBLE               -- the value's factor (0.0001: 万元 stated in 亿元); schema version 5
 );
