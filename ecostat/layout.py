@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple
 
 from ecostat.forms import known_header_keys
@@ -60,8 +61,16 @@ class Layout:
 
 def header_keys(cell: object) -> tuple[str, str]:
     """A header cell's whole key and its key without a bracketed unit."""
+    if isinstance(cell, str):
+        return _text_header_keys(cell)
     name, _ = header_key(cell)
     return (text_key(str(cell)) if cell is not None else ""), name
+
+
+@lru_cache(maxsize=4096)
+def _text_header_keys(cell: str) -> tuple[str, str]:
+    # the same header text recurs on every sheet and every row scanned for the header: reduce it once
+    return text_key(cell), header_key(cell)[0]
 
 
 def is_known_header(cell: object) -> bool:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import pandas as pd
@@ -130,29 +132,67 @@ def is_instructions(raw: RawTable) -> bool:
     return raw.sheet == INSTRUCTIONS_SHEET and all(known_count(cells) < 2 for _, cells in raw.rows)
 
 
+NEAREST_KEYS = 64  # headers compared by likeness when no form is named: enough for any real table
+
+
+@cache
+def _fields_by_key() -> dict[str, list[tuple[str, str]]]:
+    """Every header key of every form's fields: the (form, field) pairs it names."""
+    index: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for form in FORMS.values():
+        for f in form.fields:
+            for key in f.keys:
+                index[key].append((form.code, f.code))
+    return dict(index)
+
+
 def recognise(header: list[object]) -> tuple[Form, int]:
-    """The form whose fields the header names best, and how many of its fields it names."""
-    keys = [k for c in header if not is_missing(c) for k in header_keys(c)]
+    """The form whose fields the header names best, and how many of its fields it names.
 
-    def score(form: Form) -> tuple[int, int, float]:
-        named = {f.code for f in form.fields if f.keys & set(keys)}
-        missing = sum(1 for f in form.fields if f.required and f.code not in named)
-        # with nothing named, the nearest form is the one whose headers look most alike
-        closeness = 0.0 if named else sum(
-            max(difflib.SequenceMatcher(None, k, fk).ratio() for k in keys for fk in f.keys)
-            for f in form.fields) if keys else 0.0
-        return len(named), -missing, closeness
+    Linear in the number of headers: each header key is looked up once. Only when the header names
+    no field of any form is the nearest form chosen by likeness (difflib), among the forms missing
+    the fewest required fields and over the first :data:`NEAREST_KEYS` distinct header keys."""
+    keys = list(dict.fromkeys(k for c in header if not is_missing(c) for k in header_keys(c)))
+    index = _fields_by_key()
+    named: dict[str, set[str]] = {code: set() for code in FORMS}
+    for key in keys:
+        for form_code, field_code in index.get(key, ()):
+            named[form_code].add(field_code)
 
-    form = max(FORMS.values(), key=score)
-    return form, score(form)[0]
+    def score(form: Form) -> tuple[int, int]:
+        missing = sum(1 for f in form.fields if f.required and f.code not in named[form.code])
+        return len(named[form.code]), -missing
+
+    best = max(score(f) for f in FORMS.values())
+    tied = [f for f in FORMS.values() if score(f) == best]
+    if best[0] > 0 or not keys or len(tied) == 1:
+        return tied[0], best[0]
+    probe = keys[:NEAREST_KEYS]
+
+    def closeness(form: Form) -> float:
+        return sum(max(difflib.SequenceMatcher(None, k, fk).ratio() for k in probe for fk in f.keys)
+                   for f in form.fields)
+
+    return max(tied, key=closeness), 0
+
+
+def header_row_index(raw: RawTable) -> tuple[int | None, int]:
+    """The index into ``raw.rows`` of the header row (the first naming two known headers), or None;
+    and the row to lay the table out from: the header row, else the row naming the most."""
+    best, best_count = 0, -1
+    for i, (_, cells) in enumerate(raw.rows):
+        count = known_count(cells)
+        if count >= 2:
+            return i, i
+        if count > best_count:
+            best, best_count = i, count
+    return None, best
 
 
 def check_table(raw: RawTable, submitter: str | None, *, today: dt.date | None = None) -> CheckedTable:
     """Check one table (structure, cells, row and table rules) for ``submitter``."""
     today = today or dt.date.today()
-    header_at = next((i for i, (_, cells) in enumerate(raw.rows) if known_count(cells) >= 2), None)
-    probe = header_at if header_at is not None else max(
-        range(len(raw.rows)), key=lambda i: known_count(raw.rows[i][1]))
+    header_at, probe = header_row_index(raw)
     layout = lay_out(raw, probe)
     header_row = layout.header_rows[0]
     header = [cell for _, cell in layout.header]
