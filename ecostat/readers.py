@@ -16,9 +16,9 @@ validation on the :class:`RawTable` as plain data.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
-import re
 import struct
 import zipfile
 from dataclasses import dataclass, field
@@ -31,17 +31,18 @@ import openpyxl
 import pyarrow.parquet as pq
 import xlrd
 from openpyxl.worksheet.worksheet import Worksheet
+from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
-from ecostat import settings
+from ecostat import settings, sheetxml
 from ecostat.catalogue import Finding, finding
 from ecostat.normalize import column_letter, is_missing
+from ecostat.sheetxml import is_percent_format
 
 SUFFIXES = (".xlsx", ".xls", ".csv", ".json", ".parquet")
 CFB_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE2: an .xls, or an encrypted .xlsx
 XLS_STREAMS = ("workbook", "book")  # BIFF8 (Excel 97–2003), BIFF5 (Excel 5/95)
 ENCRYPTED_OOXML_STREAMS = ("encryptioninfo", "encryptedpackage")
 BIFF_FILEPASS, BIFF_EOF = 0x002F, 0x000A
-_FORMAT_LITERALS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')  # quoted text, escaped characters, [colours]
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 UNICODE_TEXT = "Excel“Unicode 文本”导出（UTF-16，制表符分隔）/ Excel 'Unicode Text' export (UTF-16, tab-separated)"
 
@@ -135,16 +136,14 @@ def _xls_encrypted(stream: bytes) -> bool:
     return False
 
 
-def is_percent_format(number_format: str | None) -> bool:
-    """Whether an Excel number format shows a number as a percentage (``0.0%``, not ``0"%"``)."""
-    return bool(number_format) and "%" in _FORMAT_LITERALS.sub("", number_format or "")
-
-
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _read_xlsx(data: bytes) -> list[RawTable]:
+    """An xlsx: values by python-calamine; what calamine does not report (hidden rows, formulas
+    without a saved result, percentage number formats, each sheet's size) from a scan of the sheet
+    XML (:mod:`ecostat.sheetxml`); a workbook whose XML the scan cannot vouch for is read by openpyxl."""
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise ReadError("FILE_UNREADABLE", "not an xlsx (zip) file / 不是有效的 xlsx 文件")
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -152,6 +151,72 @@ def _read_xlsx(data: bytes) -> list[RawTable]:
         if unpacked > settings.max_unzipped_bytes():
             raise ReadError("FILE_ZIP_BOMB", f"{unpacked} bytes", size=_mb(unpacked),
                             limit=_mb(settings.max_unzipped_bytes()))
+        scans = sheetxml.scan_workbook(zf)
+    for name, scan in scans.items():
+        if scan.dimension is not None:
+            check_size(name, *scan.dimension)
+    if any(scan.unsure for scan in scans.values()):
+        return _read_xlsx_openpyxl(data)
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    tables = []
+    for meta in book.sheets_metadata:
+        if meta.typ != SheetTypeEnum.WorkSheet:
+            continue
+        sheet = book.get_sheet_by_name(meta.name)
+        check_size(meta.name, sheet.total_height, sheet.total_width)
+        scan = scans.get(meta.name, sheetxml.SheetScan())
+        merged = [(r1 + 1, c1 + 1, r2 + 1, c2 + 1) for (r1, c1), (r2, c2) in sheet.merged_cell_ranges or ()]
+        table = RawTable(meta.name, [], merged=merged)
+        for i, cells in enumerate(sheet.to_python(skip_empty_area=False), 1):
+            table.rows.append((i, [_calamine_value(v) for v in cells]))
+        for (row, j), text in sorted(scan.errors.items()):
+            _put(table, row, j, text)
+        if scan.percent:
+            table.percent = {(r, j) for r, j in scan.percent
+                             if r <= len(table.rows) and _is_number(_cell(table.rows[r - 1][1], j))}
+        for (row, j), text in sorted(scan.formulas_without_value.items()):
+            if row > len(table.rows) or _cell(table.rows[row - 1][1], j) is None:
+                _note(table, "CELL_FORMULA_NO_VALUE", row=row, column=column_letter(j), value=text)
+        _hidden(table, meta.visible != SheetVisibleEnum.Visible, scan.hidden_rows)
+        tables.append(table)
+    return tables
+
+
+def _put(table: RawTable, row: int, j: int, value: object) -> None:
+    """Set a cell that calamine left out (an error cell), growing the table to reach it."""
+    while len(table.rows) < row:
+        table.rows.append((len(table.rows) + 1, []))
+    cells = table.rows[row - 1][1]
+    cells += [None] * (j + 1 - len(cells))
+    cells[j] = value
+
+
+def _cell(cells: list[object], j: int) -> object:
+    return cells[j] if j < len(cells) else None
+
+
+def _calamine_value(value: object) -> object:
+    """A calamine cell as openpyxl gives it: empty as None, whole numbers as int, dates as datetime."""
+    if value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime(value.year, value.month, value.day)
+    return value
+
+
+def check_size(sheet: str | None, rows: int, columns: int) -> None:
+    """Raise ``TABLE_TOO_LARGE`` for a table of more rows, or more cells, than the settings allow;
+    called before a table is read wherever its size is known first."""
+    if rows > settings.max_rows() or rows * columns > settings.max_cells():
+        raise ReadError("TABLE_TOO_LARGE", f"{rows} × {columns}", sheet=sheet or "—", rows=rows, columns=columns,
+                        max_rows=settings.max_rows(), max_cells=settings.max_cells())
+
+
+def _read_xlsx_openpyxl(data: bytes) -> list[RawTable]:
+    """An xlsx read fully by openpyxl (for a workbook whose sheet XML the scan cannot vouch for)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
         has_formulas = any(b"<f>" in (xml := zf.read(n)) or b"<f " in xml
                            for n in zf.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml"))
     # not read-only: merged ranges and hidden rows are only known to a fully loaded workbook
@@ -159,6 +224,7 @@ def _read_xlsx(data: bytes) -> list[RawTable]:
     formulas = openpyxl.load_workbook(io.BytesIO(data), data_only=False) if has_formulas else None
     tables = []
     for k, ws in enumerate(wb.worksheets):
+        check_size(ws.title, ws.max_row, ws.max_column)
         table = RawTable(ws.title, [], merged=[
             (m.min_row, m.min_col, m.max_row, m.max_col) for m in ws.merged_cells.ranges])
         for i, cells in enumerate(ws.iter_rows(min_row=1, min_col=1), 1):
