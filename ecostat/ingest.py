@@ -27,7 +27,7 @@ from typing import Any
 
 import duckdb
 
-from ecostat import alerts, archive
+from ecostat import alerts, archive, budget
 from ecostat.archive import Receipt
 from ecostat.catalogue import Finding, finding
 from ecostat.config import Settings, load_settings
@@ -107,11 +107,17 @@ def check_file(rec: Receipt, data: bytes, today: dt.date | None = None) -> list[
         detail = rec.file.split("/")[0] if "/" in rec.file else "raw/inbox/"
         return _file_finding("AUTH_FOLDER", rec, detail=detail)
     try:
-        raws = read_tables(Path(rec.file), data)
+        with budget.file_budget():
+            return _check_tables(rec, data, today)
     except ReadError as exc:
         return _file_finding(exc.rule_id, rec, detail=exc.detail, value=exc.detail, **exc.params)
+    except budget.OverBudget as exc:
+        return _file_finding("FILE_TIME_BUDGET", rec, limit=f"{exc.limit:g}")
+
+
+def _check_tables(rec: Receipt, data: bytes, today: dt.date | None) -> list[CheckedTable]:
     checked = []
-    for raw in raws:
+    for raw in read_tables(Path(rec.file), data):
         if is_instructions(raw):
             continue
         table = check_table(raw, rec.submitter, today=today)

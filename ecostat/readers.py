@@ -33,7 +33,7 @@ import xlrd
 from openpyxl.worksheet.worksheet import Worksheet
 from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
-from ecostat import settings, sheetxml
+from ecostat import budget, settings, sheetxml
 from ecostat.catalogue import Finding, finding
 from ecostat.normalize import column_letter, is_missing
 from ecostat.sheetxml import is_percent_format
@@ -168,6 +168,8 @@ def _read_xlsx(data: bytes) -> list[RawTable]:
         merged = [(r1 + 1, c1 + 1, r2 + 1, c2 + 1) for (r1, c1), (r2, c2) in sheet.merged_cell_ranges or ()]
         table = RawTable(meta.name, [], merged=merged)
         for i, cells in enumerate(sheet.to_python(skip_empty_area=False), 1):
+            if i % 4096 == 0:
+                budget.check()
             table.rows.append((i, [_calamine_value(v) for v in cells]))
         for (row, j), text in sorted(scan.errors.items()):
             _put(table, row, j, text)
@@ -324,18 +326,28 @@ def decode_csv(data: bytes) -> str:
 
 
 def _read_csv(data: bytes) -> list[RawTable]:
+    """A csv: its size checked first (lines × the first line's fields), then each row as read; equal
+    cells share one string (a column of the same unit code or period costs one)."""
     text = decode_csv(data)
-    rows: list[tuple[int, list[object]]] = [
-        (i, [*r]) for i, r in enumerate(csv.reader(io.StringIO(text, newline="")), 1)]
+    first = next(csv.reader(io.StringIO(text[:text.find("\n") + 1 or len(text)], newline="")), [])
+    check_size(None, text.count("\n") + 1, len(first))
+    same: dict[str, str] = {}
+    rows: list[tuple[int, list[object]]] = []
+    width = 0
+    for i, r in enumerate(csv.reader(io.StringIO(text, newline="")), 1):
+        if i % 4096 == 0:
+            budget.check()
+        width = max(width, len(r))
+        rows.append((i, [same.setdefault(c, c) for c in r]))
+    check_size(None, len(rows), width)
     return [RawTable(None, rows)]
 
 
-def _records_table(records: list[dict[str, object]]) -> RawTable:
-    header: list[str] = []
-    for rec in records:
-        header.extend(k for k in rec if k not in header)
+def _records_table(header: list[str], columns: list[list[object]]) -> RawTable:
+    """One table from named columns of equal length: row 1 the header, then a row per record."""
+    check_size(None, len(columns[0]) + 1 if columns else 1, len(header))
     rows: list[tuple[int, list[object]]] = [(1, list(header))]
-    rows += [(i, [rec.get(k) for k in header]) for i, rec in enumerate(records, 2)]
+    rows += [(i, list(cells)) for i, cells in enumerate(zip(*columns, strict=True), 2)]
     return RawTable(None, rows)
 
 
@@ -343,11 +355,27 @@ def _read_json(data: bytes) -> list[RawTable]:
     records = json.loads(decode_csv(data))
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise ReadError("FILE_UNREADABLE", "json must be an array of objects / json 应为对象数组")
-    return [_records_table(records)]
+    header = list(dict.fromkeys(k for rec in records for k in rec))  # keys in order of first appearance
+    check_size(None, len(records) + 1, len(header))
+    return [_records_table(header, [[rec.get(k) for rec in records] for k in header])]
 
 
 def _read_parquet(data: bytes) -> list[RawTable]:
-    return [_records_table(pq.read_table(io.BytesIO(data)).to_pylist())]
+    """A parquet file: its metadata first (rows, columns, decompressed size), then its columns."""
+    parquet = pq.ParquetFile(io.BytesIO(data))
+    meta = parquet.metadata
+    check_size(None, meta.num_rows + 1, meta.num_columns)
+    unpacked = sum(meta.row_group(g).column(c).total_uncompressed_size
+                   for g in range(meta.num_row_groups) for c in range(meta.num_columns))
+    if unpacked > settings.max_unzipped_bytes():
+        raise ReadError("FILE_UNPACKED_TOO_LARGE", f"{unpacked} bytes", size=_mb(unpacked),
+                        limit=_mb(settings.max_unzipped_bytes()))
+    table = parquet.read()
+    # a name given twice keeps its first place and its last column, as records keyed by name would
+    # (and a file without rows has no header, as an empty array of records has none)
+    last = {name: j for j, name in enumerate(table.column_names)} if table.num_rows else {}
+    header = list(last)
+    return [_records_table(header, [table.column(last[name]).to_pylist() for name in header])]
 
 
 _READERS = {".xlsx": _read_workbook, ".xls": _read_workbook, ".csv": _read_csv, ".json": _read_json,
