@@ -214,6 +214,7 @@ def test_every_rule_of_the_catalogue_has_a_test():
         # hostile and odd files, in test_hostile.py
         "FILE_ENCRYPTED", "FILE_TOO_LARGE", "FILE_ZIP_BOMB", "CELL_FORMULA_NO_VALUE",
         "TABLE_MERGED_CELLS", "SHEET_HIDDEN", "ROWS_HIDDEN",
-        "CELL_UNIT_SUFFIX"}  # test_layouts.py
+        "CELL_UNIT_SUFFIX",  # test_layouts.py
+        "TABLE_TOO_LARGE", "FILE_UNPACKED_TOO_LARGE", "FILE_TIME_BUDGET"}  # test_limits.py
     assert set(rules()) == covered
     assert set(VALID) == set(FORMS)
