@@ -123,11 +123,12 @@ def log_submission(con: duckdb.DuckDBPyConnection, rec: Receipt, run_id: str, *,
                  len(findings) - errors, rows_loaded, slices or [], replaced or [], rec.sha256,
                  rec.received_at])
     if findings:
-        issues = pd.DataFrame([(submission_id, rec.file, f.sheet, f.row, f.column, f.header, f.value,
-                                f.rule_id, f.severity, f.message_zh, f.message_en) for f in findings],
-                              columns=list(ISSUE_COLUMNS))
-        issues["row_number"] = issues["row_number"].astype("Int64")
-        insert_frame(con, "validation_issues", issues)
+        records = [(submission_id, rec.file, f.sheet, f.row, f.column, f.header, f.value, f.rule_id, f.severity,
+                    f.message_zh, f.message_en) for f in findings]
+        types = {"submission_id": pa.int64(), "row_number": pa.int64()}
+        insert_arrow(con, "validation_issues", pa.table(
+            {name: pa.array(list(col), type=types.get(name, pa.string()))
+             for name, col in zip(ISSUE_COLUMNS, zip(*records, strict=True), strict=True)}))
     return submission_id
 
 
@@ -148,7 +149,13 @@ def next_submission_id(con: duckdb.DuckDBPyConnection) -> int:
 
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
     """Insert a frame by column name through Arrow (``table`` is a trusted identifier)."""
-    con.register("incoming_frame", pa.Table.from_pandas(frame, preserve_index=False))
+    insert_arrow(con, table, pa.Table.from_arrays([pa.array(frame[c], from_pandas=True) for c in frame.columns],
+                                                  names=[str(c) for c in frame.columns]))
+
+
+def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> None:
+    """Insert an Arrow table by column name, in one statement (``table`` is a trusted identifier)."""
+    con.register("incoming_frame", data)
     try:
         con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming_frame')
     finally:
@@ -159,31 +166,33 @@ def load_accepted(con: duckdb.DuckDBPyConnection, rec: Receipt, run_id: str, *, 
                   frame: pd.DataFrame, sheet: str | None, findings: list[Finding]) -> tuple[int, list[int]]:
     """Load an accepted table, replacing the slices it holds (contract §5).
 
-    Runs inside the caller's transaction (one per received file). Returns the new submission id
+    Runs inside the caller's transaction (one per received file): one statement retires the current
+    rows of every slice the table holds, one Arrow insert adds its rows. Returns the new submission id
     and the ids of the submissions it replaced.
     """
     sid = next_submission_id(con)
-    slices = sorted({(u, p) for u, p in zip(frame["unit_code"], frame["period"], strict=True)})
-    replaced: set[int] = set()
-    for unit, period in slices:
-        ids = con.execute(f'SELECT DISTINCT submission_id FROM "{form.table}" '
-                          "WHERE is_current AND unit_code = ? AND period = ?", [unit, period]).fetchall()
-        replaced.update(i for (i,) in ids)
-        con.execute(f'UPDATE "{form.table}" SET is_current = false, superseded_by = ? '
-                    "WHERE is_current AND unit_code = ? AND period = ?", [sid, unit, period])
-    rows = frame.reset_index(names="source_row")
-    rows = rows.drop(columns=[c for c in rows.columns if c.startswith("_") and c != "_at_least"])
-    rows = rows.rename(columns={"_at_least": "at_least"}).drop(columns=["period_days"])
-    rows = rows.assign(submission_id=sid, sha256=rec.sha256, file=rec.file, sheet=sheet,
-                       received_at=rec.received_at, is_current=True, superseded_by=None)
-    insert_frame(con, form.table, rows)
+    slices = sorted({f"{u}|{p}" for u, p in zip(frame["unit_code"], frame["period"], strict=True)})
+    retired = con.execute(f'UPDATE "{form.table}" SET is_current = false, superseded_by = ? '
+                          "WHERE is_current AND list_contains(?, unit_code || '|' || period) RETURNING submission_id",
+                          [sid, slices]).fetchall()
+    replaced = {i for (i,) in retired}
+    values = [c for c in frame.columns if not c.startswith("_") and c != "period_days"]
+    n = len(frame)
+    columns = {c: pa.array(frame[c], from_pandas=True) for c in values}
+    columns["at_least"] = pa.array(frame["_at_least"], type=pa.list_(pa.string()), from_pandas=True)
+    columns["source_row"] = pa.array(frame.index, type=pa.int64())
+    columns.update({"submission_id": pa.repeat(sid, n), "sha256": pa.repeat(rec.sha256, n),
+                    "file": pa.repeat(rec.file, n), "sheet": pa.repeat(pa.scalar(sheet, pa.string()), n),
+                    "received_at": pa.repeat(pa.scalar(rec.received_at), n), "is_current": pa.repeat(True, n),
+                    "superseded_by": pa.nulls(n, pa.int64())})
+    insert_arrow(con, form.table, pa.table(columns))
     if replaced:
         con.execute(f"""UPDATE submission_log SET status = 'superseded'
                         WHERE status = 'accepted' AND list_contains(?, submission_id)
                           AND submission_id NOT IN (SELECT submission_id FROM "{form.table}" WHERE is_current)""",
                     [sorted(replaced)])
     log_submission(con, rec, run_id, sheet=sheet, form=form.code, status="accepted", findings=findings,
-                   rows_loaded=len(rows), slices=slice_labels(frame), replaced=sorted(replaced),
+                   rows_loaded=n, slices=slice_labels(frame), replaced=sorted(replaced),
                    submission_id=sid)
     return sid, sorted(replaced)
 
