@@ -157,8 +157,13 @@ def _is_labelled(cells: list[object]) -> bool:
 
 def is_note(cells: list[object]) -> bool:
     """A row holding one text cell that starts like a note (``注 本表数据截至…``): skipped, as in v1."""
-    given = [c for c in cells if not is_missing(c)]
-    return len(given) == 1 and isinstance(given[0], str) and given[0].strip().startswith(NOTE_PREFIXES)
+    given = None
+    for c in cells:
+        if not is_missing(c):
+            if given is not None:
+                return False  # a second cell: not a note
+            given = c
+    return isinstance(given, str) and given.strip().startswith(NOTE_PREFIXES)
 
 
 def footer_pairs(row: int, cells: list[object]) -> list[FooterPair]:

@@ -519,12 +519,21 @@ def _read_rows(out: CheckedTable, form: Form, rows: list[tuple[int, list[object]
     mapped = [c.index for code, c in out.columns.items() if code not in (UNIT_CODE, UNIT_NAME, PERIOD)]
     data: list[tuple[int, list[object]]] = []
     totals: list[tuple[int, int, list[object]]] = []  # (data rows above it, row, cells)
+    unit_cols = [c.index for code, c in out.columns.items() if code in (UNIT_CODE, UNIT_NAME)]
+    is_total: dict[tuple[object, ...], bool] = {}
     for n, (row, cells) in enumerate(rows):
         if n % 4096 == 4095:
             budget.check()
         if all(i >= len(cells) or is_missing(cells[i]) for i in mapped):
             continue
-        if unit_cell_text(out, cells) in TOTALS_WORDS:
+        key = tuple(cells[i] if i < len(cells) else None for i in unit_cols)
+        try:
+            total = is_total[key]
+        except KeyError:
+            total = is_total[key] = unit_cell_text(out, cells) in TOTALS_WORDS
+        except TypeError:  # an unhashable cell
+            total = unit_cell_text(out, cells) in TOTALS_WORDS
+        if total:
             totals.append((len(data), row, cells))
         else:
             data.append((row, cells))

@@ -171,7 +171,7 @@ def load_accepted(con: duckdb.DuckDBPyConnection, rec: Receipt, run_id: str, *, 
     and the ids of the submissions it replaced.
     """
     sid = next_submission_id(con)
-    slices = sorted({f"{u}|{p}" for u, p in zip(frame["unit_code"], frame["period"], strict=True)})
+    slices = [label.replace(":", "|", 1) for label in slice_labels(frame)]
     retired = con.execute(f'UPDATE "{form.table}" SET is_current = false, superseded_by = ? '
                           "WHERE is_current AND list_contains(?, unit_code || '|' || period) RETURNING submission_id",
                           [sid, slices]).fetchall()
@@ -201,6 +201,6 @@ def slice_labels(frame: pd.DataFrame | None) -> list[str]:
     """The ``unit:period`` slices a table's rows name (rows with an unreadable unit or period left out)."""
     if frame is None:
         return []
-    pairs = {(u, p) for u, p in zip(frame["unit_code"], frame["period"], strict=True)
-             if isinstance(u, str) and isinstance(p, str)}
-    return [f"{u}:{p}" for u, p in sorted(pairs)]
+    pairs = frame[["unit_code", "period"]].drop_duplicates()
+    return sorted(f"{u}:{p}" for u, p in zip(pairs["unit_code"], pairs["period"], strict=True)
+                  if isinstance(u, str) and isinstance(p, str))
