@@ -287,6 +287,7 @@ class _Cell:
 
 
 _NOTHING = _Cell(None)
+_TEXT_TYPES = frozenset({str, type(None)})
 _Report = tuple[str, str, dict[str, Any]]  # rule, field, parameters
 _CLEAN: frozenset[str] = frozenset()  # the ``_bad`` of every row without a bad cell (one shared object)
 _UNIT_SEQ, _PERIOD_SEQ, _AUTH_SEQ = 1000, 2000, 3000  # a row's findings: fields, then unit, period, owner
@@ -317,6 +318,9 @@ def _parse_cell(f: Field, col: Column, raw: object, percent: bool) -> _Cell:
 
 def _memo_map(values: list[object], parse: Any) -> list[Any]:
     """``parse`` of each value, computed once per distinct value (and type: 1, 1.0 and "1" differ)."""
+    if set(map(type, values)) <= _TEXT_TYPES:  # text and blanks (a csv): keys cannot collide across types
+        parsed = {v: parse(v) for v in dict.fromkeys(values)}
+        return list(map(parsed.__getitem__, values))
     memo: dict[tuple[type, object], Any] = {}
     out = []
     for v in values:
@@ -560,18 +564,19 @@ def _read_rows(out: CheckedTable, form: Form, rows: list[tuple[int, list[object]
         out.add("TABLE_EMPTY", out.header_row)
         return
     n = len(data)
-    frame = pd.DataFrame({**{f.code: columns.get(f.code, [None] * n) for f in form.fields},
-                          "unit_code": units, "period": [p.label if p else None for p in periods],
-                          "year": [p.year if p else None for p in periods],
-                          "month": [p.month if p else None for p in periods],
-                          "period_days": [p.days if p else None for p in periods],
-                          "_bad": reader.bad, "_cells": [cells for _, cells in data], "_at_least": at_least},
-                         index=reader.rows)
-    for f in form.fields:
-        frame[f.code] = frame[f.code].astype(object if f.kind in (REGISTRY, TEXT) else "float64")
-    for c in ("year", "month", "period_days"):
-        frame[c] = frame[c].astype("Int64")
-    out.frame = frame[[f.code for f in form.fields] + [*ROW_COLUMNS, "_bad", "_cells", "_at_least"]]
+    index = pd.Index(reader.rows)
+    frame = {f.code: pd.Series(columns.get(f.code, [None] * n), index=index,
+                               dtype=object if f.kind in (REGISTRY, TEXT) else "float64") for f in form.fields}
+    about = {p: (p.label, p.year, p.month, p.days) for p in set(periods) if p is not None}  # once per period
+    parts = [about.get(p, (None, None, None, None)) if p is not None else (None, None, None, None) for p in periods]
+    frame["unit_code"] = pd.Series(units, index=index)
+    frame["period"] = pd.Series([t[0] for t in parts], index=index)
+    for k, c in enumerate(("year", "month", "period_days"), 1):
+        frame[c] = pd.Series([t[k] for t in parts], index=index, dtype="Int64")
+    frame.update(_bad=pd.Series(reader.bad, index=index, dtype=object),
+                 _cells=pd.Series([cells for _, cells in data], index=index, dtype=object),
+                 _at_least=pd.Series(at_least, index=index, dtype=object))
+    out.frame = pd.DataFrame(frame)
 
 
 def _check_totals(out: CheckedTable, form: Form, row: int, cells: list[object], columns: dict[str, list[object]],
