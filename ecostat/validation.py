@@ -12,7 +12,7 @@ import difflib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 import pandera.pandas as pa
@@ -276,8 +276,7 @@ def _map_columns(out: CheckedTable, form: Form, layout: Layout) -> None:
         out.add("COLUMN_MISSING", header_row, header="报告期", form=form.code, form_zh=form.zh)
 
 
-@dataclass(frozen=True)
-class _Cell:
+class _Cell(NamedTuple):
     """What one distinct cell of a column means: its value, the rule it breaks (with its parameters), and
     the number it was written as "at least" (``60%以上``), if it was."""
 
@@ -296,7 +295,7 @@ _UNIT_SEQ, _PERIOD_SEQ, _AUTH_SEQ = 1000, 2000, 3000  # a row's findings: fields
 def _parse_cell(f: Field, col: Column, raw: object, percent: bool) -> _Cell:
     """One cell of field ``f`` (``percent``: shown in a percentage number format)."""
     if f.kind == TEXT:
-        return _NOTHING if is_missing(raw) else _Cell(shown(raw).strip())
+        return _NOTHING if is_missing(raw) else _Cell((raw if isinstance(raw, str) else shown(raw)).strip())
     if f.kind == REGISTRY:
         if is_missing(raw):
             return _NOTHING
@@ -370,14 +369,18 @@ def plain_fraction(out: CheckedTable, row: int, col: Column, raw: object) -> flo
     return num.value
 
 
-def unit_cell_text(out: CheckedTable, cells: list[object]) -> str:
-    """The unit cell(s) of a row reduced for matching."""
-    parts = []
-    for code in (UNIT_CODE, UNIT_NAME):
-        col = out.columns.get(code)
-        if col is not None and col.index < len(cells) and not is_missing(cells[col.index]):
-            parts.append(text_key(shown(cells[col.index])))
-    return "".join(parts)
+def _column(rows: list[tuple[int, list[object]]], j: int) -> list[object]:
+    """Column ``j`` of some rows (None where a row is shorter)."""
+    return [cells[j] if j < len(cells) else None for _, cells in rows]
+
+
+def _is_given(cell: object) -> bool:
+    return not is_missing(cell)
+
+
+def _unit_text(cell: object) -> str:
+    """A unit cell reduced for matching ("" when empty)."""
+    return "" if is_missing(cell) else text_key(shown(cell))
 
 
 class _Cells:
@@ -403,10 +406,7 @@ class _Cells:
     def column(self, code: str) -> list[object]:
         """The raw cells of field ``code`` (None where the row is shorter, or the column is unmapped)."""
         col = self.out.columns.get(code)
-        if col is None:
-            return [None] * len(self.data)
-        j = col.index
-        return [cells[j] if j < len(cells) else None for _, cells in self.data]
+        return [None] * len(self.data) if col is None else _column(self.data, col.index)
 
     def _mark(self, p: int, code: str) -> None:
         if not self.bad[p]:
@@ -523,24 +523,19 @@ def _read_rows(out: CheckedTable, form: Form, rows: list[tuple[int, list[object]
     mapped = [c.index for code, c in out.columns.items() if code not in (UNIT_CODE, UNIT_NAME, PERIOD)]
     data: list[tuple[int, list[object]]] = []
     totals: list[tuple[int, int, list[object]]] = []  # (data rows above it, row, cells)
-    unit_cols = [c.index for code, c in out.columns.items() if code in (UNIT_CODE, UNIT_NAME)]
-    is_total: dict[tuple[object, ...], bool] = {}
-    for n, (row, cells) in enumerate(rows):
-        if n % 4096 == 4095:
-            budget.check()
-        if all(i >= len(cells) or is_missing(cells[i]) for i in mapped):
-            continue
-        key = tuple(cells[i] if i < len(cells) else None for i in unit_cols)
-        try:
-            total = is_total[key]
-        except KeyError:
-            total = is_total[key] = unit_cell_text(out, cells) in TOTALS_WORDS
-        except TypeError:  # an unhashable cell
-            total = unit_cell_text(out, cells) in TOTALS_WORDS
-        if total:
-            totals.append((len(data), row, cells))
-        else:
-            data.append((row, cells))
+    given = [_memo_map(_column(rows, j), _is_given) for j in mapped]
+    kept = list(map(any, zip(*given, strict=True))) if given else []
+    # the unit cell(s) of each row reduced for matching: 合计, 总计, 全市 mark a totals row
+    texts = [_memo_map(_column(rows, out.columns[code].index), _unit_text)
+             for code in (UNIT_CODE, UNIT_NAME) if code in out.columns]
+    total = [("".join(parts) in TOTALS_WORDS) for parts in zip(*texts, strict=True)] if texts else [False] * len(rows)
+    budget.check()
+    for n, keep in enumerate(kept):
+        if keep:
+            if total[n]:
+                totals.append((len(data), *rows[n]))
+            else:
+                data.append(rows[n])
     reader = _Cells(out, data)
     fields = [f for f in form.fields if f.code in out.columns]
     columns: dict[str, list[object]] = {}
