@@ -27,10 +27,8 @@ from typing import Any
 
 import charset_normalizer
 import olefile
-import openpyxl
 import pyarrow.parquet as pq
 import xlrd
-from openpyxl.worksheet.worksheet import Worksheet
 from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from ecostat import budget, settings, sheetxml
@@ -218,6 +216,8 @@ def check_size(sheet: str | None, rows: int, columns: int) -> None:
 
 def _read_xlsx_openpyxl(data: bytes) -> list[RawTable]:
     """An xlsx read fully by openpyxl (for a workbook whose sheet XML the scan cannot vouch for)."""
+    import openpyxl  # only for such workbooks: the common path need not load it
+
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         has_formulas = any(b"<f>" in (xml := zf.read(n)) or b"<f " in xml
                            for n in zf.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml"))
@@ -289,7 +289,7 @@ def _note(table: RawTable, rule_id: str, *, row: int | None = None, column: str 
     table.notes.append(f)
 
 
-def _formulas_without_value(table: RawTable, formulas: Worksheet) -> None:
+def _formulas_without_value(table: RawTable, formulas: Any) -> None:
     for row, cells in table.rows:
         for j, value in enumerate(cells):
             if value is not None:

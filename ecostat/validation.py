@@ -16,7 +16,6 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 import pandera.pandas as pa
-from openpyxl.utils import column_index_from_string
 
 from ecostat import budget
 from ecostat.catalogue import Finding, SeverityCounts, finding, format_number
@@ -46,6 +45,7 @@ from ecostat.normalize import (
 )
 from ecostat.readers import RawTable
 from ecostat.registry import CITY, header_units, registry
+from ecostat.sheetxml import column_index
 
 TOTALS_WORDS = frozenset({"合计", "总计", "全市"})
 INSTRUCTIONS_SHEET = "填报说明"  # the templates' instructions: not a table unless it holds a header row
@@ -226,7 +226,7 @@ def _reader_notes(out: CheckedTable, raw: RawTable) -> None:
     for note in raw.notes:
         out.findings.append(dataclasses.replace(note, sheet=out.sheet))
         if note.severity == "error" and note.row is not None and note.column:
-            out.flagged.add((note.row, column_index_from_string(note.column) - 1))
+            out.flagged.add((note.row, column_index(note.column)))
 
 
 def _merged_in_data(out: CheckedTable, raw: RawTable, layout: Layout) -> None:
@@ -295,7 +295,7 @@ _UNIT_SEQ, _PERIOD_SEQ, _AUTH_SEQ = 1000, 2000, 3000  # a row's findings: fields
 def _parse_cell(f: Field, col: Column, raw: object, percent: bool) -> _Cell:
     """One cell of field ``f`` (``percent``: shown in a percentage number format)."""
     if f.kind == TEXT:
-        return _NOTHING if is_missing(raw) else _Cell((raw if isinstance(raw, str) else shown(raw)).strip())
+        return _Cell(_text_value(raw))
     if f.kind == REGISTRY:
         if is_missing(raw):
             return _NOTHING
@@ -374,6 +374,11 @@ def _column(rows: list[tuple[int, list[object]]], j: int) -> list[object]:
     return [cells[j] if j < len(cells) else None for _, cells in rows]
 
 
+def _text_value(cell: object) -> str | None:
+    """A free-text cell's value: as written, stripped; None when empty."""
+    return None if is_missing(cell) else (cell if isinstance(cell, str) else shown(cell)).strip()
+
+
 def _is_given(cell: object) -> bool:
     return not is_missing(cell)
 
@@ -423,6 +428,11 @@ class _Cells:
         """The values of field ``f`` (the ``k``-th of its form), reporting each cell that fails."""
         col = self.out.columns[f.code]
         raw = self.column(f.code)
+        if f.kind == TEXT:  # free text breaks no rule: its value is the cell as written, stripped
+            text = _memo_map(raw, _text_value)
+            for p in self.flagged.get(f.code, ()):
+                text[p] = None
+            return text
         percent = {self.position[r] for r, j in (self.out.raw.percent if self.out.raw else ())
                    if j == col.index and r in self.position}
         cells = _memo_map(raw, lambda v: _parse_cell(f, col, v, False))
