@@ -201,6 +201,5 @@ def slice_labels(frame: pd.DataFrame | None) -> list[str]:
     """The ``unit:period`` slices a table's rows name (rows with an unreadable unit or period left out)."""
     if frame is None:
         return []
-    pairs = frame[["unit_code", "period"]].drop_duplicates()
-    return sorted(f"{u}:{p}" for u, p in zip(pairs["unit_code"], pairs["period"], strict=True)
-                  if isinstance(u, str) and isinstance(p, str))
+    pairs = set(zip(frame["unit_code"].tolist(), frame["period"].tolist(), strict=True))
+    return sorted(f"{u}:{p}" for u, p in pairs if isinstance(u, str) and isinstance(p, str))
