@@ -77,17 +77,16 @@ def reports_from_check(result: list | Finding) -> list[TableReport]:  # type: ig
 
 def reports_from_outcomes(con: duckdb.DuckDBPyConnection, outcomes: list) -> list[TableReport]:  # type: ignore[type-arg]
     """Reports for the tables an ingest run processed (:class:`ecostat.ingest.TableOutcome`), with the
-    slices loaded and the files of the submissions replaced, from ``submission_log``."""
+    files of the submissions replaced, from ``submission_log`` (one query for the whole file)."""
+    wanted = sorted({sid for o in outcomes if o.status == "accepted" for sid in o.replaced})
+    files = dict(con.execute("SELECT submission_id, file FROM submission_log WHERE list_contains(?, submission_id)",
+                             [wanted]).fetchall()) if wanted else {}
     reports = []
     for o in outcomes:
         report = TableReport(o.sheet, o.form, o.status, o.findings, o.raw, o.submission_id, o.rows_loaded)
         if o.status == "accepted":
-            row = con.execute("SELECT slices FROM submission_log WHERE submission_id = ?",
-                              [o.submission_id]).fetchone()
-            report.slices = list(row[0]) if row else []
-            report.replaced = [(int(sid), str(file)) for sid, file in con.execute(
-                "SELECT submission_id, file FROM submission_log WHERE list_contains(?, submission_id) "
-                "ORDER BY submission_id", [o.replaced]).fetchall()]
+            report.slices = list(o.slices)
+            report.replaced = [(int(sid), str(files[sid])) for sid in sorted(o.replaced) if sid in files]
         reports.append(report)
     return reports
 

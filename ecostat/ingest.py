@@ -43,11 +43,11 @@ from ecostat.readers import RawTable, ReadError, read_tables
 from ecostat.settings import max_file_bytes
 from ecostat.validation import CheckedTable, check_table, is_instructions
 from ecostat.warehouse import (
+    FileLog,
     already_loaded,
     load_accepted,
-    log_submission,
+    next_submission_ids,
     processed_receipts,
-    record_footer,
     record_receipt,
     slice_labels,
     transaction,
@@ -77,6 +77,7 @@ class TableOutcome:
     findings: list[Finding] = field(default_factory=list)
     raw: RawTable | None = field(default=None, repr=False, compare=False)  # for the feedback workbook
     submitter: str | None = None  # the unit whose inbox folder the file came from
+    slices: list[str] = field(default_factory=list)  # unit:period slices an accepted table wrote
 
 
 def new_run_id() -> str:
@@ -189,8 +190,17 @@ def process_receipt(con: duckdb.DuckDBPyConnection, raw: Path, rec: Receipt, run
 def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: str,
              tried: int) -> tuple[list[TableOutcome], str | None]:
     """The file's outcomes, and what went wrong in ecostat itself, if anything (for the operator)."""
+    entries = FileLog(rec, run_id)
+    outcomes, failure = _outcomes(con, rec, data, entries, tried)
+    entries.write(con)
+    return outcomes, failure
+
+
+def _outcomes(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, entries: FileLog,
+              tried: int) -> tuple[list[TableOutcome], str | None]:
     if already_loaded(con, rec.sha256, rec.submitter):
-        sid = log_submission(con, rec, run_id, sheet=None, form=None, status="duplicate", findings=[])
+        (sid,) = next_submission_ids(con, 1)
+        entries.add(sid, sheet=None, form=None, status="duplicate", findings=[])
         return [TableOutcome(rec.file, None, None, "duplicate", sid, submitter=rec.submitter)], None
     failure = None
     if tried >= QUARANTINE_AFTER:
@@ -205,26 +215,28 @@ def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: 
             failure = "".join(traceback.format_exception(exc)[-6:])
             result = _file_finding("FILE_CHECK_FAILED", rec, detail=f"{type(exc).__name__}: {exc}")
     if isinstance(result, Finding):
-        sid = log_submission(con, rec, run_id, sheet=None, form=None, status="rejected", findings=[result])
+        (sid,) = next_submission_ids(con, 1)
+        entries.add(sid, sheet=None, form=None, status="rejected", findings=[result])
         return [TableOutcome(rec.file, None, None, "rejected", sid, errors=1, findings=[result],
                              submitter=rec.submitter)], failure
     outcomes = []
-    for table in result:
+    for sid, table in zip(next_submission_ids(con, len(result)), result, strict=True):
         check_across_periods(con, rec, table)  # after the file's earlier tables loaded
         form = table.form.code if table.form else None
         if table.accepted:
             assert table.form is not None and table.frame is not None
-            sid, replaced = load_accepted(con, rec, run_id, form=table.form, frame=table.frame,
-                                          sheet=table.sheet, findings=table.findings)
+            replaced = load_accepted(con, entries, sid, form=table.form, frame=table.frame, sheet=table.sheet,
+                                     findings=table.findings)
             fault_point("mid_load")
             outcomes.append(TableOutcome(rec.file, table.sheet, form, "accepted", sid, 0, table.warnings,
-                                         len(table.frame), replaced, table.findings, table.raw, rec.submitter))
+                                         len(table.frame), replaced, table.findings, table.raw, rec.submitter,
+                                         slice_labels(table.frame)))
         else:
-            sid = log_submission(con, rec, run_id, sheet=table.sheet, form=form, status="rejected",
-                                 findings=table.findings, slices=slice_labels(table.frame))
+            entries.add(sid, sheet=table.sheet, form=form, status="rejected", findings=table.findings,
+                    slices=slice_labels(table.frame))
             outcomes.append(TableOutcome(rec.file, table.sheet, form, "rejected", sid, table.errors,
                                          table.warnings, 0, [], table.findings, table.raw, rec.submitter))
-        record_footer(con, sid, table.footer)
+        entries.footer(sid, table.footer)
     return outcomes, failure
 
 
