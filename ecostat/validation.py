@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -611,25 +612,38 @@ _COLUMN_CHECKS = {
 
 def schema_passes(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> bool:
     """Whether ``frame`` certainly passes ``schema``: its dtypes, nullability, built-in column checks,
-    frame checks and uniqueness evaluated directly, a whole column at a time, without pandera's cost
-    per call and per check. False means "let pandera say": a check it does not know, or a failure."""
+    frame checks and uniqueness evaluated directly, a whole column at a time (numpy), without pandera's
+    cost per call and per check. False means "let pandera say": a check it does not know, or a failure."""
     for name, col in schema.columns.items():
         if name not in frame:
             if col.required:
                 return False
             continue
         series = frame[name]
-        if str(series.dtype) != str(col.dtype) or (not col.nullable and series.isna().any()):
+        if str(series.dtype) != str(col.dtype):
             return False
-        given = series.dropna()
+        values = series.to_numpy()
+        missing = np.isnan(values) if values.dtype.kind == "f" else pd.isna(values)
+        if not col.nullable and missing.any():
+            return False
+        given = values[~missing] if missing.any() else values
         for check in col.checks:
             test = _COLUMN_CHECKS.get(check.name)
-            if test is None or not check.ignore_na or not bool(test(given, check.statistics).all()):
+            if test is None or not check.ignore_na or not bool(np.all(test(given, check.statistics))):
                 return False
     for check in schema.checks:
         if check.element_wise or not bool(check._check_fn(frame).all()):
             return False
-    return not (schema.unique and frame.duplicated(subset=schema.unique).any())
+    if not schema.unique:
+        return True
+    keys = list(zip(*(frame[c].tolist() for c in schema.unique), strict=True))
+    if any(_is_na(v) for key in keys for v in key):
+        return not frame.duplicated(subset=schema.unique).any()  # pandas' idea of equal missing values
+    return len(set(keys)) == len(keys)
+
+
+def _is_na(v: object) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and v != v)
 
 
 def _run_schema(out: CheckedTable, form: Form) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
+import pandera.pandas as pa
 import pytest
 
 from ecostat.catalogue import rules
 from ecostat.forms import FORMS
-from ecostat.validation import check_table
+from ecostat.validation import check_table, schema_passes
 from tests.forms_data import VALID, column_of, header, raw, row
 
 TODAY = dt.date(2026, 11, 29)
@@ -218,3 +220,26 @@ def test_every_rule_of_the_catalogue_has_a_test():
         "TABLE_TOO_LARGE", "FILE_UNPACKED_TOO_LARGE", "FILE_TIME_BUDGET"}  # test_limits.py
     assert set(rules()) == covered
     assert set(VALID) == set(FORMS)
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_schema_shortcut_agrees_with_pandera(form: str) -> None:
+    """A table that passes its schema skips pandera: the shortcut says "passes" exactly when pandera does,
+    for a valid table and for the same table with one value out of range or one key repeated."""
+    table = check_table(raw([header(form), row(form)]), "360102")
+    assert table.frame is not None and not table.errors
+    spec = FORMS[form]
+    frames = [table.frame]
+    bounded = next(f for f in spec.fields if f.min is not None or f.max is not None)
+    broken = table.frame.copy()
+    broken.loc[broken.index[0], bounded.code] = (bounded.min - 1) if bounded.min is not None else bounded.max + 1
+    repeated = pd.concat([table.frame, table.frame.set_axis([99])])
+    frames += [broken, repeated]
+    for frame in frames:
+        try:
+            spec.schema.validate(frame, lazy=True)
+            passes = True
+        except pa.errors.SchemaErrors:
+            passes = False
+        assert schema_passes(spec.schema, frame) == passes
+    assert [schema_passes(spec.schema, f) for f in frames] == [True, False, False]
