@@ -186,11 +186,8 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
 
 def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> None:
     """Insert an Arrow table by column name, in one statement (``table`` is a trusted identifier)."""
-    con.register("incoming_frame", data)
-    try:
-        con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming_frame')
-    finally:
-        con.unregister("incoming_frame")
+    incoming_frame = data  # noqa: F841 - DuckDB reads it by its name (a replacement scan of this frame's locals)
+    con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming_frame')
 
 
 def load_accepted(con: duckdb.DuckDBPyConnection, log: FileLog, sid: int, *, form: Form, frame: pd.DataFrame,
