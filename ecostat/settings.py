@@ -6,6 +6,7 @@ Prefect's state kept in the project (git-ignored) unless told otherwise."""
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -31,8 +32,8 @@ class Environment(BaseModel):
     alert_urls: list[str] = []  # space-separated apprise URLs added to the operator's
     max_file_mb: float = Field(default=20.0, gt=0)  # the largest file received and read
     max_unzipped_mb: float = Field(default=200.0, gt=0)  # the largest unpacked xlsx or decompressed parquet
-    max_rows: int = Field(default=5_000_000, gt=0)  # the most rows of one table
-    max_cells: int = Field(default=50_000_000, gt=0)  # the most rows × columns of one table
+    max_rows: int = Field(default=3_000_000, gt=0)  # the most rows of one table
+    max_cells: int = Field(default=20_000_000, gt=0)  # the most rows × columns of one table
     max_file_seconds: float = Field(default=300.0, gt=0)  # the time budget for checking one file
     fault: str | None = None  # crash tests only: kill the process at this point (ecostat.faults)
 
@@ -42,8 +43,13 @@ class SettingsError(ValueError):
 
 
 def environment() -> Environment:
-    """The ``ECOSTAT_*`` variables, validated now (they may change between calls in tests)."""
-    found = {k[len(PREFIX):].lower(): v for k, v in os.environ.items() if k.startswith(PREFIX)}
+    """The ``ECOSTAT_*`` variables, validated (again whenever they change: tests change them)."""
+    return _validated(tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(PREFIX))))
+
+
+@lru_cache(maxsize=8)
+def _validated(variables: tuple[tuple[str, str], ...]) -> Environment:
+    found = {k[len(PREFIX):].lower(): v for k, v in variables}
     if "alert_urls" in found:
         found["alert_urls"] = found["alert_urls"].split()  # type: ignore[assignment]
     try:
@@ -76,12 +82,12 @@ def max_unzipped_bytes() -> int:
 
 
 def max_rows() -> int:
-    """The most rows one table may have, from ``ECOSTAT_MAX_ROWS`` (default 5,000,000)."""
+    """The most rows one table may have, from ``ECOSTAT_MAX_ROWS`` (default 3,000,000)."""
     return environment().max_rows
 
 
 def max_cells() -> int:
-    """The most cells (rows × columns) one table may span, from ``ECOSTAT_MAX_CELLS`` (default 50,000,000)."""
+    """The most cells (rows × columns) one table may span, from ``ECOSTAT_MAX_CELLS`` (default 20,000,000)."""
     return environment().max_cells
 
 
