@@ -25,14 +25,16 @@ def test_plain_path_reads_as_the_csv_module_does(rows: list[list[str]], end: str
         csv.writer(buf, lineterminator=end).writerows(rows)
         text = buf.getvalue()
     first = next(csv.reader(io.StringIO(text[:text.find("\n") + 1 or len(text)], newline="")), [])
-    fast = _plain_csv_rows(text, len(first))
+    fast = _plain_csv_rows(text.encode("utf-8"), 0, len(first))
     if fast is not None:
         assert fast == _csv_rows(text)
 
 
 def test_plain_files_take_the_fast_path() -> None:
     text = "区县代码,报告期,断面编码\n360100,2024,W1\n360100,2024,W2\n"
-    assert _plain_csv_rows(text, 3) == _csv_rows(text) == [
+    assert _plain_csv_rows(text.encode("utf-8"), 0, 3) == _csv_rows(text) == [
         (1, ["区县代码", "报告期", "断面编码"]), (2, ["360100", "2024", "W1"]), (3, ["360100", "2024", "W2"])]
-    for odd in ('a,"b,c"\n', "a,b\n\nc,d\n", "a,b\nc\n"):
-        assert _plain_csv_rows(odd, 2) is None
+    bom = b"\xef\xbb\xbf" + text.encode("utf-8")
+    assert _plain_csv_rows(bom, 3, 3) == _csv_rows(text)
+    for odd in (b'a,"b,c"\n', b"a,b\n\nc,d\n", b"a,b\nc\n", "甲,乙\n".encode("gbk")):
+        assert _plain_csv_rows(odd, 0, 2) is None
