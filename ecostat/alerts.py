@@ -154,25 +154,17 @@ def missing_report_alerts(con: duckdb.DuckDBPyConnection, settings: Settings, to
                           run_id: str | None = None) -> list[Alert]:
     """For each deadline passed: one alert per unit that must submit the form and has no current report
     of that period (the key makes it once only)."""
-    from ecostat.obligations import units_required
+    from ecostat.obligations import overdue
 
     out = []
-    for d in settings.deadlines:
-        if today <= d.due or d.form not in FORMS:
-            continue
-        table = FORMS[d.form].table
-        have = {u for (u,) in con.execute(f'SELECT DISTINCT unit_code FROM "{table}" '
-                                          "WHERE is_current AND period = ?", [d.period]).fetchall()}
-        for unit in units_required(d.form):
-            if unit in have:
-                continue
-            body = (f"单位：{unit_label(unit)}\n报表：{form_label(d.form)}\n报告期：{d.period}\n"
-                    f"截止日期 {d.due.isoformat()} 已过，尚未收到该期报表，请尽快报送至收件目录 {unit}/。\n\n"
-                    f"Missing report: unit {unit} has not submitted form {d.form} for {d.period}, "
-                    f"due {d.due.isoformat()}.")
-            out.append(Alert(f"missing:{d.form}:{unit}:{d.period}", "missing",
-                             f"【ecostat】报表逾期未报：{unit_label(unit)} {form_label(d.form)} {d.period}",
-                             body, unit, None, run_id))
+    for d, unit in overdue(con, settings.deadlines, today):
+        body = (f"单位：{unit_label(unit)}\n报表：{form_label(d.form)}\n报告期：{d.period}\n"
+                f"截止日期 {d.due.isoformat()} 已过，尚未收到该期报表，请尽快报送至收件目录 {unit}/。\n\n"
+                f"Missing report: unit {unit} has not submitted form {d.form} for {d.period}, "
+                f"due {d.due.isoformat()}.")
+        out.append(Alert(f"missing:{d.form}:{unit}:{d.period}", "missing",
+                         f"【ecostat】报表逾期未报：{unit_label(unit)} {form_label(d.form)} {d.period}",
+                         body, unit, None, run_id))
     return out
 
 

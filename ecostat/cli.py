@@ -1,9 +1,9 @@
 """The ``ecostat`` command: demo, ingest, figures, validate, query, history, rebuild, certify, amendments,
-template, audit, serve.
+template, audit, serve, upgrade, report, site.
 
 One grammar: ``--raw`` and ``--warehouse`` on every command that reads or writes them, ``--year`` for a
-year, ``--format table|csv|json`` on every command that prints rows, a unit by code or name wherever one
-is asked for. Text from submissions is printed with its control characters escaped.
+year, ``--format table|csv|json`` on every command that prints rows (``figures`` also ``text``), a unit by
+code or name wherever one is asked for. Text from submissions is printed with its control characters escaped.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ecostat import settings
-from ecostat.catalogue import Finding, format_number
+from ecostat.catalogue import Finding
 from ecostat.display import printable
 from ecostat.registry import CITY, registry
 from ecostat.settings import SettingsError
@@ -43,8 +43,9 @@ def _warehouse(p: argparse.ArgumentParser) -> None:
                    help="the DuckDB file (default ./warehouse/ecostat.duckdb)")
 
 
-def _format(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=FORMATS, default="table", help="table (default), csv or json")
+def _format(p: argparse.ArgumentParser, *extra: str) -> None:
+    p.add_argument("--format", choices=(*FORMATS, *extra), default="table",
+                   help="table (default), " + ", ".join((*FORMATS[1:], *extra)))
 
 
 def unit_code(text: str) -> str:
@@ -88,6 +89,11 @@ def parser() -> argparse.ArgumentParser:
     _warehouse(p)
     p.add_argument("--to", type=Path, required=True, metavar="NEW_FILE",
                    help="the new warehouse file (must not exist, and may not be the live --warehouse)")
+    p = command("upgrade", "carry the warehouse forward to this code's schema version (what the next run does "
+                "first)", "ecostat upgrade --warehouse /srv/ecostat/warehouse/ecostat.duckdb")
+    _warehouse(p)
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="if an ingest holds the warehouse, wait this long for it (default: exit 3 at once)")
     p = command("query", "run one read-only SQL statement against the warehouse",
                 "ecostat query \"SELECT file, status FROM submission_log WHERE status = 'rejected'\" --format csv")
     _warehouse(p)
@@ -121,8 +127,18 @@ def parser() -> argparse.ArgumentParser:
                 "ecostat figures --year 2024 --scope 新建区 --format csv")
     _warehouse(p)
     p.add_argument("--year", type=int, required=True)
-    _format(p)
+    _format(p, "text")
     p.add_argument("--scope", default=CITY, help=f"a unit code or name (default {CITY}, the city)")
+    p = command("report", "the year's data report for the annual work summary: .docx, PDF and charts",
+                "ecostat report --year 2024 --out /srv/share/年报数据")
+    _warehouse(p)
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--out", type=Path, help="the folder to write (default: reports/ beside the warehouse)")
+    p.add_argument("--live", action="store_true", help="the live figures, also for a certified year")
+    p = command("site", "rebuild the status site (site/ beside the warehouse; every ingest run does too)",
+                "ecostat site --warehouse /srv/ecostat/warehouse/ecostat.duckdb")
+    _raw(p)
+    _warehouse(p)
     p = command("validate", "check one file as a dry run (nothing is written)",
                 "ecostat validate 东湖区2024年报.xlsx --unit 东湖区 --feedback out.xlsx")
     _warehouse(p)
@@ -163,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     commands = {"demo": cmd_demo, "ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate,
                 "rebuild": cmd_rebuild, "query": cmd_query, "history": cmd_history, "certify": cmd_certify,
-                "amendments": cmd_amendments, "template": cmd_template, "audit": cmd_audit, "serve": cmd_serve}
+                "amendments": cmd_amendments, "template": cmd_template, "audit": cmd_audit, "serve": cmd_serve,
+                "upgrade": cmd_upgrade, "report": cmd_report, "site": cmd_site}
+    from ecostat.migrations import SchemaMismatch, SchemaTooNew, SchemaTooOld
     from ecostat.writer import WarehouseBusy
 
     try:
@@ -172,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no warehouse at {exc}: run `ecostat ingest` first / 数据仓库不存在，请先运行 ecostat ingest",
               file=sys.stderr)
         return 2
-    except (Usage, SettingsError) as exc:
+    except (Usage, SettingsError, SchemaTooNew, SchemaTooOld, SchemaMismatch) as exc:
         print(exc, file=sys.stderr)
         return 2
     except WarehouseBusy as exc:
@@ -261,6 +279,17 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     with writing(target) as work, connect(work, create=True) as con:
         summary = replay(con, args.raw.resolve(), progress=FileProgress.auto("rebuild"))
     print(summary.text())
+    return 0
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    """Apply the pending migration steps and derived changes, under the write lock, and publish."""
+    from ecostat.warehouse import connect, create_objects
+    from ecostat.writer import writing
+
+    with writing(existing(args.warehouse).resolve(), args.wait) as work, connect(work) as con:
+        upgrade = create_objects(con)
+    print(upgrade.text())
     return 0
 
 
@@ -416,19 +445,10 @@ def _print_frame(frame, fmt: str) -> None:  # type: ignore[no-untyped-def]
         print(frame.map(lambda v: printable(v) if isinstance(v, str) else v).to_string(index=False))
 
 
-def _dimension_name(dim: object) -> str:
-    if dim is None or dim != dim:
-        return ""
-    for name in ("water_bodies", "batches"):
-        entry = registry(name).resolve(dim)
-        if entry is not None:
-            return entry.name
-    return str(dim)
-
-
 def cmd_figures(args: argparse.Namespace) -> int:
     """Print the annual figures of a year."""
     from ecostat.figures import annual_figures
+    from ecostat.phrasing import dimension_name, rounded, sentences
     from ecostat.warehouse import connect
 
     scope = unit_code(args.scope)
@@ -437,22 +457,22 @@ def cmd_figures(args: argparse.Namespace) -> int:
     if frame.empty:
         print(f"no figures for {args.year} / {args.year} 年暂无指标", file=sys.stderr)
         return 1
-    frame.insert(4, "dimension_zh", [_dimension_name(d) for d in frame["dimension"]])
+    if args.format == "text":
+        print("\n".join(s.text for s in sentences(frame)))
+        return 0
+    frame.insert(4, "dimension_zh", [dimension_name(d) for d in frame["dimension"]])
     if args.format == "table":
-        _print_table(frame)
+        _print_table(rounded(frame))
     else:
         _print_frame(frame, args.format)
     return 0
 
 
 def _print_table(frame) -> None:  # type: ignore[no-untyped-def]
-    def num(v: object) -> str:
-        return "" if v is None or v != v else format_number(float(v))  # type: ignore[arg-type]
-
     rows = [("指标 figure", "维度", "数值 value", "单位", "上年 previous", "变化 change", "")]
     for r in frame.itertuples(index=False):
-        rows.append((f"{r.name_zh} {r.figure}", r.dimension_zh, num(r.value), r.unit, num(r.previous_value),
-                     num(r.change), r.change_unit if r.change == r.change and r.change is not None else ""))
+        rows.append((f"{r.name_zh} {r.figure}", r.dimension_zh, r.value, r.unit, r.previous_value,
+                     r.change, r.change_unit if r.change else ""))
     widths = [max(_width(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(str(c) + " " * (w - _width(str(c))) for c, w in zip(row, widths, strict=True)).rstrip())
@@ -462,6 +482,35 @@ def _width(text: str) -> int:
     import unicodedata
 
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the year's report (.docx, PDF, chart PNGs); 1 when the year has no figures."""
+    from ecostat.annual_report import NoFigures, write_report
+    from ecostat.charts import FontMissing
+    from ecostat.progress import FileProgress
+    from ecostat.warehouse import connect
+
+    out: Path = args.out or args.warehouse.resolve().parent / "reports"
+    try:
+        with connect(existing(args.warehouse), read_only=True) as con:
+            paths = write_report(con, args.year, out, live=args.live, progress=FileProgress.auto("report"))
+    except NoFigures:
+        print(f"no figures for {args.year} / {args.year} 年暂无指标", file=sys.stderr)
+        return 1
+    except FontMissing as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print("\n".join(str(p) for p in paths))
+    return 0
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    """Rebuild the status site from the warehouse as it is."""
+    from ecostat.site import rebuild
+
+    print(rebuild(existing(args.warehouse).resolve(), args.raw.resolve()))
+    return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

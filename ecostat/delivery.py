@@ -278,6 +278,16 @@ def send_unrecorded(alerts: list, warehouse: Path, settings: Settings) -> list[D
     return out
 
 
+def _status(rec: dict[str, object]) -> str:
+    return "delivered" if rec.get("delivered") else "abandoned" if rec.get("abandoned") else "retrying"
+
+
+def journal_outcomes(warehouse: Path) -> dict[tuple[str, str], str]:
+    """The outcomes journaled beside ``warehouse`` that its ``alerts`` table may not show yet (the next
+    writing run folds them in): (alert key, recipient id) → delivered, retrying or abandoned."""
+    return {k: _status(rec) for k, rec in _read_journal(journal_path(warehouse)).items()}
+
+
 def fold(con: duckdb.DuckDBPyConnection, warehouse: Path) -> int:
     """Record the journal's outcomes in ``alerts`` (in the caller's transaction); returns how many.
     Idempotent: the journal is trimmed only by a delivery pass, once the published warehouse shows them."""
@@ -291,7 +301,7 @@ def fold(con: duckdb.DuckDBPyConnection, warehouse: Path) -> int:
                            WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE alert_key = ? AND recipient_id = ?)""",
                         [key, rid, alert["kind"], alert["recipient"], alert.get("unit"), alert.get("run_id"),
                          alert["title"], alert["body"], alert["created_at"], key, rid])
-        status = "delivered" if rec.get("delivered") else "abandoned" if rec.get("abandoned") else "retrying"
+        status = _status(rec)
         con.execute("""UPDATE alerts SET attempts = greatest(attempts, ?), delivered = ?, status = ?, last_error = ?,
                               last_attempt_at = ?, sent_at = CASE WHEN ? THEN ? ELSE sent_at END
                        WHERE alert_key = ? AND recipient_id = ? AND status IS DISTINCT FROM 'delivered'""",

@@ -15,13 +15,16 @@ FIGURE_COLUMNS = ["year", "scope", "figure", "dimension", "value", "unit", "prev
                   "change_unit", "name_zh"]
 
 
-def annual_figures(con: duckdb.DuckDBPyConnection, year: int, scope: str = CITY) -> pd.DataFrame:
-    """The figures of one year and scope, in catalogue order."""
+def annual_figures(con: duckdb.DuckDBPyConnection, year: int, scope: str | None = CITY, *,
+                   live: bool = False) -> pd.DataFrame:
+    """The figures of one year and scope (every scope for None), in catalogue order: as ``annual_figures``
+    serves them (certified for a certified year), or with ``live`` the values the current reports give."""
+    source = "figures_with_change(true)" if live else "annual_figures"
     return con.execute(
         f"""SELECT {", ".join("a." + c for c in FIGURE_COLUMNS)}
-            FROM annual_figures a JOIN (SELECT figure, row_number() OVER () AS pos FROM meta_figure_catalogue) c
-              USING (figure)
-            WHERE a.year = ? AND a.scope = ? ORDER BY c.pos, a.dimension""", [year, scope]).df()
+            FROM {source} a JOIN meta_figure_catalogue c USING (figure)
+            WHERE a.year = ? AND (a.scope = ? OR ? IS NULL) ORDER BY c.position, a.dimension""",
+        [year, scope, scope]).df()
 
 
 def refresh_figures(con: duckdb.DuckDBPyConnection, run_id: str) -> int:

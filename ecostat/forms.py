@@ -1,24 +1,25 @@
-"""The registry of forms: every module in ``schemas/`` that declares a ``FORM``."""
+"""The registry of forms: every module in ``schemas/`` that declares a ``FORM``, in the order of the
+contract's sections. Adding a form is adding its module (and its data rows); nothing here changes."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from functools import cache
 
+import schemas
 from ecostat.formspec import PERIOD, UNIT_CODE, UNIT_NAME, Form
 from ecostat.normalize import text_key
-from schemas import (
-    air_quality,
-    enforcement,
-    inspection_problems,
-    outfall_remediation,
-    petitions,
-    rural_soil,
-    water_sections,
-)
 
-FORMS: dict[str, Form] = {m.FORM.code: m.FORM for m in (
-    air_quality, water_sections, outfall_remediation, inspection_problems, petitions,
-    enforcement, rural_soil)}
+
+def _declared() -> list[Form]:
+    found = [getattr(importlib.import_module(f"schemas.{m.name}"), "FORM", None)
+             for m in pkgutil.iter_modules(schemas.__path__)]
+    forms = [f for f in found if isinstance(f, Form)]
+    return sorted(forms, key=lambda f: (tuple(int(p) for p in f.section.split(".") if p.isdigit()), f.code))
+
+
+FORMS: dict[str, Form] = {f.code: f for f in _declared()}
 
 # The columns shared by every form: how a row names its unit and period.
 COMMON_HEADERS: dict[str, set[str]] = {

@@ -9,11 +9,14 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pandera.pandas as pa
 
-from ecostat.normalize import text_key
-from ecostat.registry import header_units, registry, tp_implied_class
+from ecostat.catalogue import rules
+from ecostat.normalize import Period, text_key
+from ecostat.registry import quantity_unit, registry, tp_implied_class
 
-# Kinds of field: how a cell is parsed.
+# Kinds of field: how a cell is parsed, and the warehouse column type each is stored as.
 NUMBER, INTEGER, PERCENT, REGISTRY, TEXT = "number", "integer", "percent", "registry", "text"
+SQL_TYPES = {INTEGER: "BIGINT", NUMBER: "DOUBLE", PERCENT: "DOUBLE", REGISTRY: "VARCHAR", TEXT: "VARCHAR"}
+NUMERIC = (INTEGER, NUMBER, PERCENT)
 
 # Columns every form has, and the frame columns validation adds for each row.
 UNIT_CODE = "district_code"
@@ -36,20 +39,44 @@ class Field:
     min_exclusive: bool = False
     max: float | None = None
     max_exclusive: bool = False
-    summed: bool = False  # a totals row must equal the sum of this column
+    summed: bool = False  # a totals row must equal the sum of this column (it adds up across units)
     aliases: tuple[str, ...] = ()
+    since: str | None = None  # a field added later: required from this period on (2025, 2025-06), not before
+    was: tuple[str, ...] = ()  # former codes; the rename itself is a step in warehouse/migrations/
 
     @property
     def keys(self) -> set[str]:
-        """Header spellings that name this field, reduced by :func:`text_key`."""
-        return {text_key(w) for w in (self.code, self.zh, *self.aliases)}
+        """Header spellings that name this field, reduced by :func:`text_key` (former codes too)."""
+        return {text_key(w) for w in (self.code, self.zh, *self.aliases, *self.was)}
+
+    @property
+    def unit(self) -> str | None:
+        """The contract's unit of the field (values are stored in it), None for counts and text."""
+        return quantity_unit(self.quantity) if self.quantity and self.quantity != "count" else None
 
     @property
     def header(self) -> str:
         """The Chinese header, with its unit when it has one."""
-        if self.quantity and self.quantity != "count":
-            return f"{self.zh}({next(iter(header_units()[self.quantity]))})"
-        return self.zh
+        return f"{self.zh}({self.unit})" if self.unit else self.zh
+
+    @property
+    def sql_type(self) -> str:
+        """The warehouse column type."""
+        return SQL_TYPES[self.kind]
+
+    @property
+    def range_text(self) -> str:
+        """The allowed range for people: ``> 0，≤ 500`` (empty without bounds)."""
+        low = None if self.min is None else f"{'>' if self.min_exclusive else '≥'} {self.min:g}"
+        high = None if self.max is None else f"{'<' if self.max_exclusive else '≤'} {self.max:g}"
+        return "，".join(t for t in (low, high) if t)
+
+    @property
+    def required_text(self) -> str:
+        """必填, 选填, or 自 2025 起必填 for a field added later."""
+        if not self.required:
+            return "选填"
+        return f"自 {self.since} 起必填" if self.since else "必填"
 
 
 def count(code: str, zh: str, *, required: bool = True, summed: bool = True,
@@ -206,6 +233,7 @@ class Form:
     code: str
     zh: str
     fields: tuple[Field, ...]
+    section: str = ""  # the contract's section (4.1), which orders the forms
     key: tuple[str, ...] = ()
     row_rules: tuple[RowRule, ...] = ()
     period_rules: tuple[PeriodRule, ...] = ()
@@ -224,12 +252,37 @@ class Form:
         """A field by code."""
         return next(f for f in self.fields if f.code == code)
 
+    def rule_texts(self) -> list[tuple[str, str, str]]:
+        """Every row and cross-period rule for people: (规则 or 跨期规则, rule id, the rule with Chinese names)."""
+        names = {f.code: f.zh for f in self.fields}
+        out = [("规则", r.rule_id, r.text.format_map(names)) for r in self.row_rules]
+        for pr in self.period_rules:
+            if pr.other:
+                text = f"{names[pr.column]} = 上年{names[pr.column]} + 本年{names[pr.other]}"
+            elif rules()[pr.rule_id].severity == "warning":
+                text = f"{names[pr.column]}低于上期已报值时提示核实"
+            else:
+                text = f"{names[pr.column]}不得低于上期已报值"
+            out.append(("跨期规则", pr.rule_id, text))
+        return out
+
     @property
     def unique_columns(self) -> list[str]:
         """The columns that identify a row within one period."""
         if self.unique_per_period is not None:
             return ["period", *self.unique_per_period]
         return ["unit_code", "period", *self.key]
+
+
+def _given_since(f: Field) -> Callable[[pd.DataFrame], pd.Series]:
+    """A field added later is given in every row of a period from its ``since`` on."""
+    since = Period.from_label(str(f.since)).order
+
+    def ok(df: pd.DataFrame) -> pd.Series:
+        order = df["year"].astype("float64") * 100 + df["month"].astype("float64").fillna(13)
+        return df[f.code].notna() | ~(order >= since)
+
+    return ok
 
 
 def check_key(rule_id: str, column: str) -> str:
@@ -251,9 +304,11 @@ def build_schema(form: Form) -> pa.DataFrameSchema:
             high = pa.Check.lt if f.max_exclusive else pa.Check.le
             checks.append(high(f.max, error=check_key(rid, f.code)))
         dtype = object if f.kind in (REGISTRY, TEXT) else "float64"
-        columns[f.code] = pa.Column(dtype, checks=checks, nullable=not f.required,
+        columns[f.code] = pa.Column(dtype, checks=checks, nullable=not f.required or f.since is not None,
                                     required=False, title=f.zh)
     frame_checks = [pa.Check(r.ok, error=check_key(r.rule_id, f"#{i}"))
                     for i, r in enumerate(form.row_rules)]
+    frame_checks += [pa.Check(_given_since(f), error=check_key("CELL_REQUIRED_SINCE", f.code))
+                     for f in form.fields if f.required and f.since is not None]
     return pa.DataFrameSchema(columns, checks=frame_checks, unique=form.unique_columns,
                               report_duplicates="exclude_first", name=form.code, strict=False)

@@ -21,6 +21,8 @@ import logging
 import time
 import traceback
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -346,26 +348,47 @@ def replay(con: duckdb.DuckDBPyConnection, raw: Path, *, progress: FileProgress 
     return summary
 
 
-def run_plain(raw: Path, warehouse: Path, wait_seconds: float = 0.0,
-              progress: FileProgress | None = None) -> RunSummary:
-    """A whole ingest run without Prefect: the flow's steps (but the audit) under the same write lock,
-    then the alert deliveries. A run that fails alerts the operator with its run id."""
-    from ecostat.warehouse import connect
+@dataclass
+class WriteLock:
+    """The working copy a run writes, and (once published) how long the run held the write lock."""
+
+    work: Path
+    seconds: float | None = None
+
+
+@contextmanager
+def locked_run(raw: Path, warehouse: Path, run_id: str, wait_seconds: float = 0.0) -> Iterator[WriteLock]:
+    """Hold the warehouse's write lock for a run and publish its working copy at the end, timing it; a run
+    that fails (other than finding the warehouse busy) alerts the operator with its ecostat run id."""
     from ecostat.writer import WarehouseBusy, writing
 
-    settings = load_settings(raw)
-    run_id = new_run_id()
     try:
         with writing(warehouse, wait_seconds) as work:
-            held = time.monotonic()
-            receive_inbox(raw)
-            with connect(work, create=True) as con:
-                summary = write_run(con, raw, warehouse, run_id, settings, progress)
-        summary.lock_seconds = time.monotonic() - held
+            lock = WriteLock(work)
+            started = time.monotonic()
+            yield lock
+        lock.seconds = time.monotonic() - started
     except WarehouseBusy:
         raise
     except Exception as exc:
         alerts.alert_failed_run(raw, warehouse, run_id, f"{type(exc).__name__}: {exc}")
         raise
+
+
+def run_plain(raw: Path, warehouse: Path, wait_seconds: float = 0.0,
+              progress: FileProgress | None = None) -> RunSummary:
+    """A whole ingest run without Prefect: the flow's steps (but the audit) under the same write lock,
+    then the alert deliveries and the status site."""
+    from ecostat.site import build_site_after_run
+    from ecostat.warehouse import connect
+
+    settings = load_settings(raw)
+    run_id = new_run_id()
+    with locked_run(raw, warehouse, run_id, wait_seconds) as lock:
+        receive_inbox(raw)
+        with connect(lock.work, create=True) as con:
+            summary = write_run(con, raw, warehouse, run_id, settings, progress)
+    summary.lock_seconds = lock.seconds
     summary.deliveries = deliver_pending(warehouse, settings)
+    build_site_after_run(warehouse, raw)
     return summary

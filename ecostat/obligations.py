@@ -3,6 +3,12 @@ the unit kinds (of ``units.csv``) that submit it, so a new unit of a known kind 
 
 from __future__ import annotations
 
+import datetime as dt
+
+import duckdb
+
+from ecostat.config import Deadline
+from ecostat.forms import FORMS
 from ecostat.registry import registry
 
 
@@ -18,3 +24,18 @@ def units_required(form: str) -> list[str]:
 def obligations() -> dict[str, list[str]]:
     """Every form with an obligation and the units that must submit it."""
     return {e.code: units_required(e.code) for e in registry("report_obligations").entries}
+
+
+def overdue(con: duckdb.DuckDBPyConnection, deadlines: list[Deadline], today: dt.date) -> list[tuple[Deadline, str]]:
+    """Each (deadline, unit) where the deadline has passed and the unit, obliged to submit its form, has no
+    current report of its period: no current row for it, nor from a file it submitted (the city reports
+    the sections of every district)."""
+    out: list[tuple[Deadline, str]] = []
+    for d in deadlines:
+        if today <= d.due or d.form not in FORMS:
+            continue
+        have = {u for pair in con.execute(f"""SELECT DISTINCT unit_code, split_part(file, '/', 1)
+                                              FROM "{FORMS[d.form].table}" WHERE is_current AND period = ?""",
+                                          [d.period]).fetchall() for u in pair}
+        out.extend((d, unit) for unit in units_required(d.form) if unit not in have)
+    return out

@@ -88,6 +88,13 @@ def tp_implied_class(water_type: str, tp: float) -> int:
 
 
 @cache
+def quantity_unit(quantity: str) -> str:
+    """The contract's unit of a quantity, as written: the first of its rows in ``header_units.csv``."""
+    with open(REGISTRY_DIR / "header_units.csv", encoding="utf-8", newline="") as fh:
+        return next(row["unit"] for row in csv.DictReader(fh) if row["quantity"] == quantity)
+
+
+@cache
 def header_units() -> dict[str, dict[str, float]]:
     """Units a header may carry, per quantity: {quantity: {unit key: factor}}."""
     out: dict[str, dict[str, float]] = {}

@@ -44,12 +44,6 @@ def prefilled_rows(form: Form) -> int:
     return len(registry(key.registry).entries) if key.registry else SECTION_ROWS
 
 
-def _range_text(f: Field) -> str:
-    low = None if f.min is None else f"{'>' if f.min_exclusive else '≥'} {f.min:g}"
-    high = None if f.max is None else f"{'<' if f.max_exclusive else '≤'} {f.max:g}"
-    return "，".join(t for t in (low, high) if t)
-
-
 def _number_validation(f: Field, ref: str) -> DataValidation | None:
     kind = "whole" if f.kind == INTEGER else "decimal"
     if f.kind == INTEGER and f.min is None and f.max is None:
@@ -114,8 +108,8 @@ def _form_sheet(ws: Worksheet, form: Form, unit: Entry, period: Period, lists: _
         dv.allow_blank = True
         dv.showErrorMessage = dv.showInputMessage = True
         dv.errorTitle, dv.promptTitle = "填写有误", f.zh[:32]
-        dv.error = f"“{f.zh}”应为{KIND_ZH[f.kind]}" + (f"，{_range_text(f)}" if _range_text(f) else "")
-        dv.prompt = (KIND_ZH[f.kind] + (f"，{_range_text(f)}" if _range_text(f) else ""))[:255]
+        dv.error = f"“{f.zh}”应为{KIND_ZH[f.kind]}" + (f"，{f.range_text}" if f.range_text else "")
+        dv.prompt = (KIND_ZH[f.kind] + (f"，{f.range_text}" if f.range_text else ""))[:255]
         dv.add(f"{letter}{FIRST_ROW}:{letter}{last}")
         ws.add_data_validation(dv)
     for r in range(FIRST_ROW, FIRST_ROW + prefilled_rows(form)):
@@ -141,18 +135,9 @@ def _instructions(ws: Worksheet, forms: list[Form], unit: Entry, period: Period)
         lines.append(("  区县代码：必填，文本；报告期：必填，文本", False))
         for f in form.fields:
             allowed = f"；可选：{registry(f.registry).names()}" if f.kind == REGISTRY and f.registry else ""
-            rng = f"；{_range_text(f)}" if _range_text(f) else ""
-            lines.append((f"  {f.header}：{'必填' if f.required else '选填'}，{KIND_ZH[f.kind]}{rng}{allowed}", False))
-        names = {f.code: f.zh for f in form.fields}
-        for rule in form.row_rules:
-            lines.append((f"  规则 {rule.rule_id}：{rule.text.format_map(names)}", False))
-        for pr in form.period_rules:
-            what = "低于上期已报值时提示核实" if rules()[pr.rule_id].severity == "warning" else "不得低于上期已报值"
-            if pr.other:
-                text = f"{names[pr.column]} = 上年{names[pr.column]} + 本年{names[pr.other]}"
-            else:
-                text = f"{names[pr.column]}{what}"
-            lines.append((f"  跨期规则 {pr.rule_id}：{text}", False))
+            rng = f"；{f.range_text}" if f.range_text else ""
+            lines.append((f"  {f.header}：{f.required_text}，{KIND_ZH[f.kind]}{rng}{allowed}", False))
+        lines += [(f"  {label} {rule_id}：{text}", False) for label, rule_id, text in form.rule_texts()]
         lines.append(("", False))
     lines.append(("校验规则与提示（错误：退回；警告：接收并提示）", True))
     for entry in rules().values():

@@ -268,8 +268,8 @@ def _map_columns(out: CheckedTable, form: Form, layout: Layout) -> None:
                         expected="、".join(factors))
             col.factor = factors.get(text_key(unit), 1.0)
         out.columns[code] = col
-    for f in form.fields:
-        if f.required and f.code not in out.columns:
+    for f in form.fields:  # a field added later may be missing from tables of earlier periods
+        if f.required and f.since is None and f.code not in out.columns:
             out.add("COLUMN_MISSING", header_row, header=f.zh, form=form.code, form_zh=form.zh)
     if UNIT_CODE not in out.columns and UNIT_NAME not in out.columns:
         out.add("COLUMN_MISSING", header_row, header="区县代码 / 区县", form=form.code, form_zh=form.zh)
@@ -689,6 +689,8 @@ def _add_schema_finding(out: CheckedTable, form: Form, rid: str, row: int, targe
     if rid == "TABLE_KEY_DUPLICATE":
         params.update(period=record["period"], key="、".join(
             [form.field(c).zh for c in form.unique_columns if c not in ROW_COLUMNS] or ["区县"]))
+    elif rid == "CELL_REQUIRED_SINCE":
+        params.update(since=form.field(target).since, period=record["period"])
     elif rid.startswith("VALUE_"):
         f = form.field(target)
         params["limit"] = f.min if rid.startswith("VALUE_MIN") else f.max

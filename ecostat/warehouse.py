@@ -1,14 +1,17 @@
-"""The DuckDB warehouse: creating it from ``warehouse/*.sql`` and writing to it.
+"""The DuckDB warehouse: creating it (from ``warehouse/*.sql`` and what :mod:`ecostat.formsql` and
+:mod:`ecostat.figuredefs` derive from the forms and figures), carrying it forward
+(:mod:`ecostat.migrations`) and writing to it.
 
 Identifiers in SQL built here come only from the form registry; values are always bound.
 """
 
 from __future__ import annotations
 
-import csv
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,14 +19,16 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from ecostat import figuredefs, formsql, migrations
 from ecostat.archive import Receipt
 from ecostat.catalogue import Finding
+from ecostat.forms import FORMS
 
 if TYPE_CHECKING:
     from ecostat.formspec import Form
 
+log = logging.getLogger(__name__)
 SQL_DIR = Path(__file__).resolve().parent.parent / "warehouse"
-FIGURES_FILE = Path(__file__).resolve().parent.parent / "schemas" / "figures.csv"
 LAYERS = ("meta", "fact", "core", "mart")
 NO_DOWNLOADS: dict[str, str | bool | int | float | list[str]] = {"autoinstall_known_extensions": False,
                                                           "autoload_known_extensions": False}
@@ -33,20 +38,32 @@ ISSUE_COLUMNS = ("submission_id", "file", "sheet", "row_number", "column_letter"
 
 def connect(path: Path, *, read_only: bool = False, create: bool = False,
             memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse; with ``create``, also create or update its objects (once per run).
+    """Open the warehouse; with ``create``, also create or carry forward its objects (once per run).
 
     No connection may download extensions; a read-only one may not touch other files or the network
-    either (``ecostat query`` runs whatever SQL it is given, within ``memory_limit``, e.g. ``2GB``).
+    either (``ecostat query`` runs whatever SQL it is given, within ``memory_limit``, e.g. ``2GB``), and
+    refuses a warehouse at another schema version than this code's: written by newer code, or not yet
+    carried forward by ``ecostat upgrade``.
     """
     if read_only:
         config = {**NO_DOWNLOADS, "enable_external_access": False}
         if memory_limit:
             config["memory_limit"] = memory_limit
-        return duckdb.connect(str(path), read_only=True, config=config)
+        con = duckdb.connect(str(path), read_only=True, config=config)
+        try:
+            migrations.check_current(con)
+        except BaseException:
+            con.close()
+            raise
+        return con
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), config=NO_DOWNLOADS)
     if create:
-        create_objects(con)
+        try:
+            create_objects(con)
+        except BaseException:
+            con.close()
+            raise
     return con
 
 
@@ -64,28 +81,116 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 def sql_files() -> list[Path]:
-    """The warehouse's SQL files in layer order (meta, fact, core, mart)."""
-    return sorted(SQL_DIR.glob("*.sql"), key=lambda p: (LAYERS.index(p.stem.split("_")[0]), p.name))
+    """The warehouse's hand-written SQL files (those naming no form's field)."""
+    return sorted(SQL_DIR.glob("*.sql"))
 
 
-def create_objects(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every table and view; a view whose inputs come later in the order is retried."""
-    pending = sql_files()
+def declared_objects() -> list[tuple[str, str]]:
+    """Every table and view as (name, SQL) in layer order (meta, fact, core, mart): the SQL files, and
+    what is derived from the forms (fact tables, slices, final values) and the figures (sql figures)."""
+    forms = list(FORMS.values())
+    objects = [(p.stem, p.read_text(encoding="utf-8")) for p in sql_files()]
+    objects += [(f.table, formsql.fact_table(f)) for f in forms]
+    objects += [("core_form_slices", formsql.form_slices(forms)), ("core_final_values", formsql.final_values(forms)),
+                ("mart_sql_figures", figuredefs.sql_figures_view(figuredefs.figures()))]
+    return sorted(objects, key=lambda o: (LAYERS.index(o[0].split("_")[0]), o[0]))
+
+
+def _execute_all(con: duckdb.DuckDBPyConnection, statements: list[str]) -> list[str]:
+    """Run every statement; one whose inputs come later in the order is retried. Returns the order that
+    worked."""
+    pending, done = list(statements), []
     while pending:
         failed = []
-        for path in pending:
+        for sql in pending:
             try:
-                con.execute(path.read_text(encoding="utf-8"))
+                con.execute(sql)
+                done.append(sql)
             except duckdb.CatalogException:
-                failed.append(path)
+                failed.append(sql)
         if len(failed) == len(pending):
-            con.execute(failed[0].read_text(encoding="utf-8"))  # raises the real error
+            con.execute(failed[0])  # raises the real error
         pending = failed
-    with open(FIGURES_FILE, encoding="utf-8", newline="") as fh:
-        rows = [(r["figure"], r["name_zh"], r["unit"], r["change_unit"]) for r in csv.DictReader(fh)]
+    return done
+
+
+@cache
+def _built(statements: tuple[str, ...]) -> tuple[tuple[str, ...], dict[str, migrations.Table]]:
+    """The declared objects built in memory: an order in which they all create, and their tables."""
+    with duckdb.connect(":memory:", config=NO_DOWNLOADS) as mem:
+        order = _execute_all(mem, list(statements))
+        tables = migrations.stored_schema(mem)
+        for name, sql in mem.execute("SELECT table_name, sql FROM duckdb_tables()").fetchall():
+            tables[name].create = sql
+    return tuple(order), tables
+
+
+def declared_schema() -> dict[str, migrations.Table]:
+    """The tables a warehouse created now would have, with their CREATE statements."""
+    return _built(tuple(sql for _, sql in declared_objects()))[1]
+
+
+@dataclass
+class Upgrade:
+    """What :func:`create_objects` did to the warehouse's schema."""
+
+    found: int | None  # the schema version before (None: a new warehouse)
+    version: int  # the schema version now
+    steps: list[str] = field(default_factory=list)
+    derived: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        """One line per change, Chinese first."""
+        if self.found is None:
+            return f"新建数据仓库，结构版本 {self.version} / new warehouse at schema version {self.version}"
+        lines = [f"结构版本 {self.found} → {self.version} / schema version {self.found} → {self.version}"
+                 if self.steps else f"结构版本 {self.version}，无需迁移 / schema version {self.version}: up to date"]
+        lines += [f"  迁移 step {s}" for s in self.steps]
+        lines += [f"  派生 derived {d}" for d in self.derived]
+        return "\n".join(lines)
+
+
+def create_objects(con: duckdb.DuckDBPyConnection) -> Upgrade:
+    """Create every table and view, or carry an existing warehouse forward (contract §7): refuse a newer
+    schema version, apply the pending migration steps, derive what the forms add, then recreate the
+    views and comments and reload the figure catalogue. Stored rows are never rewritten."""
+    problems = (figuredefs.figure_problems(figuredefs.figures(), FORMS)
+                + figuredefs.reference_problems(figuredefs.figures(), FORMS))
+    if problems:
+        raise ValueError("figure or registry definitions are inconsistent:\n" + "\n".join(problems))
+    found = migrations.check_known(con)
+    latest = migrations.latest_version()
+    con.execute((SQL_DIR / "meta_schema_version.sql").read_text(encoding="utf-8"))
+    upgrade = Upgrade(found, latest)
+    if found is None:
+        migrations.record(con, latest, migrations.steps()[-1].name, "created")
+    else:
+        if con.execute("SELECT count(*) FROM meta_schema_version").fetchone() == (0,):
+            migrations.record(con, found, migrations.steps()[found - 1].name, "found")
+        upgrade.steps = [f"{s.version:04d}_{s.name}" for s in migrations.apply_steps(con, found)]
+        changes = migrations.derive(migrations.stored_schema(con), declared_schema(), FORMS)
+        migrations.apply_derived(con, changes, latest)
+        upgrade.derived = changes.names
+        if upgrade.steps or upgrade.derived:
+            log.warning("%s", upgrade.text())
+    for sql in _built(tuple(sql for _, sql in declared_objects()))[0]:
+        con.execute(sql)
+    _comment_facts(con)
     with transaction(con):
         con.execute("DELETE FROM meta_figure_catalogue")
-        con.executemany("INSERT INTO meta_figure_catalogue VALUES (?, ?, ?, ?)", rows)
+        con.executemany("INSERT INTO meta_figure_catalogue VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        figuredefs.catalogue_rows(figuredefs.figures(), FORMS))
+    return upgrade
+
+
+def _comment_facts(con: duckdb.DuckDBPyConnection) -> None:
+    """Set the fact tables' column comments where they differ from the forms' names and units."""
+    stored = {(t, c): comment for t, c, comment in con.execute(
+        "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE starts_with(table_name, 'fact_')"
+    ).fetchall()}
+    for form in FORMS.values():
+        if any(stored.get((form.table, c.name)) != c.comment for c in formsql.columns(form)):
+            con.execute(formsql.fact_comments(form))
 
 
 def record_receipt(con: duckdb.DuckDBPyConnection, rec: Receipt, run_id: str) -> None:

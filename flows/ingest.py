@@ -1,29 +1,28 @@
 """The ``ingest`` flow: receive the inbox into the archive → check and load every pending receipt in
 order (one transaction per file, which also writes its feedback and records its alerts) and refresh the
 annual figures → audit (skipped when no file was processed) → publish the warehouse → deliver the
-pending alerts, outside the write lock → the run's artifacts (every file's outcome is in them).
+pending alerts, outside the write lock → rebuild the status site → the run's artifacts (every file's
+outcome is in them).
 
-The work is in :mod:`ecostat.ingest`, :mod:`ecostat.delivery`, :mod:`ecostat.audit` and
-:mod:`ecostat.report`; tasks are per step, not per file. The flow holds the warehouse's write lock
+The work is in :mod:`ecostat.ingest`, :mod:`ecostat.delivery`, :mod:`ecostat.audit`, :mod:`ecostat.report`
+and :mod:`ecostat.site`; tasks are per step, not per file. The flow holds the warehouse's write lock
 from receiving to publishing, and a run that fails alerts the operator with its ecostat run id."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from ecostat import alerts, report
 from ecostat import audit as checks
 from ecostat import ingest as steps
+from ecostat import report
 from ecostat.config import Settings, load_settings
 from ecostat.delivery import Delivery, deliver_pending
 from ecostat.progress import FileProgress
 from ecostat.warehouse import connect
-from ecostat.writer import WarehouseBusy, writing
 
 
 @task(cache_policy=NO_CACHE)
@@ -62,24 +61,26 @@ def publish_artifacts(summary: steps.RunSummary, audited: checks.AuditResult | N
         create_table_artifact(key="ingest-findings", table=rows, description="各文件结果与问题 outcomes, findings")
 
 
+@task(cache_policy=NO_CACHE)
+def rebuild_site(raw: Path, warehouse: Path) -> None:
+    """Rebuild the status site from the published warehouse, after the deliveries; never fails the run."""
+    from ecostat.site import build_site_after_run
+
+    build_site_after_run(warehouse, raw)
+
+
 @flow(name="ingest")
 def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> steps.RunSummary:
     """Ingest every new file under ``raw/inbox`` into the warehouse, in order."""
     run_id = steps.new_run_id()
     settings = load_settings(raw)
-    try:
-        with writing(warehouse, wait_seconds) as work:
-            held = time.monotonic()
-            receive_inbox(raw)
-            summary = process(work, raw, warehouse, run_id, settings)
-            audited = audit(work, run_id, settings) if summary.files else None
-        summary.lock_seconds = time.monotonic() - held
-    except WarehouseBusy:
-        raise
-    except Exception as exc:
-        alerts.alert_failed_run(raw, warehouse, run_id, f"{type(exc).__name__}: {exc}")
-        raise
+    with steps.locked_run(raw, warehouse, run_id, wait_seconds) as lock:
+        receive_inbox(raw)
+        summary = process(lock.work, raw, warehouse, run_id, settings)
+        audited = audit(lock.work, run_id, settings) if summary.files else None
+    summary.lock_seconds = lock.seconds
     summary.deliveries = deliver(warehouse, settings)
+    rebuild_site(raw, warehouse)
     publish_artifacts(summary, audited)
     get_run_logger().info("%s", summary.text())
     return summary

@@ -3,7 +3,7 @@
 from ecostat.formspec import Form, count, days_in_period, measure, not_above, not_below, percent, rate
 
 FORM = Form(
-    "air_quality", "空气质量",
+    "air_quality", "空气质量", section="4.1",
     fields=(
         measure("pm25", "PM2.5平均浓度", "conc_ug_m3", min=0, min_exclusive=True, max=500),
         measure("pm10", "PM10平均浓度", "conc_ug_m3", required=False, min=0),

@@ -3,7 +3,7 @@
 from ecostat.formspec import Form, amount_needs_cases, count, measure, not_above
 
 FORM = Form(
-    "enforcement", "环境执法",
+    "enforcement", "环境执法", section="4.6",
     fields=(
         count("penalty_cases", "行政处罚案件数"),
         measure("fines", "罚款金额", "money_wan_yuan", min=0, summed=True),

@@ -3,7 +3,7 @@
 from ecostat.formspec import Form, choice, count, not_above
 
 FORM = Form(
-    "inspection_problems", "督察整改问题",
+    "inspection_problems", "督察整改问题", section="4.4",
     fields=(
         choice("batch", "批次", "batches"),
         count("problems_due", "有整改时限问题数"),

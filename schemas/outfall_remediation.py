@@ -3,7 +3,7 @@
 from ecostat.formspec import Form, choice, count, no_fall, not_above
 
 FORM = Form(
-    "outfall_remediation", "入河排污口整治",
+    "outfall_remediation", "入河排污口整治", section="4.3",
     fields=(
         choice("water_body", "所属水体", "water_bodies", aliases=("所在水体",)),
         count("required", "需整治排口数"),

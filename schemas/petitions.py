@@ -3,7 +3,7 @@
 from ecostat.formspec import Form, choice, count, not_above, parts_sum
 
 FORM = Form(
-    "petitions", "信访件办理",
+    "petitions", "信访件办理", section="4.5",
     fields=(
         choice("batch", "批次", "batches"),
         count("assigned", "交办件数"),

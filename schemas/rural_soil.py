@@ -3,7 +3,7 @@
 from ecostat.formspec import Form, count, cumulative_chain, measure, not_above, not_below, percent, rate
 
 FORM = Form(
-    "rural_soil", "农村环境与土壤",
+    "rural_soil", "农村环境与土壤", section="4.7",
     fields=(
         count("villages_new", "新增完成环境整治行政村数"),
         count("villages_cumulative", "累计完成环境整治行政村数", min=None),

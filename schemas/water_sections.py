@@ -3,7 +3,7 @@
 from ecostat.formspec import Form, choice, class_vs_tp, measure, text
 
 FORM = Form(
-    "water_sections", "水质断面",
+    "water_sections", "水质断面", section="4.2",
     fields=(
         text("section_code", "断面编码", required=True),
         text("section_name", "断面名称"),

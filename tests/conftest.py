@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from ecostat.ingest import TableOutcome
 from ecostat.warehouse import connect
 
 settings.apply()
+SAMPLES = Path(__file__).resolve().parent.parent / "raw" / "samples"
 
 
 def write_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
@@ -165,3 +167,14 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         stop_group(proc)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def samples(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The shipped samples ingested once without Prefect, status site included: (raw folder, warehouse file).
+    Shared by every test that reads it; a test that writes works on a copy."""
+    tmp = tmp_path_factory.mktemp("samples_plain")
+    raw, warehouse = tmp / "raw", tmp / "warehouse" / "ecostat.duckdb"
+    shutil.copytree(SAMPLES, raw / "inbox")
+    steps.run_plain(raw, warehouse)
+    return raw, warehouse

@@ -110,7 +110,8 @@ def styled_empty_rows(path: Path, rows: int, sheets: int = 4, width: int = 12) -
         'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
         "xl/workbook.xml": '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
         '2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>' + "".join(
-            f'<sheet name="表{k}" sheetId="{k}" r:id="rId{k}"/>' for k in range(1, sheets + 1)) + "</sheets></workbook>",
+            f'<sheet name="表{k}" sheetId="{k}" r:id="rId{k}"/>' for k in range(1, sheets + 1))
+        + "</sheets></workbook>",
         "xl/_rels/workbook.xml.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
         'package/2006/relationships">' + "".join(
             f'<Relationship Id="rId{k}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'

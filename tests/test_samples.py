@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,15 +52,21 @@ def ecostat(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 
 @pytest.fixture(scope="module")
 def ingested(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str], str]:
+    """The README's quick start: `ecostat demo` (the Prefect flow on the shipped samples) in a fresh folder."""
     tmp = tmp_path_factory.mktemp("samples")
-    raw = tmp / "raw"
-    shutil.copytree(ROOT / "raw" / "samples", raw / "inbox")
-    db = tmp / "ecostat.duckdb"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "ECOSTAT_"))}
     env["PREFECT_HOME"] = str(tmp / "prefect")
-    run = ecostat("ingest", "--raw", str(raw), "--warehouse", str(db), env=env)
+    run = ecostat("demo", "--dir", str(tmp / "demo"), env=env)
     assert run.returncode == 0, run.stderr[-3000:]
-    return raw, db, env, run.stdout
+    demo = tmp / "demo"
+    return demo / "raw", demo / "warehouse" / "ecostat.duckdb", env, run.stdout
+
+
+def test_the_quick_start_prints_the_figures_and_leaves_the_checkout_alone(ingested):
+    raw, db, _, stdout = ingested
+    assert "PM2.5平均浓度 air.pm25_mean" in stdout and "1300.47" in stdout
+    assert [p for p in (raw / "inbox").rglob("*") if p.is_file()] == []  # every sample was received
+    assert not (db.parent.parent.parent / "raw").exists()  # nothing beside the demo workspace
 
 
 def test_samples_reproduce_the_seed_figures(ingested):
@@ -110,3 +115,10 @@ def test_audit_of_the_samples_passes_and_builds_data_docs(ingested):
     page = (docs / "audit.html").read_text(encoding="utf-8")  # readable without internet access
     assert "错误 0 项" in page and "http" not in page
     assert 'href="validations/completeness/' in page
+
+
+def test_the_run_rebuilds_the_status_site_linking_the_audit(ingested):
+    _, db, _, _ = ingested
+    index = (db.parent / "site" / "index.html").read_text(encoding="utf-8")
+    assert 'href="../docs/audit.html"' in index and (db.parent / "docs" / "audit.html").is_file()
+    assert "审计 audit" in index and "2024年：" in index  # the run's audit outcome in its row

@@ -105,7 +105,7 @@ def two_forms_workbook(path: Path) -> None:
     ws2.append(["360112", "2024", "历次", 10, 1, 3, 6, 8, 5])            # duplicate key
     ws2.append(["360112", "2024", "第九批", 10, 1, 3, 6, 8, 5])          # registry
     ws3 = wb.create_sheet("空气")
-    ws3.append(AIR + ["未知列"])
+    ws3.append([*AIR, "未知列"])
     ws3.append(["360112", "2024", 32, 55, 337, 366, 0.9208, None])
     ws3.append(["360112", "2024-06", 35, 30, 150, 182, 0.5, None])         # pm10 < pm25, rate plain fraction
     ws3.append(["360112", "2024-05", 35, 60, 200, 152, "120%", None])      # days, max

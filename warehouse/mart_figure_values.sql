@@ -1,100 +1,58 @@
--- Every annual figure of contract §6, unrounded, from each unit's final report of the year:
--- scope 360100 for the city; district scopes for the summed figures, ratios and air quality.
+-- Every annual figure of contract §6, unrounded, from each unit's final report of the year
+-- (core_final_values), computed as meta_figure_catalogue (schemas/figures.csv) defines it: one generic
+-- aggregate per kind. Scope 'all': the city (360100) over every unit's rows, and each other unit alone;
+-- 'unit': each unit alone (the city's figure is 360100's own); 'city': the city only.
+-- Figures of kind sql come from warehouse/figures/<figure>.sql through mart_sql_figures.
 CREATE OR REPLACE VIEW mart_figure_values AS
 WITH
-air AS (
-    SELECT f.* FROM fact_air_quality f
-    JOIN core_final_reports r ON r.form = 'air_quality' AND r.unit_code = f.unit_code AND r.year = f.year AND r.period = f.period
-    WHERE f.is_current
+entries AS (  -- each figure with every value of its form's final rows
+    SELECT c.figure, c.kind, c.scope AS spread, c.field AS num_field, c.denominator, c.by_field,
+           len(coalesce(c.filter, [])) AS filter_n, len(coalesce(c.base, [])) AS base_n,
+           v.year, v.unit_code, v.submission_id, v.source_row, v.field, v.value, v.code
+    FROM meta_figure_catalogue c JOIN core_final_values v ON v.form = c.form
+    WHERE c.kind <> 'sql'
 ),
-water AS (
-    SELECT f.* FROM fact_water_sections f
-    JOIN core_final_reports r ON r.form = 'water_sections' AND r.unit_code = f.unit_code AND r.year = f.year AND r.period = f.period
-    WHERE f.is_current
-),
-outfall AS (
-    SELECT f.* FROM fact_outfall_remediation f
-    JOIN core_final_reports r ON r.form = 'outfall_remediation' AND r.unit_code = f.unit_code AND r.year = f.year AND r.period = f.period
-    WHERE f.is_current
-),
-inspection AS (
-    SELECT f.* FROM fact_inspection_problems f
-    JOIN core_final_reports r ON r.form = 'inspection_problems' AND r.unit_code = f.unit_code AND r.year = f.year AND r.period = f.period
-    WHERE f.is_current
-),
-petition AS (
-    SELECT f.* FROM fact_petitions f
-    JOIN core_final_reports r ON r.form = 'petitions' AND r.unit_code = f.unit_code AND r.year = f.year AND r.period = f.period
-    WHERE f.is_current
-),
-enforcement AS (
-    SELECT f.* FROM fact_enforcement f
-    JOIN core_final_reports r ON r.form = 'enforcement' AND r.unit_code = f.unit_code AND r.year = f.year AND r.period = f.period
-    WHERE f.is_current
-),
-rural AS (
-    SELECT f.* FROM fact_rural_soil f
-    JOIN core_final_reports r ON r.form = 'rural_soil' AND r.unit_code = f.unit_code AND r.year = f.year AND r.period = f.period
-    WHERE f.is_current
-),
-sums AS (  -- (year, unit, figure, dimension, value) of every summed column
-    SELECT year, unit_code, 'outfall.' || name AS figure, NULL::VARCHAR AS dimension, value FROM (
-        UNPIVOT (SELECT year, unit_code, required::DOUBLE AS required, completed::DOUBLE AS completed FROM outfall)
-        ON required, completed INTO NAME name VALUE value)
+conditions AS (  -- one row per condition: the row's field holds one of codes (or numbers)
+    SELECT figure, 'filter' AS role, unnest(filter) AS c FROM meta_figure_catalogue
     UNION ALL
-    SELECT year, unit_code, 'inspection.' || name, batch, value FROM (
-        UNPIVOT (SELECT year, unit_code, batch, problems_due::DOUBLE AS problems_due,
-                        problems_done::DOUBLE AS problems_done FROM inspection)
-        ON problems_due, problems_done INTO NAME name VALUE value)
-    UNION ALL
-    SELECT year, unit_code, 'petition.' || name, batch, value FROM (
-        UNPIVOT (SELECT year, unit_code, batch, assigned::DOUBLE AS assigned, difficult::DOUBLE AS difficult,
-                        key_cases::DOUBLE AS key_cases, general::DOUBLE AS general,
-                        concluded::DOUBLE AS concluded, closed::DOUBLE AS closed FROM petition)
-        ON assigned, difficult, key_cases, general, concluded, closed INTO NAME name VALUE value)
-    UNION ALL
-    SELECT year, unit_code, 'enforcement.' || name, NULL, value FROM (
-        UNPIVOT (SELECT year, unit_code, penalty_cases::DOUBLE AS penalty_cases, fines,
-                        exempt_cases::DOUBLE AS exempt_cases, exempt_amount,
-                        scattered_found::DOUBLE AS scattered_found, scattered_fixed::DOUBLE AS scattered_fixed
-                 FROM enforcement)
-        ON penalty_cases, fines, exempt_cases, exempt_amount, scattered_found, scattered_fixed
-        INTO NAME name VALUE value)
-    UNION ALL
-    SELECT year, unit_code, 'rural.' || name, NULL, value FROM (
-        UNPIVOT (SELECT year, unit_code, villages_new::DOUBLE AS villages_new,
-                        villages_cumulative::DOUBLE AS villages_cumulative FROM rural)
-        ON villages_new, villages_cumulative INTO NAME name VALUE value)
+    SELECT figure, 'base', unnest(base) FROM meta_figure_catalogue
 ),
-ratios AS (  -- ratios are computed from summed counts, never by averaging unit percentages
-    SELECT year, unit_code, 'outfall.completion_rate' AS figure, completed::DOUBLE AS num, required::DOUBLE AS den FROM outfall
-    UNION ALL SELECT year, unit_code, 'rural.sewage_rate', villages_sewage_treated, villages_total FROM rural
-    UNION ALL SELECT year, unit_code, 'soil.farmland_safe_rate', farmland_safe, farmland_polluted FROM rural
+met AS (  -- how many of a figure's filter (base) conditions each row meets
+    SELECT e.figure, k.role, e.submission_id, e.source_row, count(*) AS n
+    FROM entries e JOIN conditions k ON k.figure = e.figure AND k.c.field = e.field
+     AND (list_contains(k.c.codes, e.code) OR list_contains(k.c.numbers, e.value))
+    GROUP BY ALL
+),
+figure_rows AS (  -- one row per (figure, final row): its dimension, numerator and denominator
+    SELECT figure, kind, spread, filter_n, base_n, year, unit_code, submission_id, source_row,
+           any_value(code) FILTER (WHERE field = by_field) AS dimension,
+           any_value(value) FILTER (WHERE field = num_field) AS num,
+           any_value(value) FILTER (WHERE field = denominator) AS den
+    FROM entries
+    GROUP BY ALL
+),
+judged AS (  -- whether each row meets the figure's filter and base
+    SELECT r.*, coalesce(f.n, 0) = r.filter_n AS in_filter, coalesce(b.n, 0) = r.base_n AS in_base
+    FROM figure_rows r
+    LEFT JOIN met f ON f.role = 'filter' AND f.figure = r.figure
+     AND f.submission_id = r.submission_id AND f.source_row = r.source_row
+    LEFT JOIN met b ON b.role = 'base' AND b.figure = r.figure
+     AND b.submission_id = r.submission_id AND b.source_row = r.source_row
 )
-SELECT year, CASE WHEN grouping(unit_code) = 1 THEN '360100' ELSE unit_code END AS scope,
-       figure, dimension, sum(value) AS value
-FROM sums
-GROUP BY GROUPING SETS ((year, figure, dimension), (year, unit_code, figure, dimension))
-HAVING grouping(unit_code) = 1 OR unit_code <> '360100'
+SELECT year, CASE WHEN grouping(unit_code) = 1 THEN '360100' ELSE unit_code END AS scope, figure, dimension,
+       CASE kind
+           WHEN 'sum' THEN fsum(num) FILTER (WHERE in_filter)
+           WHEN 'ratio' THEN fsum(num) FILTER (WHERE in_filter) / nullif(fsum(den) FILTER (WHERE in_filter), 0) * 100
+           WHEN 'count' THEN count(*) FILTER (WHERE in_filter)
+           WHEN 'share' THEN 100.0 * count(*) FILTER (WHERE in_filter AND in_base)
+                             / nullif(count(*) FILTER (WHERE in_base), 0)
+           ELSE favg(num) FILTER (WHERE in_filter)  -- value, mean
+       END AS value
+FROM judged
+GROUP BY GROUPING SETS ((figure, kind, spread, year, dimension), (figure, kind, spread, year, dimension, unit_code))
+HAVING (CASE WHEN grouping(unit_code) = 1 THEN spread IN ('all', 'city')
+             ELSE spread = 'unit' OR (spread = 'all' AND unit_code <> '360100') END)
+   AND (kind IN ('count', 'share')  -- a sum, mean or ratio of no given value is no figure
+        OR count(CASE WHEN kind = 'ratio' THEN den ELSE num END) FILTER (WHERE in_filter) > 0)
 UNION ALL
-SELECT year, CASE WHEN grouping(unit_code) = 1 THEN '360100' ELSE unit_code END,
-       figure, NULL, sum(num) / nullif(sum(den), 0) * 100
-FROM ratios
-GROUP BY GROUPING SETS ((year, figure), (year, unit_code, figure))
-HAVING grouping(unit_code) = 1 OR unit_code <> '360100'
-UNION ALL
-SELECT year, unit_code, 'air.pm25_mean', NULL, pm25 FROM air
-UNION ALL
-SELECT year, unit_code, 'air.good_day_rate', NULL, good_days / valid_days * 100 FROM air
-UNION ALL
-SELECT year, '360100', 'water.surface_good_rate', NULL,
-       100.0 * count(*) FILTER (WHERE water_class::INTEGER <= 3) / count(*) FROM water GROUP BY year
-UNION ALL
-SELECT year, '360100', 'water.national_good_rate', NULL,
-       100.0 * count(*) FILTER (WHERE level = 'national' AND water_class::INTEGER <= 3)
-       / nullif(count(*) FILTER (WHERE level = 'national'), 0) FROM water GROUP BY year
-UNION ALL
-SELECT year, '360100', 'water.class2_share', NULL,
-       100.0 * count(*) FILTER (WHERE water_class::INTEGER <= 2) / count(*) FROM water GROUP BY year
-UNION ALL
-SELECT year, '360100', 'water.tp_mean', water_body, avg(total_phosphorus) FROM water GROUP BY year, water_body;
+SELECT year, scope, figure, dimension, value FROM mart_sql_figures;

@@ -1,0 +1,3 @@
+-- Schema version 1: the warehouse of contract v1, as created by commit 5537a61 (kept in tests/fixtures/v1,
+-- built by tools/make_v1_fixture.py). A warehouse without meta_schema_version that holds submission_log is
+-- at this version. Nothing to run: the steps after it carry such a warehouse forward.
