@@ -1,16 +1,19 @@
 """Reading a received file into raw tables of cells, exactly as the submitter laid them out.
 
 xlsx and xls: every non-empty sheet is a table (formulas by their saved result); the bytes, not
-the suffix, tell them apart: a zip is an xlsx (openpyxl), an OLE2 file holding a ``Workbook`` or
-``Book`` stream an Excel 97–2003 workbook (xlrd). csv: UTF-8, UTF-8 with BOM, GBK or GB18030,
-decoded in Python; json: an array of objects keyed by header; parquet. A json or parquet file
-becomes one table whose row 1 is the header, like a csv.
+the suffix, tell them apart: a zip is an xlsx (python-calamine for the values, a scan of the sheet
+XML for the rest, :mod:`ecostat.sheetxml`; openpyxl for a workbook the scan cannot vouch for), an
+OLE2 file holding a ``Workbook`` or ``Book`` stream an Excel 97–2003 workbook (xlrd). csv: UTF-8,
+UTF-8 with BOM, GBK or GB18030 (a plain UTF-8 file split by Arrow, anything else decoded in Python
+and split by the csv module); json: an array of objects keyed by header; parquet. A json or parquet
+file becomes one table whose row 1 is the header, like a csv.
 
 Hostile or odd files end in one :class:`ReadError` before any parser sees them where possible:
-too large, encrypted workbooks (an OLE2 container holding an encrypted OOXML package, or an .xls
-with a FILEPASS record), zip bombs. What the reader notices inside a workbook (a formula without
-a saved result, hidden sheets and rows, merged ranges, percentage number formats) is handed to
-validation on the :class:`RawTable` as plain data.
+too large (the file; a table's rows or rows × columns, from what can be known first), encrypted
+workbooks (an OLE2 container holding an encrypted OOXML package, or an .xls with a FILEPASS record),
+zip bombs and parquet files that decompress too far. What the reader notices inside a workbook (a
+formula without a saved result, hidden sheets and rows, merged ranges, percentage number formats) is
+handed to validation on the :class:`RawTable` as plain data.
 """
 
 from __future__ import annotations
