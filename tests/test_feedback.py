@@ -143,3 +143,22 @@ def test_ingest_writes_feedback_with_receipt(tmp_path: Path) -> None:
     stray = outbox / "_unassigned" / "stray.csv.feedback.md"
     assert "AUTH_FOLDER" not in stray.read_text(encoding="utf-8")  # the chat summary is in Chinese
     assert "文件 文件不在任何填报单位的收件目录中" in stray.read_text(encoding="utf-8")
+
+
+def test_a_big_table_is_copied_as_its_head_and_its_bad_rows(tmp_path: Path) -> None:
+    """Over 5,000 rows, the copy holds the first 20 rows and each row with a finding, and says so."""
+    rows = [header("water_sections"), *(row("water_sections", unit="360100", section_code=f"W{i}")
+                                        for i in range(6000))]
+    rows[4000][8] = "很多"  # I4001: not a number
+    path = write_csv(tmp_path / "大表.csv", rows)
+    out = tmp_path / "fb.xlsx"
+    assert main(["validate", str(path), "--unit", "360100", "--feedback", str(out),
+                 "--warehouse", str(tmp_path / "none.duckdb")]) == 1
+    wb = openpyxl.load_workbook(out)
+    data = wb["大表"]
+    copied = sorted({c.row for r in data.iter_rows() for c in r if c.value is not None})
+    assert copied == [*range(1, 21), 4001]
+    assert marked(data) == {"I4001": (ERROR_FILL, "CELL_NUMBER：“总磷”的值“很多”不是数字")}
+    assert data["C4001"].value == "W3999"
+    fb = [c.value for r in wb[FEEDBACK_SHEET].iter_rows() for c in r if isinstance(c.value, str)]
+    assert any(v.startswith("表“大表”共 6001 行，副本只含前 20 行（表头）和有问题的行") for v in fb)
