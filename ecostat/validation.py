@@ -11,7 +11,7 @@ import datetime as dt
 import difflib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -137,11 +137,16 @@ def is_instructions(raw: RawTable) -> bool:
 NEAREST_KEYS = 64  # headers compared by likeness when no form is named: enough for any real table
 
 
-@cache
 def _fields_by_key() -> dict[str, list[tuple[str, str]]]:
-    """Every header key of every form's fields: the (form, field) pairs it names."""
+    """Every header key of every form's fields: the (form, field) pairs it names (made again when the
+    registry of forms changes)."""
+    return _index_of(tuple(FORMS.values()))
+
+
+@lru_cache(maxsize=4)
+def _index_of(forms: tuple[Form, ...]) -> dict[str, list[tuple[str, str]]]:
     index: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for form in FORMS.values():
+    for form in forms:
         for f in form.fields:
             for key in f.keys:
                 index[key].append((form.code, f.code))
