@@ -272,7 +272,7 @@ class RunSummary:
                  f"重复 {self.count('duplicate')} 个；年度指标变化 {changed}。",
                  f"run {self.run_id}: {self.files} files, {self.count('accepted')} tables accepted, "
                  f"{self.count('rejected')} rejected, {self.count('duplicate')} duplicates, " + (
-                     "nothing new: figures and audit skipped." if self.figures_changed is None
+                     "nothing new: figures, audit and site skipped." if self.figures_changed is None
                      else f"{self.figures_changed} figures changed.")]
         for t in self.tables:
             if t.status == "rejected":
@@ -379,7 +379,7 @@ def run_plain(raw: Path, warehouse: Path, wait_seconds: float = 0.0,
               progress: FileProgress | None = None) -> RunSummary:
     """A whole ingest run without Prefect: the flow's steps (but the audit) under the same write lock,
     then the alert deliveries and the status site."""
-    from ecostat.site import build_site_after_run
+    from ecostat.site import build_site_after_run, site_needs_rebuild
     from ecostat.warehouse import connect
 
     settings = load_settings(raw)
@@ -390,5 +390,6 @@ def run_plain(raw: Path, warehouse: Path, wait_seconds: float = 0.0,
             summary = write_run(con, raw, warehouse, run_id, settings, progress)
     summary.lock_seconds = lock.seconds
     summary.deliveries = deliver_pending(warehouse, settings)
-    build_site_after_run(warehouse, raw)
+    if site_needs_rebuild(warehouse, files=summary.files, deliveries=len(summary.deliveries)):
+        build_site_after_run(warehouse, raw)
     return summary

@@ -253,6 +253,16 @@ def rebuild(warehouse: Path, raw: Path) -> Path:
         return build_site(con, site_dir(warehouse), raw, outcomes=journal_outcomes(warehouse))
 
 
+def site_needs_rebuild(warehouse: Path, *, files: int, deliveries: int) -> bool:
+    """Whether a run should rebuild the site: it processed files or tried deliveries, or the site was last
+    built before today (overdue reports depend on the date). A run with nothing new skips it, as it skips
+    the audit and the figures: the site of a busy province costs seconds of queries."""
+    index = site_dir(warehouse) / "index.html"
+    if files or deliveries or not index.is_file():
+        return True
+    return dt.date.fromtimestamp(index.stat().st_mtime) < dt.date.today()
+
+
 def build_site_after_run(warehouse: Path, raw: Path) -> Path | None:
     """The rebuild at the end of an ingest run, after its deliveries; a broken build is logged, never raised."""
     try:

@@ -80,7 +80,10 @@ def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> steps.RunSu
         audited = audit(lock.work, run_id, settings) if summary.files else None
     summary.lock_seconds = lock.seconds
     summary.deliveries = deliver(warehouse, settings)
-    rebuild_site(raw, warehouse)
+    from ecostat.site import site_needs_rebuild  # (the site's modules load only where a run needs them)
+
+    if site_needs_rebuild(warehouse, files=summary.files, deliveries=len(summary.deliveries)):
+        rebuild_site(raw, warehouse)
     publish_artifacts(summary, audited)
     get_run_logger().info("%s", summary.text())
     return summary
