@@ -1,5 +1,5 @@
-"""The ``ecostat`` command: demo, ingest, figures, validate, query, history, rebuild, certify, amendments,
-template, audit, serve, upgrade, report, site.
+"""The ``ecostat`` command: demo, ingest, figures, validate, query, history, rebuild, export, certify,
+amendments, template, audit, serve, deploy, upgrade, report, site.
 
 One grammar: ``--raw`` and ``--warehouse`` on every command that reads or writes them, ``--year`` for a
 year, ``--format table|csv|json`` on every command that prints rows (``figures`` also ``text``), a unit by
@@ -89,6 +89,12 @@ def parser() -> argparse.ArgumentParser:
     _warehouse(p)
     p.add_argument("--to", type=Path, required=True, metavar="NEW_FILE",
                    help="the new warehouse file (must not exist, and may not be the live --warehouse)")
+    p.add_argument("--lake", type=Path, metavar="DIR",
+                   help="start from this Parquet lake, then replay only the archive's receipts it does not hold")
+    p = command("export", "write the warehouse's record as a Parquet lake into a new folder",
+                "ecostat export --to /srv/share/ecostat-lake")
+    _warehouse(p)
+    p.add_argument("--to", type=Path, required=True, metavar="DIR", help="a folder that does not exist (or is empty)")
     p = command("upgrade", "carry the warehouse forward to this code's schema version (what the next run does "
                 "first)", "ecostat upgrade --warehouse /srv/ecostat/warehouse/ecostat.duckdb")
     _warehouse(p)
@@ -164,6 +170,14 @@ def parser() -> argparse.ArgumentParser:
     _warehouse(p)
     p.add_argument("--cron", help="the schedule (default: ECOSTAT_SCHEDULE, the settings file, or */30 * * * *)")
     p.add_argument("--name", default="ecostat-ingest", help="the deployment's name (default ecostat-ingest)")
+    p = command("deploy", "register the ingest deployment on a process work pool (needs PREFECT_API_URL)",
+                "PREFECT_API_URL=http://127.0.0.1:4200/api ecostat deploy --pool ecostat   "
+                "(then: prefect worker start --pool ecostat)")
+    _raw(p)
+    _warehouse(p)
+    p.add_argument("--pool", default="ecostat", help="the work pool, created as type process if missing")
+    p.add_argument("--cron", help="the schedule (default: ECOSTAT_SCHEDULE, the settings file, or */30 * * * *)")
+    p.add_argument("--name", default="ecostat-ingest", help="the deployment's name (default ecostat-ingest)")
     return ap
 
 
@@ -180,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"demo": cmd_demo, "ingest": cmd_ingest, "figures": cmd_figures, "validate": cmd_validate,
                 "rebuild": cmd_rebuild, "query": cmd_query, "history": cmd_history, "certify": cmd_certify,
                 "amendments": cmd_amendments, "template": cmd_template, "audit": cmd_audit, "serve": cmd_serve,
-                "upgrade": cmd_upgrade, "report": cmd_report, "site": cmd_site}
+                "upgrade": cmd_upgrade, "report": cmd_report, "site": cmd_site, "export": cmd_export,
+                "deploy": cmd_deploy}
     from ecostat.migrations import SchemaMismatch, SchemaTooNew, SchemaTooOld
     from ecostat.writer import WarehouseBusy
 
@@ -276,9 +291,31 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         raise Usage(f"{target} is the live warehouse: rebuild into a new file / 不能重建到正在使用的数据仓库")
     if target.exists() or work_path(target).exists():
         raise Usage(f"{target} already exists: rebuild writes a new file / 目标文件已存在")
+    if args.lake:
+        from ecostat.lake import check_restorable, restore
+
+        try:
+            check_restorable(args.lake.resolve())
+        except ValueError as exc:
+            raise Usage(f"{exc} / 湖仓不可用于重建") from None
     with writing(target) as work, connect(work, create=True) as con:
+        if args.lake:
+            print(f"从湖仓恢复 restored from the lake: {restore(con, args.lake.resolve())} receipts")
         summary = replay(con, args.raw.resolve(), progress=FileProgress.auto("rebuild"))
     print(summary.text())
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the published warehouse's record as a Parquet lake into a new folder."""
+    from ecostat.lake import export
+
+    try:
+        manifest = export(existing(args.warehouse).resolve(), args.to.resolve())
+    except FileExistsError as exc:
+        raise Usage(f"{exc} / 目标文件夹已存在且非空") from None
+    tables: dict[str, dict[str, int]] = manifest["tables"]  # type: ignore[assignment]
+    print(f"湖仓已导出 lake written to {args.to}: " + ", ".join(f"{k} {v['rows']}" for k, v in tables.items()))
     return 0
 
 
@@ -412,6 +449,9 @@ def cmd_certify(args: argparse.Namespace) -> int:
     except CertificationError as exc:
         print(exc, file=sys.stderr)
         return 2
+    from ecostat.lake import refresh
+
+    refresh(args.warehouse.resolve())
     print(f"{args.year} 年指标已认证（第 {version} 版，变更 {changed} 项）/ {args.year} certified, "
           f"version {version}, {changed} figures changed")
     return 0
@@ -601,8 +641,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 1 if result.failed_errors else 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Register the ingest flow as a deployment with a cron schedule and run its flow runs until stopped."""
+def _needs_api() -> None:
+    """A Prefect server must be configured (else :class:`Usage`, saying how)."""
     import os
 
     settings.apply()
@@ -610,6 +650,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise Usage("PREFECT_API_URL is not set: start `prefect server start` and set "
                     "PREFECT_API_URL=http://127.0.0.1:4200/api (see README) / "
                     "请先启动 Prefect 服务并设置 PREFECT_API_URL")
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """Register the ingest deployment with its cron schedule on a process work pool."""
+    _needs_api()
+    from ecostat.config import load_settings
+    from ecostat.deployment import deploy
+
+    cron = args.cron or load_settings(args.raw).schedule
+    deploy(args.raw.resolve(), args.warehouse.resolve(), pool=args.pool, name=args.name, cron=cron)
+    print(f"deployment ingest/{args.name} on pool {args.pool}, '{cron}' (raw {args.raw.resolve()}, warehouse "
+          f"{args.warehouse.resolve()}); run its flow runs with: prefect worker start --pool {args.pool}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Register the ingest flow as a deployment with a cron schedule and run its flow runs until stopped."""
+    _needs_api()
     from prefect import serve
     from prefect.deployments.runner import RunnerDeployment
 

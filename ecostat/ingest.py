@@ -378,7 +378,9 @@ def locked_run(raw: Path, warehouse: Path, run_id: str, wait_seconds: float = 0.
 def run_plain(raw: Path, warehouse: Path, wait_seconds: float = 0.0,
               progress: FileProgress | None = None) -> RunSummary:
     """A whole ingest run without Prefect: the flow's steps (but the audit) under the same write lock,
-    then the alert deliveries and the status site."""
+    then the alert deliveries, the status site (unless nothing changed) and, when a file was processed, the
+    Parquet lake's refresh."""
+    from ecostat import lake
     from ecostat.site import build_site_after_run, site_needs_rebuild
     from ecostat.warehouse import connect
 
@@ -392,4 +394,6 @@ def run_plain(raw: Path, warehouse: Path, wait_seconds: float = 0.0,
     summary.deliveries = deliver_pending(warehouse, settings)
     if site_needs_rebuild(warehouse, files=summary.files, deliveries=len(summary.deliveries)):
         build_site_after_run(warehouse, raw)
+    if summary.files:
+        log.info(lake.refresh(warehouse))
     return summary

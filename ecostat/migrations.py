@@ -115,9 +115,9 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
     """The warehouse's schema version (None for an empty database)."""
     tables = _tables(con)
     if "meta_schema_version" in tables:
-        row = con.execute("SELECT max(version) FROM meta_schema_version").fetchone()
-        if row and row[0] is not None:
-            return int(row[0])
+        ((version,),) = con.execute("SELECT max(version) FROM meta_schema_version").fetchall()  # result drained
+        if version is not None:
+            return int(version)
     return 1 if BASELINE_TABLE in tables else None
 
 

@@ -1,15 +1,18 @@
-"""Registries (units, water bodies, batches, ...) read from the CSV files in ``schemas/registries``."""
+"""Registries (units, water bodies, batches, ...) read from the CSV files in ``schemas/registries``
+(or the folder named by ``ECOSTAT_REGISTRY_DIR``: a province's own units are a data change)."""
 
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from ecostat.normalize import text_key
 
-REGISTRY_DIR = Path(__file__).resolve().parent.parent / "schemas" / "registries"
+REGISTRY_DIR = Path(os.environ.get("ECOSTAT_REGISTRY_DIR")
+                    or Path(__file__).resolve().parent.parent / "schemas" / "registries")
 
 
 @dataclass(frozen=True)

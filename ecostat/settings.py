@@ -36,6 +36,7 @@ class Environment(BaseModel):
     max_cells: int = Field(default=20_000_000, gt=0)  # the most rows × columns of one table
     max_file_seconds: float = Field(default=300.0, gt=0)  # the time budget for checking one file
     fault: str | None = None  # crash tests only: kill the process at this point (ecostat.faults)
+    registry_dir: str | None = None  # another folder of registry CSVs (read by ecostat.registry at import)
 
 
 class SettingsError(ValueError):

@@ -1,12 +1,14 @@
 """The ``ingest`` flow: receive the inbox into the archive → check and load every pending receipt in
 order (one transaction per file, which also writes its feedback and records its alerts) and refresh the
 annual figures → audit (skipped when no file was processed) → publish the warehouse → deliver the
-pending alerts, outside the write lock → rebuild the status site → the run's artifacts (every file's
-outcome is in them).
+pending alerts, outside the write lock → rebuild the status site (unless nothing changed) → refresh the
+Parquet lake beside the warehouse (when a file was processed) → the run's artifacts (every file's outcome
+is in them).
 
-The work is in :mod:`ecostat.ingest`, :mod:`ecostat.delivery`, :mod:`ecostat.audit`, :mod:`ecostat.report`
-and :mod:`ecostat.site`; tasks are per step, not per file. The flow holds the warehouse's write lock
-from receiving to publishing, and a run that fails alerts the operator with its ecostat run id."""
+The work is in :mod:`ecostat.ingest`, :mod:`ecostat.delivery`, :mod:`ecostat.audit`, :mod:`ecostat.report`,
+:mod:`ecostat.site` and :mod:`ecostat.lake`; tasks are per step, not per file. The flow holds the
+warehouse's write lock from receiving to publishing, and a run that fails alerts the operator with its
+ecostat run id."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 
 from ecostat import audit as checks
 from ecostat import ingest as steps
-from ecostat import report
+from ecostat import lake, report
 from ecostat.config import Settings, load_settings
 from ecostat.delivery import Delivery, deliver_pending
 from ecostat.progress import FileProgress
@@ -49,6 +51,12 @@ def audit(work: Path, run_id: str, settings: Settings) -> checks.AuditResult | N
 def deliver(warehouse: Path, settings: Settings) -> list[Delivery]:
     """Send the pending alerts that are due (after publishing: never under the write lock)."""
     return deliver_pending(warehouse, settings)
+
+
+@task(cache_policy=NO_CACHE)
+def refresh_lake(warehouse: Path) -> str:
+    """Bring the Parquet lake beside the published warehouse up to date with it."""
+    return lake.refresh(warehouse)
 
 
 @task(cache_policy=NO_CACHE)
@@ -84,6 +92,8 @@ def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> steps.RunSu
 
     if site_needs_rebuild(warehouse, files=summary.files, deliveries=len(summary.deliveries)):
         rebuild_site(raw, warehouse)
+    if summary.files:
+        refresh_lake(warehouse)
     publish_artifacts(summary, audited)
     get_run_logger().info("%s", summary.text())
     return summary

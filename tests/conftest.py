@@ -134,7 +134,8 @@ def stop_group(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=15)
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], seconds: float) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], seconds: float) -> None:
+    """Wait until the Prefect API at ``url`` answers its health check."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         assert proc.poll() is None, "prefect server exited"
@@ -162,7 +163,7 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}/api"
     try:
-        _wait_healthy(url, proc, 120)
+        wait_healthy(url, proc, 120)
         yield url
     finally:
         stop_group(proc)

@@ -101,7 +101,7 @@ def test_fifos_hard_links_and_oversized_files_are_quarantined_unread(tmp_path, m
     raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
     inbox = raw / "inbox" / "360102"
     outside = tmp_path / "outside.csv"
-    outside.write_bytes(csv_bytes(OUTFALL, row("outfall_remediation", required=55)))
+    outside.write_bytes(csv_bytes(OUTFALL, row("outfall_remediation", required=55, completed=54321)))
     inbox.mkdir(parents=True)
     os.mkfifo(inbox / "pipe.csv")
     os.link(outside, inbox / "linked.csv")
@@ -114,10 +114,10 @@ def test_fifos_hard_links_and_oversized_files_are_quarantined_unread(tmp_path, m
                      "360102/linked.csv": ("rejected", ["FILE_HARDLINK"]),
                      "360102/big.csv": ("rejected", ["FILE_TOO_LARGE"]),
                      "360102/ok.csv": ("accepted", [])}
-    assert b"55" not in archived(raw) and b"#" * 1000 not in archived(raw)
+    assert b"54321" not in archived(raw) and b"#" * 1000 not in archived(raw)
     kept = sorted(p.name for p in (raw / "quarantine").rglob("*") if not p.is_dir())
     assert kept == ["big.csv", "linked.csv", "pipe.csv"] and os.listdir(inbox) == []
-    assert outside.read_bytes().count(b"55") == 1  # the linked file itself is untouched
+    assert outside.read_bytes().count(b"54321") == 1  # the linked file itself is untouched
 
 
 def test_uploads_in_progress_are_left_and_a_file_changing_while_read_waits(tmp_path, monkeypatch, caplog):

@@ -1,0 +1,287 @@
+"""The throughput benchmark (issue 13): ``python -m benchmarks.run [--scale small|city|province]
+[--workers N] [--out FILE]``.
+
+It generates its loads into a temporary folder (:mod:`benchmarks.loads`), then runs every measure
+and every baseline in one run, each as its own process, so that each has its own wall time and its
+own peak RSS (that of the process or of the largest process it started, from ``wait4`` in a small
+launcher, :mod:`benchmarks.child`). It prints each measure with its ratio to the baseline the issue
+names, the goal and whether it is met, and writes the results as JSON. Ratios, not seconds, are what
+compare across machines; the seconds are of whole processes (start, imports and work), for
+baselines and measures alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from benchmarks.loads import SCALES, Load, generate
+
+ROOT = Path(__file__).resolve().parent.parent
+MEASURES = ("calamine_floor", "openpyxl_floor", "duckdb_read_csv", "empty_flow", "ingest_no_prefect",
+            "rebuild", "ingest_prefect", "ingest_noop", "big_csv_no_prefect", "validate_1000_rows")
+RSS_LIMIT_MB = 1536  # issue 13: a 2,000,000-row CSV under 1.5 GB
+
+
+@dataclass
+class Measured:
+    """One process: its wall time, peak RSS and exit code."""
+
+    name: str
+    seconds: float
+    peak_rss_mb: float
+    exit_code: int
+    files: int
+    command: str
+    log_tail: str = ""
+
+    @property
+    def per_file(self) -> float:
+        """Seconds per file."""
+        return self.seconds / max(self.files, 1)
+
+
+@dataclass
+class Goal:
+    """A measure against its baseline, and the goal of issue 13."""
+
+    measure: str
+    baseline: str
+    value: float
+    unit: str   # "x" (a ratio) or "ms/file" or "MB"
+    goal: float | None
+    met: bool | None
+
+
+def measure(name: str, argv: list[str], *, env: dict[str, str], cwd: Path, files: int) -> Measured:
+    """Run one process to its end through :mod:`benchmarks.child`: its wall time and the peak RSS of it
+    and of the largest process it started."""
+    log, result = cwd / f"{name}.log", cwd / f"{name}.json"
+    print(f"  {name} ({files} files) …", file=sys.stderr, flush=True)
+    with open(log, "wb") as out:
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "child.py"), str(result), *argv],
+                       env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, check=True)
+    m = json.loads(result.read_text(encoding="utf-8"))
+    tail = "" if m["exit_code"] == 0 else log.read_text(errors="replace")[-2000:]
+    return Measured(name, round(m["seconds"], 3), round(m["peak_rss_kb"] / 1024, 1), m["exit_code"], files,
+                    " ".join(Path(a).name if a == sys.executable else a for a in argv), tail)
+
+
+def child_env(work: Path, load: Load) -> dict[str, str]:
+    """The environment of every measured process: no outside Prefect or ecostat settings, telemetry off,
+    Prefect's state in the work folder, the load's registries, and a file limit that admits the big CSV."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ECOSTAT_"))}
+    big = next(load.big.rglob("*.csv"))
+    env.update(PREFECT_HOME=str(work / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
+               GX_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING",
+               ECOSTAT_REGISTRY_DIR=str(load.registries),
+               ECOSTAT_MAX_FILE_MB=str(max(20, 2 * big.stat().st_size // 2**20)),
+               PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
+    return env
+
+
+def ingest_supports_workers() -> bool:
+    """Whether ``ecostat ingest`` takes ``--workers`` (the Dask fan-out of issue 10)."""
+    from ecostat.cli import parser
+
+    sub = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return "--workers" in sub.choices["ingest"]._option_string_actions
+
+
+def ecostat(*args: str | Path, workers: int | None = None) -> list[str]:
+    """An ``ecostat`` command line; ``--workers`` is passed to ``ingest`` when given and supported."""
+    argv = [sys.executable, "-m", "ecostat.cli", *map(str, args)]
+    if workers is not None and args[0] == "ingest":
+        argv += ["--workers", str(workers)]
+    return argv
+
+
+def statuses(warehouse: Path) -> dict[str, int]:
+    """Tables per status in a warehouse's submission log."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return dict(con.execute("SELECT status, count(*) FROM submission_log GROUP BY status").fetchall())
+
+
+def loaded_rows(warehouse: Path, table: str) -> int:
+    """Current rows of a fact table."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        row = con.execute(f'SELECT count(*) FROM "{table}" WHERE is_current').fetchone()
+    return int(row[0]) if row else 0
+
+
+def fresh_raw(work: Path, name: str, source: Path) -> Path:
+    """A raw folder whose inbox holds a copy of ``source`` (modification times kept: they set the order)."""
+    raw = work / name / "raw"
+    shutil.copytree(source, raw / "inbox")
+    return raw
+
+
+def run(scale_name: str, workers: int | None, work: Path) -> dict[str, object]:
+    """Generate the loads under ``work``, run every measure and return the results."""
+    scale = SCALES[scale_name]
+    load_before = os.getloadavg()
+    started = time.perf_counter()
+    load = generate(work / "load", scale)
+    generated = time.perf_counter() - started
+    env = child_env(work, load)
+    py = sys.executable
+    n = load.workbooks
+    big_csv = next(load.big.rglob("*.csv"))
+    use_workers = workers if workers is not None and ingest_supports_workers() else None
+    print(f"{scale.name}: {n} workbooks, {load.tables} tables, a {load.csv_rows}-row csv "
+          f"(generated in {generated:.1f} s); measuring:", file=sys.stderr)
+
+    m: dict[str, Measured] = {}
+    m["calamine_floor"] = measure("calamine_floor", [py, "-m", "benchmarks.floors", "calamine", str(load.many),
+                                                     str(work / "calamine.duckdb")], env=env, cwd=work, files=n)
+    m["openpyxl_floor"] = measure("openpyxl_floor", [py, "-m", "benchmarks.floors", "openpyxl", str(load.many),
+                                                     str(work / "openpyxl.duckdb")], env=env, cwd=work, files=n)
+    m["duckdb_read_csv"] = measure("duckdb_read_csv", [py, "-m", "benchmarks.floors", "read_csv", str(big_csv),
+                                                       str(work / "read_csv.duckdb")], env=env, cwd=work, files=1)
+    # Prefect's first temporary server also creates its database: warm up once, unmeasured
+    warmup = measure("prefect_warmup", [py, "-m", "benchmarks.floors", "empty_flow"], env=env, cwd=work, files=0)
+    m["empty_flow"] = measure("empty_flow", [py, "-m", "benchmarks.floors", "empty_flow"], env=env, cwd=work,
+                              files=0)
+
+    plain = fresh_raw(work, "plain", load.many)
+    plain_db = plain.parent / "ecostat.duckdb"
+    m["ingest_no_prefect"] = measure("ingest_no_prefect", ecostat("ingest", "--no-prefect", "--raw", plain,
+                                                                  "--warehouse", plain_db, workers=use_workers),
+                                     env=env, cwd=work, files=n)
+    m["rebuild"] = measure("rebuild", ecostat("rebuild", "--raw", plain, "--warehouse", plain_db, "--to",
+                                              work / "rebuilt" / "ecostat.duckdb"), env=env, cwd=work, files=n)
+    flow = fresh_raw(work, "flow", load.many)
+    flow_db = flow.parent / "ecostat.duckdb"
+    m["ingest_prefect"] = measure("ingest_prefect", ecostat("ingest", "--raw", flow, "--warehouse", flow_db,
+                                                            workers=use_workers), env=env, cwd=work, files=n)
+    m["ingest_noop"] = measure("ingest_noop", ecostat("ingest", "--raw", flow, "--warehouse", flow_db,
+                                                      workers=use_workers), env=env, cwd=work, files=0)
+    big = fresh_raw(work, "big", load.big)
+    big_db = big.parent / "ecostat.duckdb"
+    m["big_csv_no_prefect"] = measure("big_csv_no_prefect", ecostat("ingest", "--no-prefect", "--raw", big,
+                                                                     "--warehouse", big_db, workers=use_workers),
+                                      env=env, cwd=work, files=1)
+    m["validate_1000_rows"] = measure("validate_1000_rows", ecostat(
+        "validate", load.validate_xlsx, "--unit", "360100", "--warehouse", work / "none.duckdb"),
+        env=env, cwd=work, files=1)
+
+    expected = {"accepted": load.accepted, "rejected": load.rejected, "superseded": load.superseded}
+    checks = {
+        "ingest_no_prefect": _check(expected, lambda: statuses(plain_db)),
+        "rebuild": _check(expected, lambda: statuses(work / "rebuilt" / "ecostat.duckdb")),
+        "ingest_prefect": _check(expected, lambda: statuses(flow_db)),
+        "big_csv_no_prefect": _check({"rows": load.csv_rows},
+                                     lambda: {"rows": loaded_rows(big_db, "fact_water_sections")}),
+    }
+    return {
+        "scale": asdict(scale), "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "load_average_at_start": load_before, "load_average_at_end": os.getloadavg()},
+        "workers": {"requested": workers, "passed_to_ingest": use_workers is not None},
+        "load": {"workbooks": n, "tables": load.tables, "accepted": load.accepted, "rejected": load.rejected,
+                 "superseded": load.superseded, "csv_rows": load.csv_rows, "units": len(load.units),
+                 "generated_seconds": round(generated, 1)},
+        "prefect_warmup_seconds": warmup.seconds,
+        "measures": {k: {**asdict(v), "per_file": round(v.per_file, 4)} for k, v in m.items()},
+        "goals": [asdict(g) for g in goals(m, n, scale.csv_rows)],
+        "checks": checks,
+    }
+
+
+def _check(expected: dict[str, int], observe) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    try:
+        seen = observe()
+    except Exception as exc:  # a measure that failed leaves no warehouse: say so in the results
+        seen = {"error": f"{type(exc).__name__}: {exc}"}
+    return {"expected": expected, "seen": seen, "ok": all(seen.get(k, 0) == v for k, v in expected.items())}
+
+
+def goals(m: dict[str, Measured], files: int, csv_rows: int) -> list[Goal]:
+    """Each measure against its baseline and its goal in issue 13 (None: no goal, shown for reference)."""
+    def ratio(a: str, b: str, goal: float | None, per_file: bool = False) -> Goal:
+        va, vb = (m[a].per_file, m[b].per_file) if per_file else (m[a].seconds, m[b].seconds)
+        value = va / vb if vb else float("inf")
+        return Goal(a, b, round(value, 2), "x", goal, None if goal is None else value <= goal)
+
+    # the flow's cost per file beyond its fixed start (a run with nothing new) and beyond the plain steps
+    added = (m["ingest_prefect"].seconds - m["ingest_noop"].seconds - m["ingest_no_prefect"].seconds) / max(files, 1)
+    out = [
+        ratio("ingest_no_prefect", "calamine_floor", 5.0),
+        ratio("openpyxl_floor", "calamine_floor", None),
+        Goal("ingest_prefect", "ingest_noop + ingest_no_prefect", round(added * 1000, 1), "ms/file", 10.0,
+             added * 1000 <= 10.0),
+        ratio("ingest_noop", "empty_flow", 1.2),
+        ratio("big_csv_no_prefect", "duckdb_read_csv", 10.0),
+        ratio("rebuild", "ingest_no_prefect", 1.0, per_file=True),
+    ]
+    if csv_rows >= 2_000_000:
+        rss = m["big_csv_no_prefect"].peak_rss_mb
+        out.append(Goal("big_csv_no_prefect", "peak RSS", rss, "MB", RSS_LIMIT_MB, rss < RSS_LIMIT_MB))
+    return out
+
+
+def table(results: dict[str, object]) -> str:
+    """The results as a text table: every measure, then every goal."""
+    measures: dict[str, dict[str, object]] = results["measures"]  # type: ignore[assignment]
+    lines = [f"{'measure':22} {'seconds':>9} {'per file':>10} {'peak RSS':>10}  exit",
+             *(f"{k:22} {v['seconds']:9.2f} {_ms(v):>10} {v['peak_rss_mb']:>7.0f} MB  {v['exit_code']}"
+               for k, v in measures.items()),
+             "", f"{'measure':22} {'against':34} {'value':>11} {'goal':>11}  met"]
+    for g in results["goals"]:  # type: ignore[attr-defined]
+        goal = "—" if g["goal"] is None else f"≤ {g['goal']:g} {g['unit']}" if g["unit"] != "MB" else \
+            f"< {g['goal']:g} MB"
+        met = "—" if g["met"] is None else "yes" if g["met"] else "NO"
+        lines.append(f"{g['measure']:22} {g['baseline']:34} {g['value']:>9g} {g['unit']:<2} {goal:>11}  {met}")
+    checks: dict[str, dict[str, object]] = results["checks"]  # type: ignore[assignment]
+    bad = [k for k, c in checks.items() if not c["ok"]]
+    lines += ["", "outcome checks: " + ("all as generated" if not bad else f"DIFFER for {', '.join(bad)}")]
+    return "\n".join(lines)
+
+
+def _ms(v: dict[str, object]) -> str:
+    files = int(v["files"])  # type: ignore[call-overload]
+    return f"{float(v['per_file']) * 1000:.1f} ms" if files > 1 else ""  # type: ignore[arg-type]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; exit 1 when a measured process failed or an outcome differs from the load's."""
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scale", choices=sorted(SCALES), default="city")
+    ap.add_argument("--workers", type=int, help="passed to `ecostat ingest --workers` once ingest supports it")
+    ap.add_argument("--out", type=Path, help="the JSON results (default: benchmark-<scale>.json)")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder (loads, warehouses, logs)")
+    args = ap.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix=f"ecostat-bench-{args.scale}-"))
+    try:
+        results = run(args.scale, args.workers, work)
+    finally:
+        if args.keep:
+            print(f"work folder kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    out: Path = args.out or Path(f"benchmark-{args.scale}.json")
+    out.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(table(results))
+    print(f"\nresults: {out}")
+    failed = [k for k, v in results["measures"].items() if v["exit_code"] != 0]  # type: ignore[attr-defined]
+    for k in failed:
+        print(f"\n{k} failed:\n{results['measures'][k]['log_tail']}", file=sys.stderr)  # type: ignore[index]
+    return 1 if failed or not all(c["ok"] for c in results["checks"].values()) else 0  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

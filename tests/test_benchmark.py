@@ -1,0 +1,42 @@
+"""The benchmark's smallest scale as a smoke test: every measure runs to its end and the loads give
+the outcome they were generated for. No timing is asserted (performance comes from the benchmark's
+own ratios, run by hand: see the README)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.run import MEASURES
+
+pytestmark = pytest.mark.benchmark
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_small_scale_runs_every_measure(tmp_path: Path):
+    out = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, "-m", "benchmarks.run", "--scale", "small", "--workers", "2",
+                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert set(results["measures"]) == set(MEASURES)
+    assert {k: v["exit_code"] for k, v in results["measures"].items()} == dict.fromkeys(MEASURES, 0)
+    assert all(v["peak_rss_mb"] > 0 for v in results["measures"].values())
+    assert {g["measure"] for g in results["goals"]} == {"ingest_no_prefect", "openpyxl_floor", "ingest_prefect",
+                                                       "ingest_noop", "big_csv_no_prefect", "rebuild"}
+    load = results["load"]
+    assert load["rejected"] > 0 and load["superseded"] > 0  # the load mixes bad tables and corrections
+    assert {k: c["seen"] for k, c in results["checks"].items()} == {
+        "ingest_no_prefect": {"accepted": load["accepted"], "rejected": load["rejected"],
+                              "superseded": load["superseded"]},
+        "rebuild": {"accepted": load["accepted"], "rejected": load["rejected"], "superseded": load["superseded"]},
+        "ingest_prefect": {"accepted": load["accepted"], "rejected": load["rejected"],
+                           "superseded": load["superseded"]},
+        "big_csv_no_prefect": {"rows": load["csv_rows"]},
+    }
+    assert results["workers"]["requested"] == 2
+    assert "ingest_no_prefect" in done.stdout and "met" in done.stdout
