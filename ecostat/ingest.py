@@ -43,6 +43,7 @@ from ecostat.intake import receive_inbox
 from ecostat.progress import FileProgress
 from ecostat.readers import RawTable, ReadError, read_tables
 from ecostat.settings import max_file_bytes
+from ecostat.sitestate import site_needs_rebuild
 from ecostat.validation import CheckedTable, check_table, is_instructions
 from ecostat.warehouse import (
     FileLog,
@@ -381,7 +382,7 @@ def run_plain(raw: Path, warehouse: Path, wait_seconds: float = 0.0,
     then the alert deliveries, the status site (unless nothing changed) and, when a file was processed, the
     Parquet lake's refresh."""
     from ecostat import lake
-    from ecostat.site import build_site_after_run, site_needs_rebuild
+    from ecostat.site import build_site_after_run
     from ecostat.warehouse import connect
 
     settings = load_settings(raw)

@@ -34,6 +34,7 @@ from ecostat.normalize import Period
 from ecostat.obligations import overdue, units_required
 from ecostat.registry import CITY, registry
 from ecostat.render import render
+from ecostat.sitestate import site_dir
 from ecostat.warehouse import connect, processed_receipts
 
 log = logging.getLogger(__name__)
@@ -89,11 +90,6 @@ class SubmissionPage:
     def href(self) -> str:
         """Its address relative to the index."""
         return f"{PAGES}/{self.submission_id}.html"
-
-
-def site_dir(warehouse: Path) -> Path:
-    """Where the status site goes: ``site/`` beside the warehouse file."""
-    return warehouse.resolve().parent / "site"
 
 
 def _when(value: Any) -> str:
@@ -251,16 +247,6 @@ def rebuild(warehouse: Path, raw: Path) -> Path:
     """Rebuild the site beside a published warehouse, read as it is (no lock needed); returns the index."""
     with connect(warehouse, read_only=True) as con:
         return build_site(con, site_dir(warehouse), raw, outcomes=journal_outcomes(warehouse))
-
-
-def site_needs_rebuild(warehouse: Path, *, files: int, deliveries: int) -> bool:
-    """Whether a run should rebuild the site: it processed files or tried deliveries, or the site was last
-    built before today (overdue reports depend on the date). A run with nothing new skips it, as it skips
-    the audit and the figures: the site of a busy province costs seconds of queries."""
-    index = site_dir(warehouse) / "index.html"
-    if files or deliveries or not index.is_file():
-        return True
-    return dt.date.fromtimestamp(index.stat().st_mtime) < dt.date.today()
 
 
 def build_site_after_run(warehouse: Path, raw: Path) -> Path | None:

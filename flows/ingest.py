@@ -24,6 +24,7 @@ from ecostat import lake, report
 from ecostat.config import Settings, load_settings
 from ecostat.delivery import Delivery, deliver_pending
 from ecostat.progress import FileProgress
+from ecostat.sitestate import site_needs_rebuild
 from ecostat.warehouse import connect
 
 
@@ -88,8 +89,6 @@ def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> steps.RunSu
         audited = audit(lock.work, run_id, settings) if summary.files else None
     summary.lock_seconds = lock.seconds
     summary.deliveries = deliver(warehouse, settings)
-    from ecostat.site import site_needs_rebuild  # (the site's modules load only where a run needs them)
-
     if site_needs_rebuild(warehouse, files=summary.files, deliveries=len(summary.deliveries)):
         rebuild_site(raw, warehouse)
     if summary.files:

@@ -2,7 +2,7 @@
 (file, sheet, row, column, value, rule), table statuses, figures, the lineage of every fact row and
 the cells of every feedback workbook (value, fill, comment, link, number format).
 
-``python tests/reference.py RAW WAREHOUSE OUT.json`` ingests ``RAW/inbox`` with whatever ``ecostat``
+``python tests/reference.py RAW WAREHOUSE OUT.json.gz`` ingests ``RAW/inbox`` with whatever ``ecostat``
 is importable (``ecostat ingest --no-prefect``'s steps) and writes the dump; ``tools/make_reference.py``
 runs it with the code of a fixed commit, ``tests/test_reference.py`` with the code under test. It uses
 only what every version has: ``ecostat.ingest.run_plain``, SQL over the warehouse and openpyxl.
@@ -10,6 +10,7 @@ only what every version has: ``ecostat.ingest.run_plain``, SQL over the warehous
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import sys
@@ -98,7 +99,12 @@ def dump(raw: Path, db: Path) -> dict[str, object]:
     return out
 
 
+def read_dump(path: Path) -> dict[str, object]:
+    """A dump written by this script (gzip'd JSON)."""
+    return json.loads(gzip.decompress(path.read_bytes()).decode("utf-8"))
+
+
 if __name__ == "__main__":
     raw_dir, warehouse, target = map(Path, sys.argv[1:4])
-    Path(target).write_text(json.dumps(dump(raw_dir, warehouse), ensure_ascii=False, indent=0, sort_keys=True)
-                            + "\n", encoding="utf-8")
+    text = json.dumps(dump(raw_dir, warehouse), ensure_ascii=False, indent=0, sort_keys=True) + "\n"
+    target.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))

@@ -1,5 +1,5 @@
 """The readers, checks, load and feedback give exactly what the code before issue 13's rework gave
-(``tests/fixtures/reference.json``, made by ``tools/make_reference.py`` with that commit's code), on
+(``tests/fixtures/reference.json.gz``, made by ``tools/make_reference.py`` with that commit's code), on
 the shipped samples and on a generated load full of bad cells."""
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from make_reference import OUT, inbox_of  # noqa: E402
 
-from tests.reference import dump  # noqa: E402
+from tests.reference import dump, read_dump  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def dumped(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:  # type: ignore[type-arg]
     tmp = tmp_path_factory.mktemp("reference")
     got = json.loads(json.dumps(dump(inbox_of(tmp), tmp / "w.duckdb"), ensure_ascii=False, sort_keys=True))
-    return got, json.loads(OUT.read_text(encoding="utf-8"))
+    return got, read_dump(OUT)
 
 
 @pytest.mark.parametrize("part", ["submissions", "findings", "footers", "figures"])
