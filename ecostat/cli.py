@@ -616,7 +616,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         from ecostat.feedback import build_workbook, reports_from_check
 
         args.feedback.parent.mkdir(parents=True, exist_ok=True)
-        build_workbook(path.name, reports_from_check(result)).save(args.feedback)
+        args.feedback.write_bytes(build_workbook(path.name, reports_from_check(result)))
         print(f"feedback: {args.feedback}")
     return 1 if any(f.severity == "error" for f in findings) else 0
 

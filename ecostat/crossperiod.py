@@ -4,6 +4,9 @@ stored ones): the cross-period rules (a unit's rows against its own earlier peri
 
 from __future__ import annotations
 
+from collections import defaultdict
+from typing import Any
+
 import duckdb
 import pandas as pd
 
@@ -11,54 +14,73 @@ from ecostat.normalize import Period
 from ecostat.validation import CheckedTable
 
 
+def _na(v: object) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and v != v)
+
+
+def _plain(v: object) -> object:
+    return None if v is pd.NA else v
+
+
 def check_periods(con: duckdb.DuckDBPyConnection | None, table: CheckedTable,
                   unloaded: list[CheckedTable] | None = None) -> None:
     """Add the findings of the form's period rules and code ownership to ``table`` (nothing to do without a
-    warehouse). ``unloaded``: the same file's accepted tables that the warehouse does not hold yet (a dry run)."""
+    warehouse). ``unloaded``: the same file's accepted tables that the warehouse does not hold yet (a dry run).
+
+    The table's rows and the stored ones are grouped once by unit and key; each row is then compared
+    with its own group only."""
     check_code_owners(con, table, unloaded or [])
     form, frame = table.form, table.frame
     if con is None or form is None or frame is None or not form.period_rules:
         return
-    own = frame[frame["unit_code"].notna() & frame["period"].notna()]
-    if own.empty:
+    units, periods = frame["unit_code"].tolist(), frame["period"].tolist()
+    own_at = [i for i, (u, p) in enumerate(zip(units, periods, strict=True)) if not _na(u) and not _na(p)]
+    if not own_at:
         return
-    cols = ["unit_code", "period", "year", "month", *form.key,
-            *{c for r in form.period_rules for c in (r.column, r.other) if c}]
+    cols = list(dict.fromkeys(["unit_code", "period", "year", "month", *form.key,
+                               *(c for r in form.period_rules for c in (r.column, r.other) if c)]))
     quoted = ", ".join(f'"{c}"' for c in cols)
     stored = con.execute(f'SELECT {quoted} FROM "{form.table}" WHERE is_current AND list_contains(?, unit_code)',
-                         [sorted(own["unit_code"].unique())]).df()
-    replaced = set(zip(own["unit_code"], own["period"], strict=True))
-    stored = stored[[(u, p) not in replaced for u, p in zip(stored["unit_code"], stored["period"], strict=True)]]
-    known = pd.concat([stored.assign(_row=None), own.reset_index(names="_row")[[*cols, "_row"]]],
-                      ignore_index=True)
-    known["_order"] = [Period.from_label(p).order for p in known["period"]]
-    for row, rec in own.iterrows():
-        peers = known[(known["unit_code"] == rec["unit_code"]) & (known["_row"] != row)]
-        for k in form.key:
-            peers = peers[peers[k] == rec[k]]
-        order = Period.from_label(rec["period"]).order
+                         [sorted({units[i] for i in own_at})]).fetchall()
+    replaced = {(units[i], periods[i]) for i in own_at}
+    known: list[dict[str, Any]] = [{**dict(zip(cols, r, strict=True)), "_row": None} for r in stored
+                                   if (r[0], r[1]) not in replaced]
+    values = {c: frame[c].tolist() for c in cols}
+    own: list[dict[str, Any]] = [{**{c: _plain(values[c][i]) for c in cols}, "_row": int(frame.index[i])}
+                                 for i in own_at]
+    known += own
+    groups: dict[tuple[object, ...], list[dict[str, Any]]] = defaultdict(list)
+    for rec in known:  # in the order the rows were known: stored first, then the table's
+        rec["_order"] = Period.from_label(rec["period"]).order
+        if not any(_na(rec[k]) for k in form.key):
+            groups[(rec["unit_code"], *(rec[k] for k in form.key))].append(rec)
+    for rec in own:
+        keyed = not any(_na(rec[k]) for k in form.key)
+        peers = [p for p in groups[(rec["unit_code"], *(rec[k] for k in form.key))] if p["_row"] != rec["_row"]] \
+            if keyed else []
         for rule in form.period_rules:
             value = rec[rule.column]
-            if pd.isna(value):
+            if _na(value):
                 continue
+            row: int = rec["_row"]
             if rule.other is None:  # no fall against the nearest earlier period
-                earlier = peers[(peers["_order"] < order) & peers[rule.column].notna()]
-                if earlier.empty:
-                    continue
-                prev = earlier.loc[earlier["_order"].idxmax()]
-                if value < prev[rule.column]:
-                    table.add(rule.rule_id, int(row), rule.column, value=table.written(int(row), rule.column),
+                prev = None
+                for p in peers:
+                    if p["_order"] < rec["_order"] and not _na(p[rule.column]) and (
+                            prev is None or p["_order"] > prev["_order"]):
+                        prev = p
+                if prev is not None and value < prev[rule.column]:
+                    table.add(rule.rule_id, row, rule.column, value=table.written(row, rule.column),
                               other_value=prev[rule.column], other_period=prev["period"])
-            elif pd.isna(rec["month"]):  # annual chain: cumulative(Y) = cumulative(Y-1) + new(Y)
-                prev_year = peers[(peers["year"] == rec["year"] - 1) & peers["month"].isna()]
+            elif _na(rec["month"]):  # annual chain: cumulative(Y) = cumulative(Y-1) + new(Y)
+                prev_year = next((p for p in peers if p["year"] == rec["year"] - 1 and _na(p["month"])), None)
                 new = rec[rule.other]
-                if prev_year.empty or pd.isna(new):
+                if prev_year is None or _na(new) or _na(prev_year[rule.column]):
                     continue
-                expected = prev_year.iloc[0][rule.column] + new
+                expected = prev_year[rule.column] + new
                 if abs(value - expected) > 1e-9:
-                    table.add(rule.rule_id, int(row), rule.column, value=table.written(int(row), rule.column),
-                              other_value=prev_year.iloc[0][rule.column], new_value=new, expected=expected)
-
+                    table.add(rule.rule_id, row, rule.column, value=table.written(row, rule.column),
+                              other_value=prev_year[rule.column], new_value=new, expected=expected)
 
 
 def check_code_owners(con: duckdb.DuckDBPyConnection | None, table: CheckedTable,
@@ -70,24 +92,27 @@ def check_code_owners(con: duckdb.DuckDBPyConnection | None, table: CheckedTable
     code = form.owned_code if form is not None else None
     if form is None or frame is None or code is None:
         return
-    own = frame[frame["unit_code"].notna() & frame["period"].notna() & frame[code].notna()]
-    if own.empty:
+    rows = [(int(i), u, p, c) for i, u, p, c in zip(frame.index, frame["unit_code"].tolist(),
+                                                     frame["period"].tolist(), frame[code].tolist(), strict=True)
+            if not (_na(u) or _na(p) or _na(c))]
+    if not rows:
         return
     owners: dict[tuple[str, str], str] = {}  # (period, code) -> the unit it is current for
     if con is not None:
-        for unit, period, value in con.execute(
-                f'SELECT unit_code, period, "{code}" FROM "{form.table}" '
-                f'WHERE is_current AND list_contains(?, period) AND list_contains(?, "{code}")',
-                [sorted(own["period"].unique()), sorted(own[code].unique())]).fetchall():
+        pairs = sorted({(p, c) for _, _, p, c in rows})
+        for unit, period, value in con.execute(  # a hash join with the table's own (period, code) pairs
+                f'SELECT f.unit_code, f.period, f."{code}" FROM "{form.table}" f '
+                "JOIN (SELECT unnest(?) AS period, unnest(?) AS code) w "
+                f'ON w.period = f.period AND w.code = f."{code}" WHERE f.is_current',
+                [[p for p, _ in pairs], [c for _, c in pairs]]).fetchall():
             owners[(period, value)] = unit
     for other in unloaded:
         if other.form is form and other.frame is not None:
             owners.update({(p, v): u for u, p, v in zip(other.frame["unit_code"], other.frame["period"],
                                                          other.frame[code], strict=True)})
-    replaced = set(zip(own["unit_code"], own["period"], strict=True))
-    for row, rec in own.iterrows():
-        owner = owners.get((rec["period"], rec[code]))
-        if owner is None or owner == rec["unit_code"] or (owner, rec["period"]) in replaced:
+    replaced = {(u, p) for _, u, p, _ in rows}
+    for row, unit, period, value in rows:
+        owner = owners.get((period, value))
+        if owner is None or owner == unit or (owner, period) in replaced:
             continue
-        table.add("PERIOD_CODE_OWNER", int(row), code, value=table.written(int(row), code),
-                  period=rec["period"], owner=owner)
+        table.add("PERIOD_CODE_OWNER", row, code, value=table.written(row, code), period=period, owner=owner)

@@ -29,7 +29,7 @@ from typing import Any
 
 import duckdb
 
-from ecostat import alerts, archive, verdicts
+from ecostat import alerts, archive, budget, verdicts
 from ecostat.archive import Receipt
 from ecostat.catalogue import Finding, finding
 from ecostat.config import Settings, load_settings
@@ -44,13 +44,14 @@ from ecostat.migrations import CONTRACT_VERSION
 from ecostat.progress import FileProgress
 from ecostat.readers import RawTable, ReadError, read_tables
 from ecostat.settings import max_file_bytes
+from ecostat.sitestate import site_needs_rebuild
 from ecostat.validation import CheckedTable, check_table, is_instructions
 from ecostat.warehouse import (
+    FileLog,
     already_loaded,
     load_accepted,
-    log_submission,
+    next_submission_ids,
     processed_receipts,
-    record_footer,
     record_receipt,
     slice_labels,
     transaction,
@@ -80,6 +81,7 @@ class TableOutcome:
     findings: list[Finding] = field(default_factory=list)
     raw: RawTable | None = field(default=None, repr=False, compare=False)  # for the feedback workbook
     submitter: str | None = None  # the unit whose inbox folder the file came from
+    slices: list[str] = field(default_factory=list)  # unit:period slices an accepted table wrote
 
 
 def new_run_id() -> str:
@@ -110,11 +112,17 @@ def check_file(rec: Receipt, data: bytes, today: dt.date | None = None) -> list[
         detail = rec.file.split("/")[0] if "/" in rec.file else "raw/inbox/"
         return _file_finding("AUTH_FOLDER", rec, detail=detail)
     try:
-        raws = read_tables(Path(rec.file), data)
+        with budget.file_budget():
+            return _check_tables(rec, data, today)
     except ReadError as exc:
         return _file_finding(exc.rule_id, rec, detail=exc.detail, value=exc.detail, **exc.params)
+    except budget.OverBudget as exc:
+        return _file_finding("FILE_TIME_BUDGET", rec, limit=f"{exc.limit:g}")
+
+
+def _check_tables(rec: Receipt, data: bytes, today: dt.date | None) -> list[CheckedTable]:
     checked = []
-    for raw in raws:
+    for raw in read_tables(Path(rec.file), data):
         if is_instructions(raw):
             continue
         table = check_table(raw, rec.submitter, today=today)
@@ -201,8 +209,17 @@ def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: 
              kept: verdicts.Verdict | None = None) -> tuple[list[TableOutcome], str | None]:
     """The file's outcomes, and what went wrong in ecostat itself, if anything (for the operator).
     ``kept``: an earlier contract version's verdict whose rejections stand."""
+    entries = FileLog(rec, run_id)
+    outcomes, failure = _outcomes(con, rec, data, entries, tried, kept)
+    entries.write(con)
+    return outcomes, failure
+
+
+def _outcomes(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, entries: FileLog,
+              tried: int, kept: verdicts.Verdict | None) -> tuple[list[TableOutcome], str | None]:
     if already_loaded(con, rec.sha256, rec.submitter):
-        sid = log_submission(con, rec, run_id, sheet=None, form=None, status="duplicate", findings=[])
+        (sid,) = next_submission_ids(con, 1)
+        entries.add(sid, sheet=None, form=None, status="duplicate", findings=[])
         return [TableOutcome(rec.file, None, None, "duplicate", sid, submitter=rec.submitter)], None
     failure = None
     if kept is not None and kept.file_rejected:
@@ -219,28 +236,30 @@ def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: 
             failure = "".join(traceback.format_exception(exc)[-6:])
             result = _file_finding("FILE_CHECK_FAILED", rec, detail=f"{type(exc).__name__}: {exc}")
     if isinstance(result, Finding):
-        sid = log_submission(con, rec, run_id, sheet=None, form=None, status="rejected", findings=[result])
+        (sid,) = next_submission_ids(con, 1)
+        entries.add(sid, sheet=None, form=None, status="rejected", findings=[result])
         return [TableOutcome(rec.file, None, None, "rejected", sid, errors=1, findings=[result],
                              submitter=rec.submitter)], failure
     outcomes = []
-    for table in result:
+    for sid, table in zip(next_submission_ids(con, len(result)), result, strict=True):
         if kept is not None and kept.rejected_sheet(table.sheet):
             table.findings.insert(0, _rejected_earlier(rec, kept, "表", "table"))
         check_across_periods(con, rec, table)  # after the file's earlier tables loaded
         form = table.form.code if table.form else None
         if table.accepted:
             assert table.form is not None and table.frame is not None
-            sid, replaced = load_accepted(con, rec, run_id, form=table.form, frame=table.frame,
-                                          sheet=table.sheet, findings=table.findings)
+            replaced = load_accepted(con, entries, sid, form=table.form, frame=table.frame, sheet=table.sheet,
+                                     findings=table.findings)
             fault_point("mid_load")
             outcomes.append(TableOutcome(rec.file, table.sheet, form, "accepted", sid, 0, table.warnings,
-                                         len(table.frame), replaced, table.findings, table.raw, rec.submitter))
+                                         len(table.frame), replaced, table.findings, table.raw, rec.submitter,
+                                         slice_labels(table.frame)))
         else:
-            sid = log_submission(con, rec, run_id, sheet=table.sheet, form=form, status="rejected",
-                                 findings=table.findings, slices=slice_labels(table.frame))
+            entries.add(sid, sheet=table.sheet, form=form, status="rejected", findings=table.findings,
+                    slices=slice_labels(table.frame))
             outcomes.append(TableOutcome(rec.file, table.sheet, form, "rejected", sid, table.errors,
                                          table.warnings, 0, [], table.findings, table.raw, rec.submitter))
-        record_footer(con, sid, table.footer)
+        entries.footer(sid, table.footer)
     return outcomes, failure
 
 
@@ -274,7 +293,7 @@ class RunSummary:
                  f"重复 {self.count('duplicate')} 个；年度指标变化 {changed}。",
                  f"run {self.run_id}: {self.files} files, {self.count('accepted')} tables accepted, "
                  f"{self.count('rejected')} rejected, {self.count('duplicate')} duplicates, " + (
-                     "nothing new: figures and audit skipped." if self.figures_changed is None
+                     "nothing new: figures, audit and site skipped." if self.figures_changed is None
                      else f"{self.figures_changed} figures changed.")]
         for t in self.tables:
             if t.status == "rejected":
@@ -385,7 +404,8 @@ def locked_run(raw: Path, warehouse: Path, run_id: str, wait_seconds: float = 0.
 def run_plain(raw: Path, warehouse: Path, wait_seconds: float = 0.0,
               progress: FileProgress | None = None) -> RunSummary:
     """A whole ingest run without Prefect: the flow's steps (but the audit) under the same write lock,
-    then the alert deliveries, the status site and, when a file was processed, the Parquet lake's refresh."""
+    then the alert deliveries, the status site (unless nothing changed) and, when a file was processed, the
+    Parquet lake's refresh."""
     from ecostat import lake
     from ecostat.site import build_site_after_run
     from ecostat.warehouse import connect
@@ -398,7 +418,8 @@ def run_plain(raw: Path, warehouse: Path, wait_seconds: float = 0.0,
             summary = write_run(con, raw, warehouse, run_id, settings, progress)
     summary.lock_seconds = lock.seconds
     summary.deliveries = deliver_pending(warehouse, settings)
-    build_site_after_run(warehouse, raw)
+    if site_needs_rebuild(warehouse, files=summary.files, deliveries=len(summary.deliveries)):
+        build_site_after_run(warehouse, raw)
     if summary.files:
         log.info(lake.refresh(warehouse))
     return summary

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple
 
 from ecostat.forms import known_header_keys
@@ -60,8 +61,16 @@ class Layout:
 
 def header_keys(cell: object) -> tuple[str, str]:
     """A header cell's whole key and its key without a bracketed unit."""
+    if isinstance(cell, str):
+        return _text_header_keys(cell)
     name, _ = header_key(cell)
     return (text_key(str(cell)) if cell is not None else ""), name
+
+
+@lru_cache(maxsize=4096)
+def _text_header_keys(cell: str) -> tuple[str, str]:
+    # the same header text recurs on every sheet and every row scanned for the header: reduce it once
+    return text_key(cell), header_key(cell)[0]
 
 
 def is_known_header(cell: object) -> bool:
@@ -148,8 +157,13 @@ def _is_labelled(cells: list[object]) -> bool:
 
 def is_note(cells: list[object]) -> bool:
     """A row holding one text cell that starts like a note (``注 本表数据截至…``): skipped, as in v1."""
-    given = [c for c in cells if not is_missing(c)]
-    return len(given) == 1 and isinstance(given[0], str) and given[0].strip().startswith(NOTE_PREFIXES)
+    given = None
+    for c in cells:
+        if not is_missing(c):
+            if given is not None:
+                return False  # a second cell: not a note
+            given = c
+    return isinstance(given, str) and given.strip().startswith(NOTE_PREFIXES)
 
 
 def footer_pairs(row: int, cells: list[object]) -> list[FooterPair]:

@@ -55,6 +55,11 @@ def is_missing(raw: object) -> bool:
     if isinstance(raw, float) and raw != raw:
         return True
     if isinstance(raw, str):
+        if raw.isascii():  # NFKC leaves ASCII as it is: text_key without its cost
+            return "".join(raw.split()).lower() in MISSING_MARKERS
+        if raw.isalnum() and len(raw) > 2:
+            # letters and digits only: NFKC cannot shorten them to a marker (无 or na) beyond two characters
+            return False
         return text_key(raw) in MISSING_MARKERS
     return False
 

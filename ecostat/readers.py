@@ -1,24 +1,28 @@
 """Reading a received file into raw tables of cells, exactly as the submitter laid them out.
 
 xlsx and xls: every non-empty sheet is a table (formulas by their saved result); the bytes, not
-the suffix, tell them apart: a zip is an xlsx (openpyxl), an OLE2 file holding a ``Workbook`` or
-``Book`` stream an Excel 97–2003 workbook (xlrd). csv: UTF-8, UTF-8 with BOM, GBK or GB18030,
-decoded in Python; json: an array of objects keyed by header; parquet. A json or parquet file
-becomes one table whose row 1 is the header, like a csv.
+the suffix, tell them apart: a zip is an xlsx (python-calamine for the values, a scan of the sheet
+XML for the rest, :mod:`ecostat.sheetxml`; openpyxl for a workbook the scan cannot vouch for), an
+OLE2 file holding a ``Workbook`` or ``Book`` stream an Excel 97–2003 workbook (xlrd). csv: UTF-8,
+UTF-8 with BOM, GBK or GB18030 (a plain UTF-8 file split by Arrow, anything else decoded in Python
+and split by the csv module); json: an array of objects keyed by header; parquet. A json or parquet
+file becomes one table whose row 1 is the header, like a csv.
 
 Hostile or odd files end in one :class:`ReadError` before any parser sees them where possible:
-too large, encrypted workbooks (an OLE2 container holding an encrypted OOXML package, or an .xls
-with a FILEPASS record), zip bombs. What the reader notices inside a workbook (a formula without
-a saved result, hidden sheets and rows, merged ranges, percentage number formats) is handed to
-validation on the :class:`RawTable` as plain data.
+too large (the file; a table's rows or rows × columns, from what can be known first), encrypted
+workbooks (an OLE2 container holding an encrypted OOXML package, or an .xls with a FILEPASS record),
+zip bombs and parquet files that decompress too far. What the reader notices inside a workbook (a
+formula without a saved result, hidden sheets and rows, merged ranges, percentage number formats) is
+handed to validation on the :class:`RawTable` as plain data.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import datetime as dt
 import io
 import json
-import re
 import struct
 import zipfile
 from dataclasses import dataclass, field
@@ -26,22 +30,25 @@ from pathlib import Path
 from typing import Any
 
 import charset_normalizer
+import numpy as np
 import olefile
-import openpyxl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import xlrd
-from openpyxl.worksheet.worksheet import Worksheet
+from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
-from ecostat import settings
+from ecostat import budget, settings, sheetxml
 from ecostat.catalogue import Finding, finding
 from ecostat.normalize import column_letter, is_missing
+from ecostat.sheetxml import is_percent_format
 
 SUFFIXES = (".xlsx", ".xls", ".csv", ".json", ".parquet")
 CFB_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE2: an .xls, or an encrypted .xlsx
 XLS_STREAMS = ("workbook", "book")  # BIFF8 (Excel 97–2003), BIFF5 (Excel 5/95)
 ENCRYPTED_OOXML_STREAMS = ("encryptioninfo", "encryptedpackage")
 BIFF_FILEPASS, BIFF_EOF = 0x002F, 0x000A
-_FORMAT_LITERALS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')  # quoted text, escaped characters, [colours]
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 UNICODE_TEXT = "Excel“Unicode 文本”导出（UTF-16，制表符分隔）/ Excel 'Unicode Text' export (UTF-16, tab-separated)"
 
@@ -92,7 +99,7 @@ def read_tables(path: Path, data: bytes | None = None) -> list[RawTable]:
         raise ReadError("FILE_TOO_LARGE", path.name, size=_mb(len(data)), limit=_mb(settings.max_file_bytes()))
     try:
         tables = _READERS[suffix](data)
-    except ReadError:
+    except (ReadError, budget.OverBudget):
         raise
     except Exception as exc:  # any parser failure is the file's fault, reported as such
         raise ReadError("FILE_UNREADABLE", f"{type(exc).__name__}: {exc}") from exc
@@ -135,16 +142,14 @@ def _xls_encrypted(stream: bytes) -> bool:
     return False
 
 
-def is_percent_format(number_format: str | None) -> bool:
-    """Whether an Excel number format shows a number as a percentage (``0.0%``, not ``0"%"``)."""
-    return bool(number_format) and "%" in _FORMAT_LITERALS.sub("", number_format or "")
-
-
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _read_xlsx(data: bytes) -> list[RawTable]:
+    """An xlsx: values by python-calamine; what calamine does not report (hidden rows, formulas
+    without a saved result, percentage number formats, each sheet's size) from a scan of the sheet
+    XML (:mod:`ecostat.sheetxml`); a workbook whose XML the scan cannot vouch for is read by openpyxl."""
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise ReadError("FILE_UNREADABLE", "not an xlsx (zip) file / 不是有效的 xlsx 文件")
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -152,6 +157,76 @@ def _read_xlsx(data: bytes) -> list[RawTable]:
         if unpacked > settings.max_unzipped_bytes():
             raise ReadError("FILE_ZIP_BOMB", f"{unpacked} bytes", size=_mb(unpacked),
                             limit=_mb(settings.max_unzipped_bytes()))
+        scans = sheetxml.scan_workbook(zf)
+    for name, scan in scans.items():
+        if scan.dimension is not None:
+            check_size(name, *scan.dimension)
+    if any(scan.unsure for scan in scans.values()):
+        return _read_xlsx_openpyxl(data)
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    tables = []
+    for meta in book.sheets_metadata:
+        if meta.typ != SheetTypeEnum.WorkSheet:
+            continue
+        sheet = book.get_sheet_by_name(meta.name)
+        check_size(meta.name, sheet.total_height, sheet.total_width)
+        scan = scans.get(meta.name, sheetxml.SheetScan())
+        merged = [(r1 + 1, c1 + 1, r2 + 1, c2 + 1) for (r1, c1), (r2, c2) in sheet.merged_cell_ranges or ()]
+        table = RawTable(meta.name, [], merged=merged)
+        for i, cells in enumerate(sheet.to_python(skip_empty_area=False), 1):
+            if i % 4096 == 0:
+                budget.check()
+            table.rows.append((i, [_calamine_value(v) for v in cells]))
+        for (row, j), text in sorted(scan.errors.items()):
+            _put(table, row, j, text)
+        if scan.percent:
+            table.percent = {(r, j) for r, j in scan.percent
+                             if r <= len(table.rows) and _is_number(_cell(table.rows[r - 1][1], j))}
+        for (row, j), text in sorted(scan.formulas_without_value.items()):
+            if row > len(table.rows) or _cell(table.rows[row - 1][1], j) is None:
+                _note(table, "CELL_FORMULA_NO_VALUE", row=row, column=column_letter(j), value=text)
+        _hidden(table, meta.visible != SheetVisibleEnum.Visible, scan.hidden_rows)
+        tables.append(table)
+    return tables
+
+
+def _put(table: RawTable, row: int, j: int, value: object) -> None:
+    """Set a cell that calamine left out (an error cell), growing the table to reach it."""
+    while len(table.rows) < row:
+        table.rows.append((len(table.rows) + 1, []))
+    cells = table.rows[row - 1][1]
+    cells += [None] * (j + 1 - len(cells))
+    cells[j] = value
+
+
+def _cell(cells: list[object], j: int) -> object:
+    return cells[j] if j < len(cells) else None
+
+
+def _calamine_value(value: object) -> object:
+    """A calamine cell as openpyxl gives it: empty as None, whole numbers as int, dates as datetime."""
+    if value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime(value.year, value.month, value.day)
+    return value
+
+
+def check_size(sheet: str | None, rows: int, columns: int) -> None:
+    """Raise ``TABLE_TOO_LARGE`` for a table of more rows, or more cells, than the settings allow;
+    called before a table is read wherever its size is known first."""
+    if rows > settings.max_rows() or rows * columns > settings.max_cells():
+        raise ReadError("TABLE_TOO_LARGE", f"{rows} × {columns}", sheet=sheet or "—", rows=rows, columns=columns,
+                        max_rows=settings.max_rows(), max_cells=settings.max_cells())
+
+
+def _read_xlsx_openpyxl(data: bytes) -> list[RawTable]:
+    """An xlsx read fully by openpyxl (for a workbook whose sheet XML the scan cannot vouch for)."""
+    import openpyxl  # only for such workbooks: the common path need not load it
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
         has_formulas = any(b"<f>" in (xml := zf.read(n)) or b"<f " in xml
                            for n in zf.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml"))
     # not read-only: merged ranges and hidden rows are only known to a fully loaded workbook
@@ -159,6 +234,7 @@ def _read_xlsx(data: bytes) -> list[RawTable]:
     formulas = openpyxl.load_workbook(io.BytesIO(data), data_only=False) if has_formulas else None
     tables = []
     for k, ws in enumerate(wb.worksheets):
+        check_size(ws.title, ws.max_row, ws.max_column)
         table = RawTable(ws.title, [], merged=[
             (m.min_row, m.min_col, m.max_row, m.max_col) for m in ws.merged_cells.ranges])
         for i, cells in enumerate(ws.iter_rows(min_row=1, min_col=1), 1):
@@ -221,7 +297,7 @@ def _note(table: RawTable, rule_id: str, *, row: int | None = None, column: str 
     table.notes.append(f)
 
 
-def _formulas_without_value(table: RawTable, formulas: Worksheet) -> None:
+def _formulas_without_value(table: RawTable, formulas: Any) -> None:
     for row, cells in table.rows:
         for j, value in enumerate(cells):
             if value is not None:
@@ -258,18 +334,82 @@ def decode_csv(data: bytes) -> str:
 
 
 def _read_csv(data: bytes) -> list[RawTable]:
-    text = decode_csv(data)
-    rows: list[tuple[int, list[object]]] = [
-        (i, [*r]) for i, r in enumerate(csv.reader(io.StringIO(text, newline="")), 1)]
+    """A csv: its size checked first (lines × the first line's fields), then read: a plain UTF-8 file
+    straight from its bytes by Arrow (:func:`_plain_csv_rows`), anything else decoded
+    (:func:`decode_csv`) and split by Python's csv module."""
+    rows = None
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    first = _first_fields(data[start:data.find(b"\n") + 1 or len(data)])
+    if first is not None and b"\x00" not in data:
+        check_size(None, data.count(b"\n") + 1, len(first))
+        rows = _plain_csv_rows(data, start, len(first))
+    if rows is None:
+        text = decode_csv(data)
+        first = _first_fields(text[:text.find("\n") + 1 or len(text)].encode("utf-8")) or []
+        check_size(None, text.count("\n") + 1, len(first))
+        rows = _csv_rows(text)
+    check_size(None, len(rows), max((len(cells) for _, cells in rows), default=0))
     return [RawTable(None, rows)]
 
 
-def _records_table(records: list[dict[str, object]]) -> RawTable:
-    header: list[str] = []
-    for rec in records:
-        header.extend(k for k in rec if k not in header)
+def _first_fields(line: bytes) -> list[str] | None:
+    """The fields of a csv's first line, or None when it is not UTF-8."""
+    try:
+        return next(csv.reader(io.StringIO(line.decode("utf-8"), newline="")), [])
+    except UnicodeDecodeError:
+        return None
+
+
+def _csv_rows(text: str) -> list[tuple[int, list[object]]]:
+    """The rows of a csv by Python's csv module; equal cells share one string (a column of the same unit
+    code or period costs one)."""
+    same: dict[str, str] = {}
+    rows: list[tuple[int, list[object]]] = []
+    for i, r in enumerate(csv.reader(io.StringIO(text, newline="")), 1):
+        if i % 4096 == 0:
+            budget.check()
+        rows.append((i, [same.setdefault(c, c) for c in r]))
+    return rows
+
+
+def _plain_csv_rows(data: bytes, start: int, width: int) -> list[tuple[int, list[object]]] | None:
+    """The rows of a plain UTF-8 csv (from byte ``start``, after a BOM) read from its bytes by Arrow's
+    parser — many times faster, and no decoded copy of the text — or None when the file is not plain
+    enough for its reading to equal that of :func:`decode_csv` and Python's csv module exactly: not
+    UTF-8, any quote, an empty line, rows of different widths, or a field over the csv module's size
+    limit all go to :func:`_csv_rows`."""
+    if b'"' in data or data[start:start + 1] in (b"\n", b"\r") or any(
+            e in data for e in (b"\n\n", b"\r\r", b"\n\r")):  # an empty line, whatever the line ends
+        return None
+    try:
+        table = pa_csv.read_csv(
+            pa.BufferReader(pa.py_buffer(data).slice(start)),
+            read_options=pa_csv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pa_csv.ParseOptions(quote_char=False, ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(column_types={f"f{j}": pa.string() for j in range(width)},
+                                                  strings_can_be_null=False, check_utf8=True))
+    except pa.ArrowInvalid:
+        return None
+    if table.num_columns != width:
+        return None
+    columns = []
+    for j in range(width):
+        column = table.column(j)
+        if (pc.max(pc.utf8_length(column)).as_py() or 0) > csv.field_size_limit():
+            return None
+        coded = column.combine_chunks().dictionary_encode()
+        distinct = np.array(coded.dictionary.to_pylist(), dtype=object)  # each distinct text once
+        columns.append(distinct[coded.indices.to_numpy()].tolist())
+    del table  # the Python rows below replace it
+    budget.check()
+    return [(i, list(cells)) for i, cells in enumerate(zip(*columns, strict=True), 1)]
+
+
+def _records_table(header: list[str], columns: list[list[object]]) -> RawTable:
+    """One table from named columns of equal length: row 1 the header, then a row per record."""
+    check_size(None, len(columns[0]) + 1 if columns else 1, len(header))
     rows: list[tuple[int, list[object]]] = [(1, list(header))]
-    rows += [(i, [rec.get(k) for k in header]) for i, rec in enumerate(records, 2)]
+    rows += [(i, list(cells)) for i, cells in enumerate(zip(*columns, strict=True), 2)]
     return RawTable(None, rows)
 
 
@@ -277,11 +417,27 @@ def _read_json(data: bytes) -> list[RawTable]:
     records = json.loads(decode_csv(data))
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise ReadError("FILE_UNREADABLE", "json must be an array of objects / json 应为对象数组")
-    return [_records_table(records)]
+    header = list(dict.fromkeys(k for rec in records for k in rec))  # keys in order of first appearance
+    check_size(None, len(records) + 1, len(header))
+    return [_records_table(header, [[rec.get(k) for rec in records] for k in header])]
 
 
 def _read_parquet(data: bytes) -> list[RawTable]:
-    return [_records_table(pq.read_table(io.BytesIO(data)).to_pylist())]
+    """A parquet file: its metadata first (rows, columns, decompressed size), then its columns."""
+    parquet = pq.ParquetFile(io.BytesIO(data))
+    meta = parquet.metadata
+    check_size(None, meta.num_rows + 1, meta.num_columns)
+    unpacked = sum(meta.row_group(g).column(c).total_uncompressed_size
+                   for g in range(meta.num_row_groups) for c in range(meta.num_columns))
+    if unpacked > settings.max_unzipped_bytes():
+        raise ReadError("FILE_UNPACKED_TOO_LARGE", f"{unpacked} bytes", size=_mb(unpacked),
+                        limit=_mb(settings.max_unzipped_bytes()))
+    table = parquet.read()
+    # a name given twice keeps its first place and its last column, as records keyed by name would
+    # (and a file without rows has no header, as an empty array of records has none)
+    last = {name: j for j, name in enumerate(table.column_names)} if table.num_rows else {}
+    header = list(last)
+    return [_records_table(header, [table.column(last[name]).to_pylist() for name in header])]
 
 
 _READERS = {".xlsx": _read_workbook, ".xls": _read_workbook, ".csv": _read_csv, ".json": _read_json,

@@ -6,6 +6,7 @@ Prefect's state kept in the project (git-ignored) unless told otherwise."""
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -30,7 +31,10 @@ class Environment(BaseModel):
     schedule: str | None = None  # replaces the settings' cron
     alert_urls: list[str] = []  # space-separated apprise URLs added to the operator's
     max_file_mb: float = Field(default=20.0, gt=0)  # the largest file received and read
-    max_unzipped_mb: float = Field(default=200.0, gt=0)  # the largest unpacked xlsx
+    max_unzipped_mb: float = Field(default=200.0, gt=0)  # the largest unpacked xlsx or decompressed parquet
+    max_rows: int = Field(default=3_000_000, gt=0)  # the most rows of one table
+    max_cells: int = Field(default=20_000_000, gt=0)  # the most rows × columns of one table
+    max_file_seconds: float = Field(default=300.0, gt=0)  # the time budget for checking one file
     fault: str | None = None  # crash tests only: kill the process at this point (ecostat.faults)
     registry_dir: str | None = None  # another folder of registry CSVs (read by ecostat.registry at import)
 
@@ -40,8 +44,13 @@ class SettingsError(ValueError):
 
 
 def environment() -> Environment:
-    """The ``ECOSTAT_*`` variables, validated now (they may change between calls in tests)."""
-    found = {k[len(PREFIX):].lower(): v for k, v in os.environ.items() if k.startswith(PREFIX)}
+    """The ``ECOSTAT_*`` variables, validated (again whenever they change: tests change them)."""
+    return _validated(tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(PREFIX))))
+
+
+@lru_cache(maxsize=8)
+def _validated(variables: tuple[tuple[str, str], ...]) -> Environment:
+    found = {k[len(PREFIX):].lower(): v for k, v in variables}
     if "alert_urls" in found:
         found["alert_urls"] = found["alert_urls"].split()  # type: ignore[assignment]
     try:
@@ -68,6 +77,21 @@ def max_file_bytes() -> int:
 
 
 def max_unzipped_bytes() -> int:
-    """The largest total uncompressed size of an xlsx's members, from ``ECOSTAT_MAX_UNZIPPED_MB``
-    (default 200 MB): beyond it the workbook is treated as a zip bomb and not parsed."""
+    """The largest total uncompressed size of an xlsx's members, or of a parquet file's data, from
+    ``ECOSTAT_MAX_UNZIPPED_MB`` (default 200 MB): beyond it the file is not parsed."""
     return int(environment().max_unzipped_mb * MB)
+
+
+def max_rows() -> int:
+    """The most rows one table may have, from ``ECOSTAT_MAX_ROWS`` (default 3,000,000)."""
+    return environment().max_rows
+
+
+def max_cells() -> int:
+    """The most cells (rows × columns) one table may span, from ``ECOSTAT_MAX_CELLS`` (default 20,000,000)."""
+    return environment().max_cells
+
+
+def max_file_seconds() -> float:
+    """The time budget for reading and checking one file, from ``ECOSTAT_MAX_FILE_SECONDS`` (default 300 s)."""
+    return environment().max_file_seconds

@@ -34,6 +34,7 @@ from ecostat.normalize import Period
 from ecostat.obligations import overdue, units_required
 from ecostat.registry import CITY, registry
 from ecostat.render import render
+from ecostat.sitestate import site_dir
 from ecostat.warehouse import connect, processed_receipts
 
 log = logging.getLogger(__name__)
@@ -89,11 +90,6 @@ class SubmissionPage:
     def href(self) -> str:
         """Its address relative to the index."""
         return f"{PAGES}/{self.submission_id}.html"
-
-
-def site_dir(warehouse: Path) -> Path:
-    """Where the status site goes: ``site/`` beside the warehouse file."""
-    return warehouse.resolve().parent / "site"
 
 
 def _when(value: Any) -> str:

@@ -9,13 +9,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from openpyxl.utils import column_index_from_string
 
+from ecostat import budget
 from ecostat.catalogue import Finding, SeverityCounts, finding, format_number
 from ecostat.forms import COMMON_HEADERS, FORMS
 from ecostat.formspec import (
@@ -56,6 +59,7 @@ from ecostat.normalize import (
 )
 from ecostat.readers import RawTable
 from ecostat.registry import CITY, header_units, may_submit, registry, yes_no
+from ecostat.sheetxml import column_index
 
 TOTALS_WORDS = frozenset({"合计", "总计", "全市"})
 INSTRUCTIONS_SHEET = "填报说明"  # the templates' instructions: not a table unless it holds a header row
@@ -143,29 +147,72 @@ def is_instructions(raw: RawTable) -> bool:
     return raw.sheet == INSTRUCTIONS_SHEET and all(known_count(cells) < 2 for _, cells in raw.rows)
 
 
+NEAREST_KEYS = 64  # headers compared by likeness when no form is named: enough for any real table
+
+
+def _fields_by_key() -> dict[str, list[tuple[str, str]]]:
+    """Every header key of every form's fields: the (form, field) pairs it names (made again when the
+    registry of forms changes)."""
+    return _index_of(tuple(FORMS.values()))
+
+
+@lru_cache(maxsize=4)
+def _index_of(forms: tuple[Form, ...]) -> dict[str, list[tuple[str, str]]]:
+    index: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for form in forms:
+        for f in form.fields:
+            for key in f.keys:
+                index[key].append((form.code, f.code))
+    return dict(index)
+
+
 def recognise(header: list[object]) -> tuple[Form, int]:
-    """The form whose fields the header names best, and how many of its fields it names."""
-    keys = [k for c in header if not is_missing(c) for k in header_keys(c)]
+    """The form whose fields the header names best, and how many of its fields it names.
 
-    def score(form: Form) -> tuple[int, int, float]:
-        named = {f.code for f in form.fields if f.keys & set(keys)}
-        missing = sum(1 for f in form.fields if f.required and f.code not in named)
-        # with nothing named, the nearest form is the one whose headers look most alike
-        closeness = 0.0 if named else sum(
-            max(difflib.SequenceMatcher(None, k, fk).ratio() for k in keys for fk in f.keys)
-            for f in form.fields) if keys else 0.0
-        return len(named), -missing, closeness
+    Linear in the number of headers: each header key is looked up once. Only when the header names
+    no field of any form is the nearest form chosen by likeness (difflib), among the forms missing
+    the fewest required fields and over the first :data:`NEAREST_KEYS` distinct header keys."""
+    keys = list(dict.fromkeys(k for c in header if not is_missing(c) for k in header_keys(c)))
+    index = _fields_by_key()
+    named: dict[str, set[str]] = {code: set() for code in FORMS}
+    for key in keys:
+        for form_code, field_code in index.get(key, ()):
+            named[form_code].add(field_code)
 
-    form = max(FORMS.values(), key=score)
-    return form, score(form)[0]
+    def score(form: Form) -> tuple[int, int]:
+        missing = sum(1 for f in form.fields if f.required and f.code not in named[form.code])
+        return len(named[form.code]), -missing
+
+    best = max(score(f) for f in FORMS.values())
+    tied = [f for f in FORMS.values() if score(f) == best]
+    if best[0] > 0 or not keys or len(tied) == 1:
+        return tied[0], best[0]
+    probe = keys[:NEAREST_KEYS]
+
+    def closeness(form: Form) -> float:
+        return sum(max(difflib.SequenceMatcher(None, k, fk).ratio() for k in probe for fk in f.keys)
+                   for f in form.fields)
+
+    return max(tied, key=closeness), 0
+
+
+def header_row_index(raw: RawTable) -> tuple[int | None, int]:
+    """The index into ``raw.rows`` of the header row (the first naming two known headers), or None;
+    and the row to lay the table out from: the header row, else the row naming the most."""
+    best, best_count = 0, -1
+    for i, (_, cells) in enumerate(raw.rows):
+        count = known_count(cells)
+        if count >= 2:
+            return i, i
+        if count > best_count:
+            best, best_count = i, count
+    return None, best
 
 
 def check_table(raw: RawTable, submitter: str | None, *, today: dt.date | None = None) -> CheckedTable:
     """Check one table (structure, cells, row and table rules) for ``submitter``."""
     today = today or dt.date.today()
-    header_at = next((i for i, (_, cells) in enumerate(raw.rows) if known_count(cells) >= 2), None)
-    probe = header_at if header_at is not None else max(
-        range(len(raw.rows)), key=lambda i: known_count(raw.rows[i][1]))
+    header_at, probe = header_row_index(raw)
     layout = lay_out(raw, probe)
     header_row = layout.header_rows[0]
     header = [cell for _, cell in layout.header]
@@ -204,7 +251,7 @@ def _reader_notes(out: CheckedTable, raw: RawTable) -> None:
     for note in raw.notes:
         out.findings.append(dataclasses.replace(note, sheet=out.sheet))
         if note.severity == "error" and note.row is not None and note.column:
-            out.flagged.add((note.row, column_index_from_string(note.column) - 1))
+            out.flagged.add((note.row, column_index(note.column)))
 
 
 def _merged_in_data(out: CheckedTable, raw: RawTable, layout: Layout) -> None:
@@ -254,107 +301,76 @@ def _map_columns(out: CheckedTable, form: Form, layout: Layout) -> None:
         out.add("COLUMN_MISSING", header_row, header="报告期", form=form.code, form_zh=form.zh)
 
 
-class _RowReader:
-    """Parses the cells of one data row, collecting a finding per bad cell."""
+class _Cell(NamedTuple):
+    """What one distinct cell of a column means: its value, the rule it breaks (with its parameters), and
+    the number it was written as "at least" (``60%以上``), if it was."""
 
-    def __init__(self, out: CheckedTable, row: int, cells: list[object]):
-        self.out, self.row, self.cells = out, row, cells
-        # cells already reported (a formula without a result, a merged range): no further finding
-        self.flagged = {code for code, col in out.columns.items() if (row, col.index) in out.flagged}
-        self.bad: set[str] = set(self.flagged)
-        self.at_least: list[str] = []
+    value: object
+    problem: tuple[str, dict[str, Any]] | None = None
+    at_least: float | None = None
 
-    def raw(self, code: str) -> object:
-        col = self.out.columns.get(code)
-        return self.cells[col.index] if col is not None and col.index < len(self.cells) else None
 
-    def shown(self, code: str) -> str:
-        col = self.out.columns.get(code)
-        return self.out.shown(self.row, col.index, self.raw(code)) if col is not None else ""
+_NOTHING = _Cell(None)
+_TEXT_TYPES = frozenset({str, type(None)})
+_Report = tuple[str, str, dict[str, Any]]  # rule, field, parameters
+_CLEAN: frozenset[str] = frozenset()  # the ``_bad`` of every row without a bad cell (one shared object)
+_UNIT_SEQ, _PERIOD_SEQ, _AUTH_SEQ = 1000, 2000, 3000  # a row's findings: fields, then unit, period, owner
 
-    def report(self, rule_id: str, code: str, **params: Any) -> None:
-        self.bad.add(code)
-        if code in self.flagged:
-            return
-        self.out.add(rule_id, self.row, code, value=self.shown(code), **params)
 
-    def value(self, f: Field) -> object:
-        if f.code in self.flagged:
-            return None
-        raw = self.raw(f.code)
-        if f.kind == TEXT:
-            return None if is_missing(raw) else shown(raw).strip()
-        if f.kind == YESNO:  # 是/否, 已完成/未完成, √/×, Y/N, 1/0 (yes_no.csv)
-            if is_missing(raw):
-                return None
-            answer = yes_no(raw)
-            if answer is None:
-                self.report("CELL_YES_NO", f.code)
-            return answer
-        if f.kind == REGISTRY:
-            if is_missing(raw):
-                return None
-            entry = registry(f.registry or "").resolve(raw)
-            if entry is None:
-                if f.code == "water_class":
-                    self.report("CELL_WATER_CLASS", f.code)
-                else:
-                    self.report("CELL_REGISTRY", f.code, expected=registry(f.registry or "").names())
-                return None
-            return entry.code
-        num, problem = read_number(self.out, self.row, self.out.columns[f.code], f, raw)
-        if problem is not None:
-            rule_id, params = problem
-            self.report(rule_id, f.code, **params)
-            return None
-        if num.value is None:
-            return None
-        value = num.value
-        if f.kind == INTEGER and not is_whole(value):
-            self.report("CELL_INTEGER", f.code)
-            return None
-        if num.at_least:
-            self.at_least.append(f.code)
-            self.out.add("CELL_QUALIFIER", self.row, f.code, value=self.shown(f.code), number=value)
-        return round(value) if f.kind == INTEGER else value
-
-    def unit(self) -> str | None:
-        units = registry("units")
-        by_code, by_name = self.raw(UNIT_CODE), self.raw(UNIT_NAME)
-        code = units.resolve(by_code) if not is_missing(by_code) else None
-        name = units.resolve(by_name) if not is_missing(by_name) else None
-        if not is_missing(by_code) and code is None:
-            self.report("CELL_UNIT", UNIT_CODE)
-        if not is_missing(by_name) and name is None:
-            self.report("CELL_UNIT", UNIT_NAME)
-        if code and name and code.code != name.code:
-            self.report("CELL_UNIT_MISMATCH", UNIT_CODE, other_value=shown(by_name))
-        if is_missing(by_code) and is_missing(by_name):
-            self.report("CELL_REQUIRED", UNIT_CODE if UNIT_CODE in self.out.columns else UNIT_NAME)
-        entry = code or name
-        return entry.code if entry else None
-
-    def period(self, today: dt.date) -> Period | None:
-        raw = self.raw(PERIOD)
+def _parse_cell(f: Field, col: Column, raw: object, percent: bool) -> _Cell:
+    """One cell of field ``f`` (``percent``: shown in a percentage number format)."""
+    if f.kind == TEXT:
+        return _Cell(_text_value(raw))
+    if f.kind == YESNO:  # 是/否, 已完成/未完成, √/×, Y/N, 1/0 (yes_no.csv)
         if is_missing(raw):
-            self.report("CELL_REQUIRED", PERIOD)
-            return None
-        period = parse_period(raw)
-        if period is None:
-            self.report("CELL_PERIOD", PERIOD)
-        elif period.end > today:
-            self.report("CELL_PERIOD_FUTURE", PERIOD)
-            return None
-        return period
+            return _NOTHING
+        answer = yes_no(raw)
+        return _Cell(answer) if answer is not None else _Cell(None, ("CELL_YES_NO", {}))
+    if f.kind == REGISTRY:
+        if is_missing(raw):
+            return _NOTHING
+        entry = registry(f.registry or "").resolve(raw)
+        if entry is not None:
+            return _Cell(entry.code)
+        if f.code == "water_class":
+            return _Cell(None, ("CELL_WATER_CLASS", {}))
+        return _Cell(None, ("CELL_REGISTRY", {"expected": registry(f.registry or "").names()}))
+    num, problem = read_number(col, f, raw, percent)
+    if problem is not None:
+        return _Cell(None, problem)
+    if num.value is None:
+        return _NOTHING
+    if f.kind == INTEGER and not is_whole(num.value):
+        return _Cell(None, ("CELL_INTEGER", {}))
+    return _Cell(round(num.value) if f.kind == INTEGER else num.value, at_least=num.value if num.at_least else None)
 
 
-def read_number(out: CheckedTable, row: int, col: Column, spec: Field,
-                raw: object) -> tuple[Number, tuple[str, dict[str, Any]] | None]:
+def _memo_map(values: list[object], parse: Any) -> list[Any]:
+    """``parse`` of each value, computed once per distinct value (and type: 1, 1.0 and "1" differ)."""
+    if set(map(type, values)) <= _TEXT_TYPES:  # text and blanks (a csv): keys cannot collide across types
+        parsed = {v: parse(v) for v in dict.fromkeys(values)}
+        return list(map(parsed.__getitem__, values))
+    memo: dict[tuple[type, object], Any] = {}
+    out = []
+    for v in values:
+        try:
+            key = (v.__class__, v)
+            found = memo.get(key)
+            if found is None:
+                found = memo[key] = parse(v)
+        except TypeError:  # an unhashable cell (a list from json): parsed on its own
+            found = parse(v)
+        out.append(found)
+    return out
+
+
+def read_number(col: Column, spec: Field, raw: object,
+                percent: bool) -> tuple[Number, tuple[str, dict[str, Any]] | None]:
     """A numeric cell in the contract's unit, or the rule (and its parameters) it breaks.
 
     The column's header unit converts it, unless the cell writes its own unit or counting word
     (``45个``, ``0.13亿元``: converted as a header's would be); in a % column a cell in a
-    percentage number format holds a fraction (``0.921`` shown ``92.1%`` is 92.1)."""
+    percentage number format (``percent``) holds a fraction (``0.921`` shown ``92.1%`` is 92.1)."""
     num, factor = parse_number(raw), col.factor
     if num.error:
         split = split_unit(raw)
@@ -370,7 +386,7 @@ def read_number(out: CheckedTable, row: int, col: Column, spec: Field,
         return num, None
     if num.percent and spec.kind != PERCENT:
         return num, ("CELL_PERCENT", {})
-    if spec.kind == PERCENT and out.is_percent_cell(row, col.index):
+    if spec.kind == PERCENT and percent:
         return Number(round(num.value * 100, 10), percent=True, at_least=num.at_least), None
     return Number(num.value * factor, num.percent, num.at_least), None
 
@@ -383,74 +399,287 @@ def plain_fraction(out: CheckedTable, row: int, col: Column, raw: object) -> flo
     return num.value
 
 
-def unit_cell_text(out: CheckedTable, cells: list[object]) -> str:
-    """The unit cell(s) of a row reduced for matching."""
-    parts = []
-    for code in (UNIT_CODE, UNIT_NAME):
-        col = out.columns.get(code)
-        if col is not None and col.index < len(cells) and not is_missing(cells[col.index]):
-            parts.append(text_key(shown(cells[col.index])))
-    return "".join(parts)
+def _column(rows: list[tuple[int, list[object]]], j: int) -> list[object]:
+    """Column ``j`` of some rows (None where a row is shorter)."""
+    return [cells[j] if j < len(cells) else None for _, cells in rows]
+
+
+def _text_value(cell: object) -> str | None:
+    """A free-text cell's value: as written, stripped; None when empty."""
+    return None if is_missing(cell) else (cell if isinstance(cell, str) else shown(cell)).strip()
+
+
+def _is_given(cell: object) -> bool:
+    return not is_missing(cell)
+
+
+def _unit_text(cell: object) -> str:
+    """A unit cell reduced for matching ("" when empty)."""
+    return "" if is_missing(cell) else text_key(shown(cell))
+
+
+class _Cells:
+    """The data rows of a table read a column at a time: each column's cells parsed once per distinct
+    value, findings only for the cells that fail, located (and ordered) as a row-by-row reading would:
+    by row, then the form's fields, then unit, period and owner."""
+
+    def __init__(self, out: CheckedTable, data: list[tuple[int, list[object]]]):
+        self.out, self.data = out, data
+        self.rows = [row for row, _ in data]
+        self.position = {row: p for p, row in enumerate(self.rows)}
+        self.bad: list[set[str] | frozenset[str]] = [_CLEAN] * len(data)
+        self.pending: list[tuple[int, int, str, str, dict[str, Any]]] = []  # (row, order, rule, field, params)
+        # cells already reported (a formula without a result, a merged range): no further finding
+        self.flagged: dict[str, set[int]] = {}
+        for code, col in out.columns.items():
+            at = {self.position[r] for r, j in out.flagged if j == col.index and r in self.position}
+            if at:
+                self.flagged[code] = at
+                for p in at:
+                    self._mark(p, code)
+
+    def column(self, code: str) -> list[object]:
+        """The raw cells of field ``code`` (None where the row is shorter, or the column is unmapped)."""
+        col = self.out.columns.get(code)
+        return [None] * len(self.data) if col is None else _column(self.data, col.index)
+
+    def _mark(self, p: int, code: str) -> None:
+        if not self.bad[p]:
+            self.bad[p] = set()
+        self.bad[p].add(code)  # type: ignore[union-attr]
+
+    def report(self, p: int, order: int, rule_id: str, code: str, **params: Any) -> None:
+        """The cell of field ``code`` in data row ``p`` breaks ``rule_id`` (silently if already reported)."""
+        self._mark(p, code)
+        if p not in self.flagged.get(code, ()):
+            self.pending.append((self.rows[p], order, rule_id, code, params))
+
+    def values(self, k: int, f: Field) -> list[object]:
+        """The values of field ``f`` (the ``k``-th of its form), reporting each cell that fails."""
+        col = self.out.columns[f.code]
+        raw = self.column(f.code)
+        if f.kind == TEXT:  # free text breaks no rule: its value is the cell as written, stripped
+            text = _memo_map(raw, _text_value)
+            for p in self.flagged.get(f.code, ()):
+                text[p] = None
+            return text
+        percent = {self.position[r] for r, j in (self.out.raw.percent if self.out.raw else ())
+                   if j == col.index and r in self.position}
+        cells = _memo_map(raw, lambda v: _parse_cell(f, col, v, False))
+        for p in percent:
+            cells[p] = _parse_cell(f, col, raw[p], True)
+        flagged = self.flagged.get(f.code, set())
+        values = [c.value for c in cells]
+        for p, c in enumerate(cells):
+            if c.problem is None and c.at_least is None:
+                continue
+            if p in flagged:
+                values[p] = None
+            elif c.problem is not None:
+                self.report(p, k, c.problem[0], f.code, **c.problem[1])
+            else:
+                self.pending.append((self.rows[p], k, "CELL_QUALIFIER", f.code, {"number": c.at_least}))
+        for p in flagged:
+            values[p] = None
+        return values
+
+    def at_least(self, fields: list[Field], columns: dict[str, list[object]]) -> list[list[str] | None]:
+        """Per row, the fields written as "at least" (None for most rows)."""
+        out: list[list[str] | None] = [None] * len(self.data)
+        for row, _, rule_id, code, _ in self.pending:
+            if rule_id == "CELL_QUALIFIER":
+                p = self.position[row]
+                out[p] = (out[p] or []) + [code]
+        order = {f.code: k for k, f in enumerate(fields)}
+        return [sorted(codes, key=order.__getitem__) if codes else None for codes in out]
+
+    def units(self) -> list[str | None]:
+        """Each row's unit from its code and/or name cell, reporting unknown, mismatched and missing ones."""
+        units = registry("units")
+        target = UNIT_CODE if UNIT_CODE in self.out.columns else UNIT_NAME
+
+        def resolve(pair: tuple[type, object, type, object]) -> tuple[str | None, list[_Report]]:
+            _, by_code, _, by_name = pair
+            code = units.resolve(by_code) if not is_missing(by_code) else None
+            name = units.resolve(by_name) if not is_missing(by_name) else None
+            found: list[_Report] = []
+            if not is_missing(by_code) and code is None:
+                found.append(("CELL_UNIT", UNIT_CODE, {}))
+            if not is_missing(by_name) and name is None:
+                found.append(("CELL_UNIT", UNIT_NAME, {}))
+            if code and name and code.code != name.code:
+                found.append(("CELL_UNIT_MISMATCH", UNIT_CODE, {"other_value": shown(by_name)}))
+            if is_missing(by_code) and is_missing(by_name):
+                found.append(("CELL_REQUIRED", target, {}))
+            entry = code or name
+            return (entry.code if entry else None), found
+
+        # with their types: True and 1 are equal as keys, not as cells
+        pairs = [(a.__class__, a, b.__class__, b) for a, b in zip(self.column(UNIT_CODE), self.column(UNIT_NAME),
+                                                                    strict=True)]
+        out = []
+        for p, (unit, found) in enumerate(_memo_map(pairs, resolve)):  # type: ignore[arg-type]
+            for n, (rule_id, code, params) in enumerate(found):
+                self.report(p, _UNIT_SEQ + n, rule_id, code, **params)
+            out.append(unit)
+        return out
+
+    def periods(self, today: dt.date) -> list[Period | None]:
+        """Each row's period, reporting missing, unreadable and unfinished ones."""
+        def parse(raw: object) -> tuple[Period | None, str | None]:
+            if is_missing(raw):
+                return None, "CELL_REQUIRED"
+            period = parse_period(raw)
+            if period is None:
+                return None, "CELL_PERIOD"
+            if period.end > today:
+                return None, "CELL_PERIOD_FUTURE"
+            return period, None
+
+        out = []
+        for p, (period, rule_id) in enumerate(_memo_map(self.column(PERIOD), parse)):
+            if rule_id is not None:
+                self.report(p, _PERIOD_SEQ, rule_id, PERIOD)
+            out.append(period)
+        return out
+
+    def flush(self) -> None:
+        """Add the collected findings to the table, in reading order."""
+        self.pending.sort(key=lambda t: (t[0], t[1]))
+        for row, _, rule_id, code, params in self.pending:
+            col = self.out.columns.get(code)
+            cells = params.pop("_cells", None)  # a totals row brings its own
+            if cells is None:
+                cells = self.data[self.position[row]][1]
+            value = "" if col is None else self.out.shown(row, col.index, cells[col.index]
+                                                           if col.index < len(cells) else None)
+            self.out.add(rule_id, row, code, value=value, **params)
+        self.pending = []
 
 
 def _read_rows(out: CheckedTable, form: Form, rows: list[tuple[int, list[object]]],
                submitter: str | None, today: dt.date) -> None:
     # a row naming only its unit and period (as a template pre-fills them) is blank
     mapped = [c.index for code, c in out.columns.items() if code not in (UNIT_CODE, UNIT_NAME, PERIOD)]
-    records: list[dict[str, object]] = []
-    since_total: list[dict[str, object]] = []
-    for row, cells in rows:
-        values = [cells[i] if i < len(cells) else None for i in mapped]
-        if all(is_missing(v) for v in values):
-            continue
-        if unit_cell_text(out, cells) in TOTALS_WORDS:
-            _check_totals(out, form, row, cells, since_total)
-            since_total = []
-            continue
-        reader = _RowReader(out, row, cells)
-        rec: dict[str, object] = {f.code: reader.value(f) for f in form.fields if f.code in out.columns}
-        unit = reader.unit()
-        period = reader.period(today)
-        if unit and submitter and submitter != CITY and unit != submitter:
-            reader.report("AUTH_ROW_UNIT", UNIT_CODE if UNIT_CODE in out.columns else UNIT_NAME,
-                          submitter=submitter)
-        rec.update(unit_code=unit, period=period.label if period else None,
-                   year=period.year if period else None, month=period.month if period else None,
-                   period_days=period.days if period else None, _row=row, _bad=reader.bad, _cells=cells,
-                   _at_least=reader.at_least or None)
-        records.append(rec)
-        since_total.append(rec)
-    if not records:
+    data: list[tuple[int, list[object]]] = []
+    totals: list[tuple[int, int, list[object]]] = []  # (data rows above it, row, cells)
+    given = [_memo_map(_column(rows, j), _is_given) for j in mapped]
+    kept = list(map(any, zip(*given, strict=True))) if given else []
+    # the unit cell(s) of each row reduced for matching: 合计, 总计, 全市 mark a totals row
+    texts = [_memo_map(_column(rows, out.columns[code].index), _unit_text)
+             for code in (UNIT_CODE, UNIT_NAME) if code in out.columns]
+    total = [("".join(parts) in TOTALS_WORDS) for parts in zip(*texts, strict=True)] if texts else [False] * len(rows)
+    budget.check()
+    for n, keep in enumerate(kept):
+        if keep:
+            if total[n]:
+                totals.append((len(data), *rows[n]))
+            else:
+                data.append(rows[n])
+    reader = _Cells(out, data)
+    fields = [f for f in form.fields if f.code in out.columns]
+    columns: dict[str, list[object]] = {}
+    for k, f in enumerate(fields):
+        budget.check()
+        columns[f.code] = reader.values(k, f)
+    units = reader.units()
+    periods = reader.periods(today)
+    if submitter and submitter != CITY:
+        owner = UNIT_CODE if UNIT_CODE in out.columns else UNIT_NAME
+        for p, unit in enumerate(units):
+            if unit and unit != submitter:
+                reader.report(p, _AUTH_SEQ, "AUTH_ROW_UNIT", owner, submitter=submitter)
+    start = 0
+    for end, row, cells in totals:
+        _check_totals(out, form, row, cells, columns, start, end, reader)
+        start = end
+    at_least = reader.at_least(fields, columns)
+    reader.flush()
+    if not data:
         out.add("TABLE_EMPTY", out.header_row)
         return
-    frame = pd.DataFrame.from_records(records, index=[r["_row"] for r in records])
-    for f in form.fields:
-        if f.code not in frame:
-            frame[f.code] = None
-        frame[f.code] = frame[f.code].astype("float64" if f.kind in NUMERIC else object)
-    for c in ("year", "month", "period_days"):
-        frame[c] = frame[c].astype("Int64")
-    out.frame = frame[[f.code for f in form.fields] + [*ROW_COLUMNS, "_bad", "_cells", "_at_least"]]
+    n = len(data)
+    index = pd.Index(reader.rows)
+    frame = {f.code: pd.Series(columns.get(f.code, [None] * n), index=index,
+                               dtype="float64" if f.kind in NUMERIC else object) for f in form.fields}
+    about = {p: (p.label, p.year, p.month, p.days) for p in set(periods) if p is not None}  # once per period
+    parts = [about.get(p, (None, None, None, None)) if p is not None else (None, None, None, None) for p in periods]
+    frame["unit_code"] = pd.Series(units, index=index)
+    frame["period"] = pd.Series([t[0] for t in parts], index=index)
+    for k, c in enumerate(("year", "month", "period_days"), 1):
+        frame[c] = pd.Series([t[k] for t in parts], index=index, dtype="Int64")
+    frame.update(_bad=pd.Series(reader.bad, index=index, dtype=object),
+                 _cells=pd.Series([cells for _, cells in data], index=index, dtype=object),
+                 _at_least=pd.Series(at_least, index=index, dtype=object))
+    out.frame = pd.DataFrame(frame)
 
 
-def _check_totals(out: CheckedTable, form: Form, row: int, cells: list[object],
-                  above: list[dict[str, object]]) -> None:
-    for f in form.fields:
+def _check_totals(out: CheckedTable, form: Form, row: int, cells: list[object], columns: dict[str, list[object]],
+                  start: int, end: int, reader: _Cells) -> None:
+    """A totals row (合计) against the sum of the data rows ``start``–``end`` above it, since the last one."""
+    for k, f in enumerate(form.fields):
         col = out.columns.get(f.code)
         if not f.summed or col is None or col.index >= len(cells):
             continue
-        num, problem = read_number(out, row, col, f, cells[col.index])
+        num, problem = read_number(col, f, cells[col.index], out.is_percent_cell(row, col.index))
         if num.value is None or problem is not None:
             continue
         stated = num.value
-        total = sum(float(v) for r in above if isinstance(v := r.get(f.code), int | float))
+        total = sum(float(v) for v in columns.get(f.code, [])[start:end] if isinstance(v, int | float))
         if abs(stated - total) > 1e-6 * max(1.0, abs(total)):
-            out.add("TABLE_TOTALS", row, f.code, value=out.shown(row, col.index, cells[col.index]), expected=total)
+            reader.pending.append((row, k, "TABLE_TOTALS", f.code, {"expected": total, "_cells": cells}))
+
+
+# pandera's built-in column checks, evaluated directly by :func:`schema_passes`
+_COLUMN_CHECKS = {
+    "greater_than_or_equal_to": lambda s, st: s >= st["min_value"],
+    "greater_than": lambda s, st: s > st["min_value"],
+    "less_than_or_equal_to": lambda s, st: s <= st["max_value"],
+    "less_than": lambda s, st: s < st["max_value"],
+}
+
+
+def schema_passes(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` certainly passes ``schema``: its dtypes, nullability, built-in column checks,
+    frame checks and uniqueness evaluated directly, a whole column at a time (numpy), without pandera's
+    cost per call and per check. False means "let pandera say": a check it does not know, or a failure."""
+    for name, col in schema.columns.items():
+        if name not in frame:
+            if col.required:
+                return False
+            continue
+        series = frame[name]
+        if str(series.dtype) != str(col.dtype):
+            return False
+        values = series.to_numpy()
+        missing = np.isnan(values) if values.dtype.kind == "f" else pd.isna(values)
+        if not col.nullable and missing.any():
+            return False
+        given = values[~missing] if missing.any() else values
+        for check in col.checks:
+            test = _COLUMN_CHECKS.get(check.name)
+            if test is None or not check.ignore_na or not bool(np.all(test(given, check.statistics))):
+                return False
+    for check in schema.checks:
+        if check.element_wise or not bool(check._check_fn(frame).all()):
+            return False
+    if not schema.unique:
+        return True
+    keys = list(zip(*(frame[c].tolist() for c in schema.unique), strict=True))
+    if any(_is_na(v) for key in keys for v in key):
+        return not frame.duplicated(subset=schema.unique).any()  # pandas' idea of equal missing values
+    return len(set(keys)) == len(keys)
+
+
+def _is_na(v: object) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and v != v)
 
 
 def _run_schema(out: CheckedTable, form: Form) -> None:
     frame = out.frame
     assert frame is not None
+    if schema_passes(form.schema, frame):
+        return  # pandera would find nothing: it runs (and locates every failure) only when something fails
     try:
         form.schema.validate(frame, lazy=True)
         return

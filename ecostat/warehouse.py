@@ -220,88 +220,118 @@ def already_loaded(con: duckdb.DuckDBPyConnection, sha256: str, submitter: str |
     return row != (0,)
 
 
-def log_submission(con: duckdb.DuckDBPyConnection, rec: Receipt, run_id: str, *, sheet: str | None,
-                   form: str | None, status: str, findings: list[Finding],
-                   rows_loaded: int = 0, slices: list[str] | None = None,
-                   replaced: list[int] | None = None, submission_id: int | None = None) -> int:
-    """Write one submission_log row and its findings; returns the submission id."""
-    if submission_id is None:
-        submission_id = next_submission_id(con)
-    errors = sum(f.severity == "error" for f in findings)
-    con.execute("INSERT INTO submission_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [submission_id, run_id, rec.file, sheet, form, rec.submitter, status, errors,
-                 len(findings) - errors, rows_loaded, slices or [], replaced or [], rec.sha256,
-                 rec.received_at])
-    if findings:
-        issues = pd.DataFrame([(submission_id, rec.file, f.sheet, f.row, f.column, f.header, f.value,
-                                f.rule_id, f.severity, f.message_zh, f.message_en) for f in findings],
-                              columns=list(ISSUE_COLUMNS))
-        issues["row_number"] = issues["row_number"].astype("Int64")
-        insert_frame(con, "validation_issues", issues)
-    return submission_id
+LOG_TYPES = {"submission_id": pa.int64(), "run_id": pa.string(), "file": pa.string(), "sheet": pa.string(),
+             "form": pa.string(), "submitter": pa.string(), "status": pa.string(), "errors": pa.int32(),
+             "warnings": pa.int32(), "rows_loaded": pa.int32(), "slices": pa.list_(pa.string()),
+             "replaced": pa.list_(pa.int64()), "sha256": pa.string(), "received_at": pa.timestamp("us", "UTC")}
+NOTE_TYPES = {"submission_id": pa.int64(), "position": pa.int32(), "row_number": pa.int32(), "label": pa.string(),
+              "value": pa.string()}
 
 
-def record_footer(con: duckdb.DuckDBPyConnection, submission_id: int,
-                  pairs: Sequence[tuple[int, str, str]]) -> None:
-    """Record the label–value pairs of a table's footer (row, label, value) with its submission."""
-    if pairs:
-        con.executemany("INSERT INTO meta_submission_notes VALUES (?, ?, ?, ?, ?)",
-                        [[submission_id, k, row, label, value] for k, (row, label, value) in enumerate(pairs, 1)])
+@dataclass
+class FileLog:
+    """What the processing of one received file writes to ``submission_log``, ``validation_issues`` and
+    ``meta_submission_notes``, gathered table by table and written with one insert each (:meth:`write`),
+    inside the file's transaction; then the submissions the file replaced entirely become superseded."""
+
+    rec: Receipt
+    run_id: str
+    rows: list[dict[str, object]] = field(default_factory=list)
+    issues: list[tuple[object, ...]] = field(default_factory=list)
+    notes: list[tuple[int, int, int, str, str]] = field(default_factory=list)
+    replaced: dict[str, set[int]] = field(default_factory=dict)  # fact table → submissions it replaced
+
+    def add(self, submission_id: int, *, sheet: str | None, form: str | None, status: str,
+            findings: list[Finding], rows_loaded: int = 0, slices: list[str] | None = None,
+            replaced: list[int] | None = None) -> int:
+        """One table's submission_log row and its findings; returns its submission id."""
+        errors = sum(f.severity == "error" for f in findings)
+        rec = self.rec
+        self.rows.append({"submission_id": submission_id, "run_id": self.run_id, "file": rec.file, "sheet": sheet,
+                          "form": form, "submitter": rec.submitter, "status": status, "errors": errors,
+                          "warnings": len(findings) - errors, "rows_loaded": rows_loaded, "slices": slices or [],
+                          "replaced": replaced or [], "sha256": rec.sha256, "received_at": rec.received_at})
+        self.issues += [(submission_id, rec.file, f.sheet, f.row, f.column, f.header, f.value, f.rule_id,
+                         f.severity, f.message_zh, f.message_en) for f in findings]
+        return submission_id
+
+    def footer(self, submission_id: int, pairs: Sequence[tuple[int, str, str]]) -> None:
+        """The label–value pairs of a table's footer (row, label, value), recorded with its submission."""
+        self.notes += [(submission_id, k, row, label, value) for k, (row, label, value) in enumerate(pairs, 1)]
+
+    def write(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Insert everything gathered, then mark superseded the replaced submissions left without a current row."""
+        if self.rows:
+            insert_arrow(con, "submission_log", pa.table(
+                {name: pa.array([r[name] for r in self.rows], type=t) for name, t in LOG_TYPES.items()}))
+        if self.issues:
+            types = {"submission_id": pa.int64(), "row_number": pa.int64()}
+            insert_arrow(con, "validation_issues", pa.table(
+                {name: pa.array(list(col), type=types.get(name, pa.string()))
+                 for name, col in zip(ISSUE_COLUMNS, zip(*self.issues, strict=True), strict=True)}))
+        if self.notes:
+            insert_arrow(con, "meta_submission_notes", pa.table(
+                {name: pa.array(list(col), type=t)
+                 for (name, t), col in zip(NOTE_TYPES.items(), zip(*self.notes, strict=True), strict=True)}))
+        for table, ids in self.replaced.items():
+            if ids:
+                con.execute(f"""UPDATE submission_log SET status = 'superseded'
+                                WHERE status = 'accepted' AND list_contains(?, submission_id)
+                                  AND submission_id NOT IN (SELECT submission_id FROM "{table}" WHERE is_current)""",
+                            [sorted(ids)])
 
 
-def next_submission_id(con: duckdb.DuckDBPyConnection) -> int:
-    """The next submission id."""
-    row = con.execute("SELECT nextval('meta_submission_seq')").fetchone()
-    assert row is not None
-    return int(row[0])
+def next_submission_ids(con: duckdb.DuckDBPyConnection, n: int) -> list[int]:
+    """The next ``n`` submission ids, in one statement."""
+    return sorted(int(i) for (i,) in con.execute("SELECT nextval('meta_submission_seq') FROM range(?)",
+                                                  [n]).fetchall())
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
     """Insert a frame by column name through Arrow (``table`` is a trusted identifier)."""
-    con.register("incoming_frame", pa.Table.from_pandas(frame, preserve_index=False))
-    try:
-        con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming_frame')
-    finally:
-        con.unregister("incoming_frame")
+    insert_arrow(con, table, pa.Table.from_arrays([pa.array(frame[c], from_pandas=True) for c in frame.columns],
+                                                  names=[str(c) for c in frame.columns]))
 
 
-def load_accepted(con: duckdb.DuckDBPyConnection, rec: Receipt, run_id: str, *, form: Form,
-                  frame: pd.DataFrame, sheet: str | None, findings: list[Finding]) -> tuple[int, list[int]]:
-    """Load an accepted table, replacing the slices it holds (contract §5).
+def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> None:
+    """Insert an Arrow table by column name, in one statement (``table`` is a trusted identifier)."""
+    incoming_frame = data  # noqa: F841 - DuckDB reads it by its name (a replacement scan of this frame's locals)
+    con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming_frame')
 
-    Runs inside the caller's transaction (one per received file). Returns the new submission id
-    and the ids of the submissions it replaced.
+
+def load_accepted(con: duckdb.DuckDBPyConnection, log: FileLog, sid: int, *, form: Form, frame: pd.DataFrame,
+                  sheet: str | None, findings: list[Finding]) -> list[int]:
+    """Load an accepted table as submission ``sid``, replacing the slices it holds (contract §5).
+
+    Runs inside the caller's transaction (one per received file): one statement retires the current
+    rows of every slice the table holds, one Arrow insert adds its rows; its submission_log row goes
+    to ``log``. Returns the ids of the submissions it replaced.
     """
-    sid = next_submission_id(con)
-    slices = sorted({(u, p) for u, p in zip(frame["unit_code"], frame["period"], strict=True)})
-    replaced: set[int] = set()
-    for unit, period in slices:
-        ids = con.execute(f'SELECT DISTINCT submission_id FROM "{form.table}" '
-                          "WHERE is_current AND unit_code = ? AND period = ?", [unit, period]).fetchall()
-        replaced.update(i for (i,) in ids)
-        con.execute(f'UPDATE "{form.table}" SET is_current = false, superseded_by = ? '
-                    "WHERE is_current AND unit_code = ? AND period = ?", [sid, unit, period])
-    rows = frame.reset_index(names="source_row")
-    rows = rows.drop(columns=[c for c in rows.columns if c.startswith("_") and c != "_at_least"])
-    rows = rows.rename(columns={"_at_least": "at_least"}).drop(columns=["period_days"])
-    rows = rows.assign(submission_id=sid, sha256=rec.sha256, file=rec.file, sheet=sheet,
-                       received_at=rec.received_at, is_current=True, superseded_by=None)
-    insert_frame(con, form.table, rows)
-    if replaced:
-        con.execute(f"""UPDATE submission_log SET status = 'superseded'
-                        WHERE status = 'accepted' AND list_contains(?, submission_id)
-                          AND submission_id NOT IN (SELECT submission_id FROM "{form.table}" WHERE is_current)""",
-                    [sorted(replaced)])
-    log_submission(con, rec, run_id, sheet=sheet, form=form.code, status="accepted", findings=findings,
-                   rows_loaded=len(rows), slices=slice_labels(frame), replaced=sorted(replaced),
-                   submission_id=sid)
-    return sid, sorted(replaced)
+    labels = slice_labels(frame)
+    retired = con.execute(f'UPDATE "{form.table}" SET is_current = false, superseded_by = ? '
+                          "WHERE is_current AND list_contains(?, unit_code || ':' || period) RETURNING submission_id",
+                          [sid, labels]).fetchall()
+    replaced = sorted({i for (i,) in retired})
+    values = [c for c in frame.columns if not c.startswith("_") and c != "period_days"]
+    n = len(frame)
+    rec = log.rec
+    columns = {c: pa.array(frame[c], from_pandas=True) for c in values}
+    columns["at_least"] = pa.array(frame["_at_least"], type=pa.list_(pa.string()), from_pandas=True)
+    columns["source_row"] = pa.array(frame.index, type=pa.int64())
+    columns.update({"submission_id": pa.repeat(sid, n), "sha256": pa.repeat(rec.sha256, n),
+                    "file": pa.repeat(rec.file, n), "sheet": pa.repeat(pa.scalar(sheet, pa.string()), n),
+                    "received_at": pa.repeat(pa.scalar(rec.received_at), n), "is_current": pa.repeat(True, n),
+                    "superseded_by": pa.nulls(n, pa.int64())})
+    insert_arrow(con, form.table, pa.table(columns))
+    log.replaced.setdefault(form.table, set()).update(replaced)
+    log.add(sid, sheet=sheet, form=form.code, status="accepted", findings=findings, rows_loaded=n, slices=labels,
+            replaced=replaced)
+    return replaced
 
 
 def slice_labels(frame: pd.DataFrame | None) -> list[str]:
     """The ``unit:period`` slices a table's rows name (rows with an unreadable unit or period left out)."""
     if frame is None:
         return []
-    pairs = {(u, p) for u, p in zip(frame["unit_code"], frame["period"], strict=True)
-             if isinstance(u, str) and isinstance(p, str)}
-    return [f"{u}:{p}" for u, p in sorted(pairs)]
+    pairs = set(zip(frame["unit_code"].tolist(), frame["period"].tolist(), strict=True))
+    return sorted(f"{u}:{p}" for u, p in pairs if isinstance(u, str) and isinstance(p, str))

@@ -1,8 +1,9 @@
 """The ``ingest`` flow: receive the inbox into the archive → check and load every pending receipt in
 order (one transaction per file, which also writes its feedback and records its alerts) and refresh the
 annual figures → audit (skipped when no file was processed) → publish the warehouse → deliver the
-pending alerts, outside the write lock → rebuild the status site → refresh the Parquet lake beside the
-warehouse (when a file was processed) → the run's artifacts (every file's outcome is in them).
+pending alerts, outside the write lock → rebuild the status site (unless nothing changed) → refresh the
+Parquet lake beside the warehouse (when a file was processed) → the run's artifacts (every file's outcome
+is in them).
 
 The work is in :mod:`ecostat.ingest`, :mod:`ecostat.delivery`, :mod:`ecostat.audit`, :mod:`ecostat.report`,
 :mod:`ecostat.site` and :mod:`ecostat.lake`; tasks are per step, not per file. The flow holds the
@@ -23,6 +24,7 @@ from ecostat import lake, report
 from ecostat.config import Settings, load_settings
 from ecostat.delivery import Delivery, deliver_pending
 from ecostat.progress import FileProgress
+from ecostat.sitestate import site_needs_rebuild
 from ecostat.warehouse import connect
 
 
@@ -87,7 +89,8 @@ def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> steps.RunSu
         audited = audit(lock.work, run_id, settings) if summary.files else None
     summary.lock_seconds = lock.seconds
     summary.deliveries = deliver(warehouse, settings)
-    rebuild_site(raw, warehouse)
+    if site_needs_rebuild(warehouse, files=summary.files, deliveries=len(summary.deliveries)):
+        rebuild_site(raw, warehouse)
     if summary.files:
         refresh_lake(warehouse)
     publish_artifacts(summary, audited)

@@ -163,3 +163,22 @@ def test_feedback_marks_the_v2_cells_yes_no_ownership_and_the_city_only_form(tmp
     sections = openpyxl.load_workbook(raw / "outbox" / "360102" / "c.xlsx.feedback.xlsx")
     text = " ".join(str(c.value) for r in sections[FEEDBACK_SHEET].iter_rows() for c in r if c.value)
     assert "AUTH_FORM" in text and "仅由南昌市（360100）报送" in text
+
+
+def test_a_big_table_is_copied_as_its_head_and_its_bad_rows(tmp_path: Path) -> None:
+    """Over 5,000 rows, the copy holds the first 20 rows and each row with a finding, and says so."""
+    rows = [header("water_sections"), *(row("water_sections", unit="360100", section_code=f"W{i}")
+                                        for i in range(6000))]
+    rows[4000][8] = "很多"  # I4001: not a number
+    path = write_csv(tmp_path / "大表.csv", rows)
+    out = tmp_path / "fb.xlsx"
+    assert main(["validate", str(path), "--unit", "360100", "--feedback", str(out),
+                 "--warehouse", str(tmp_path / "none.duckdb")]) == 1
+    wb = openpyxl.load_workbook(out)
+    data = wb["大表"]
+    copied = sorted({c.row for r in data.iter_rows() for c in r if c.value is not None})
+    assert copied == [*range(1, 21), 4001]
+    assert marked(data) == {"I4001": (ERROR_FILL, "CELL_NUMBER：“总磷”的值“很多”不是数字")}
+    assert data["C4001"].value == "W3999"
+    fb = [c.value for r in wb[FEEDBACK_SHEET].iter_rows() for c in r if isinstance(c.value, str)]
+    assert any(v.startswith("表“大表”共 6001 行，副本只含前 20 行（表头）和有问题的行") for v in fb)

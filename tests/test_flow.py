@@ -35,7 +35,7 @@ def test_ingest_flow_loads_good_tables_and_logs_bad_ones(prefect_harness, tmp_pa
                            ).fetchall() == [(1, 1, summary.figures_changed)]
     again = ingest(raw=raw, warehouse=db)
     assert (again.files, again.tables, again.figures_changed) == (0, [], None)  # nothing new: not refreshed
-    assert "nothing new: figures and audit skipped" in again.text()
+    assert "nothing new: figures, audit and site skipped" in again.text()
 
 
 def test_flow_delivers_after_publishing_retries_a_dead_endpoint_and_alerts_a_failed_run(

@@ -9,7 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecostat.normalize import Number, Period, column_letter, header_key, parse_number, parse_period, text_key
+from ecostat.normalize import (
+    MISSING_MARKERS,
+    Number,
+    Period,
+    column_letter,
+    header_key,
+    is_missing,
+    parse_number,
+    parse_period,
+    text_key,
+)
 from ecostat.registry import registry
 
 FAST = settings(max_examples=200, deadline=None)
@@ -319,3 +329,9 @@ def test_column_letter_matches_openpyxl() -> None:
     for i in range(0, 18278, 7):
         assert column_letter(i) == get_column_letter(i + 1)
 
+
+
+@given(st.text(max_size=8) | st.sampled_from(["无", "ＮＡ", "n / a", "——", "㎁", " 无 ", "\u3000-\u3000", "N\tA"]))
+def test_missing_text_is_found_as_its_key_says(text: str) -> None:
+    """is_missing's shortcuts (ASCII, longer letters-and-digits) agree with the reduced key everywhere."""
+    assert is_missing(text) == (text_key(text) in MISSING_MARKERS)

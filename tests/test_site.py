@@ -5,11 +5,13 @@ chromium with no console error and no request beyond its own files."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
+from ecostat import ingest as steps
 from ecostat.cli import main
 from ecostat.config import Deadline, Settings
 from ecostat.site import build_site, site_dir
@@ -172,3 +174,19 @@ def test_the_site_command_rebuilds_it(samples, capsys):
     assert capsys.readouterr().out.strip() == str(index)
     assert index.stat().st_mtime_ns > before
 
+
+
+def test_a_run_with_nothing_new_leaves_the_site_until_the_next_day(tmp_path: Path) -> None:
+    """Like the audit and the figures, the site is rebuilt by runs that processed files (or delivered
+    alerts); a run with nothing new leaves it, unless it was built before today (overdue reports move)."""
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    write_csv(raw / "inbox" / "360102" / "a.csv", [header("outfall_remediation"), row("outfall_remediation")])
+    steps.run_plain(raw, db)
+    index = site_dir(db) / "index.html"
+    built = index.stat().st_mtime_ns
+    assert "nothing new: figures, audit and site skipped" in steps.run_plain(raw, db).text()
+    assert index.stat().st_mtime_ns == built
+    yesterday = (dt.datetime.now() - dt.timedelta(days=1)).timestamp()
+    os.utime(index, (yesterday, yesterday))
+    steps.run_plain(raw, db)
+    assert dt.date.fromtimestamp(index.stat().st_mtime) == dt.date.today()

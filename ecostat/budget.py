@@ -1,0 +1,44 @@
+"""The time budget for checking one file (``ECOSTAT_MAX_FILE_SECONDS``): :func:`ecostat.ingest.check_file`
+starts it, and the loops of the readers and of validation look at the clock as they go, so that no file
+holds the queue (and the warehouse's write lock) for longer. A single call into a parser cannot be
+interrupted; what can be known before it (sizes, rows × columns) is checked before it instead."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ecostat import settings
+
+_deadline: float | None = None
+_limit: float = 0.0
+
+
+class OverBudget(Exception):
+    """Checking the current file took longer than its budget."""
+
+    def __init__(self, limit: float):
+        super().__init__(f"over the time budget of {limit:g} s")
+        self.limit = limit
+
+
+@contextmanager
+def file_budget() -> Iterator[None]:
+    """Check one file within ``ECOSTAT_MAX_FILE_SECONDS`` (budgets do not nest: the outer one holds)."""
+    global _deadline, _limit
+    if _deadline is not None:
+        yield
+        return
+    _limit = settings.max_file_seconds()
+    _deadline = time.monotonic() + _limit
+    try:
+        yield
+    finally:
+        _deadline = None
+
+
+def check() -> None:
+    """Raise :class:`OverBudget` when the current file's time is up (nothing to do outside a budget)."""
+    if _deadline is not None and time.monotonic() > _deadline:
+        raise OverBudget(_limit)
