@@ -372,13 +372,16 @@ def _csv_rows(text: str) -> list[tuple[int, list[object]]]:
     return rows
 
 
+ARROW_MAX_COLUMNS = 1000  # Arrow's reader costs kilobytes a column: a very wide csv goes to the csv module
+
+
 def _plain_csv_rows(data: bytes, start: int, width: int) -> list[tuple[int, list[object]]] | None:
     """The rows of a plain UTF-8 csv (from byte ``start``, after a BOM) read from its bytes by Arrow's
     parser — many times faster, and no decoded copy of the text — or None when the file is not plain
     enough for its reading to equal that of :func:`decode_csv` and Python's csv module exactly: not
     UTF-8, any quote, an empty line, rows of different widths, or a field over the csv module's size
     limit all go to :func:`_csv_rows`."""
-    if b'"' in data or data[start:start + 1] in (b"\n", b"\r") or any(
+    if width > ARROW_MAX_COLUMNS or b'"' in data or data[start:start + 1] in (b"\n", b"\r") or any(
             e in data for e in (b"\n\n", b"\r\r", b"\n\r")):  # an empty line, whatever the line ends
         return None
     try:

@@ -9,13 +9,13 @@ import os
 import resource
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from benchmarks.hostile import parquet_bomb, styled_empty_rows
 from ecostat import ingest as steps
 from ecostat.warehouse import connect
 from tests.conftest import write_csv
@@ -42,19 +42,9 @@ def findings(out: str) -> list[list[str]]:
     return [line.split() for line in out.splitlines() if line.startswith(("ERROR", "WARNING"))]
 
 
-def parquet_bomb(path: Path, rows: int = 50_000_000) -> Path:
-    """One value repeated ``rows`` times: a few hundred KB on disk (dictionary and run-length encoded),
-    gigabytes once read into rows. Written a row group at a time, so making it costs little memory."""
-    group = pa.table({"区县代码": pa.array(["360102"] * 5_000_000)})
-    with pq.ParquetWriter(path, group.schema) as writer:
-        for _ in range(rows // 5_000_000):
-            writer.write_table(group)
-    assert path.stat().st_size < 1024 * 1024
-    return path
-
-
 def test_parquet_bomb_is_refused_from_its_metadata(tmp_path: Path) -> None:
-    path = parquet_bomb(tmp_path / "bomb.parquet")
+    path = parquet_bomb(tmp_path / "bomb.parquet", 50_000_000)
+    assert path.stat().st_size < 1024 * 1024
     proc = validate(path, memory=GB)
     assert proc.returncode == 1, proc.stdout + proc.stderr[-2000:]
     assert "Traceback" not in proc.stdout + proc.stderr
@@ -92,59 +82,10 @@ def test_parquet_of_ten_thousand_columns_is_handled_linearly(tmp_path: Path) -> 
     assert rules.count("COLUMN_UNKNOWN") == 10_000 and "COLUMN_MISSING" in rules
 
 
-def styled_empty_rows(path: Path, rows: int, sheets: int = 4, width: int = 12) -> Path:
-    """An xlsx whose sheets hold a small valid table and then ``rows`` rows of styled empty cells (as a
-    whole-sheet format applied cell by cell leaves them), written as XML directly."""
-    cells = "".join(f'<c r="{chr(65 + j)}{{r}}" s="1"/>' for j in range(width))
-    parts = {
-        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-        'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/'
-        'workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.'
-        'spreadsheetml.styles+xml"/>' + "".join(
-            f'<Override PartName="/xl/worksheets/sheet{k}.xml" ContentType="application/vnd.openxmlformats-'
-            f'officedocument.spreadsheetml.worksheet+xml"/>' for k in range(1, sheets + 1)) + "</Types>",
-        "_rels/.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
-        'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-        'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-        "xl/workbook.xml": '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
-        '2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>' + "".join(
-            f'<sheet name="表{k}" sheetId="{k}" r:id="rId{k}"/>' for k in range(1, sheets + 1))
-        + "</sheets></workbook>",
-        "xl/_rels/workbook.xml.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
-        'package/2006/relationships">' + "".join(
-            f'<Relationship Id="rId{k}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-            f'worksheet" Target="worksheets/sheet{k}.xml"/>' for k in range(1, sheets + 1)) + f'<Relationship '
-        f'Id="rId{sheets + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" '
-        'Target="styles.xml"/></Relationships>',
-        "xl/styles.xml": '<?xml version="1.0"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
-        '2006/main"><fonts count="2"><font/><font><b/></font></fonts><fills count="1"><fill/></fills><borders '
-        'count="1"><border/></borders><cellXfs count="2"><xf numFmtId="0" fontId="0"/><xf numFmtId="0" fontId="1" '
-        'applyFont="1"/></cellXfs></styleSheet>',
-    }
-    table = "".join(
-        f'<row r="{r}">' + "".join(f'<c r="{chr(65 + j)}{r}" t="inlineStr"><is><t>{v}</t></is></c>'
-                                   for j, v in enumerate(values)) + "</row>"
-        for r, values in enumerate([[str(c) for c in line] for line in OUTFALL], 1))
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in parts.items():
-            zf.writestr(name, text)
-        for k in range(1, sheets + 1):
-            with zf.open(f"xl/worksheets/sheet{k}.xml", "w") as fh:
-                fh.write(b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
-                         b'2006/main"><dimension ref="A1:' + f"{chr(64 + width)}{rows + 2}".encode() +
-                         b'"/><sheetData>' + table.encode())
-                for r in range(3, rows + 3):
-                    fh.write(f'<row r="{r}">{cells.format(r=r)}</row>'.encode())
-                fh.write(b"</sheetData></worksheet>")
-    return path
-
-
 def test_styled_empty_rows_cost_little(tmp_path: Path) -> None:
     """Four sheets of 60,000 styled empty rows (a 6 MB file): gigabytes when every styled cell becomes an
     object (issue 12: a 21 MB one took 7.3 GB); under 1 GB of address space here, each sheet's table loads."""
-    path = styled_empty_rows(tmp_path / "styled.xlsx", 60_000)
+    path = styled_empty_rows(tmp_path / "styled.xlsx", 60_000, OUTFALL)
     assert path.stat().st_size < 8 * 1024 * 1024
     proc = validate(path, memory=GB)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -153,7 +94,7 @@ def test_styled_empty_rows_cost_little(tmp_path: Path) -> None:
 
 
 def test_a_sheet_stated_too_large_is_refused_before_parsing(tmp_path: Path) -> None:
-    path = styled_empty_rows(tmp_path / "big.xlsx", 1000, sheets=1)
+    path = styled_empty_rows(tmp_path / "big.xlsx", 1000, OUTFALL, sheets=1)
     proc = validate(path, ECOSTAT_MAX_CELLS="5000")
     assert [f[:2] for f in findings(proc.stdout)] == [["ERROR", "TABLE_TOO_LARGE"]], proc.stdout
 
