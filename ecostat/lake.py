@@ -37,8 +37,9 @@ import duckdb
 import pyarrow.dataset as ds
 
 from ecostat import migrations
+from ecostat.durable import fsync_dir
 from ecostat.forms import FORMS
-from ecostat.warehouse import connect
+from ecostat.warehouse import connect, transaction
 
 FORMAT = "ecostat-lake/1"
 MANIFEST = "_lake.json"
@@ -180,7 +181,7 @@ def refresh(warehouse: Path) -> str:
         link = lake.with_name(f".lake-link-{uuid.uuid4().hex[:8]}")
         os.symlink(version.name, link)
         os.replace(link, lake)
-        _fsync_dir(lake.parent)
+        fsync_dir(lake.parent)
         _prune(lake)
     rows = sum(t["rows"] for t in manifest["tables"].values())  # type: ignore[attr-defined]
     return f"湖仓已更新 lake refreshed: {len(manifest['tables'])} datasets, {rows} rows → {lake}"  # type: ignore[arg-type]
@@ -196,14 +197,6 @@ def _prune(lake: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _seal(root: Path) -> None:
     """Make a written lake durable (fsync'd) and as private as the warehouse file."""
     for dirpath, _, filenames in os.walk(root):
@@ -213,7 +206,7 @@ def _seal(root: Path) -> None:
             with open(path, "rb") as fh:
                 os.fsync(fh.fileno())
         Path(dirpath).chmod(DIR_MODE)
-        _fsync_dir(Path(dirpath))
+        fsync_dir(Path(dirpath))
 
 
 def check_restorable(lake: Path) -> None:
@@ -231,8 +224,7 @@ def restore(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
     the submission numbering after it. Returns the receipts restored; the archive's later receipts
     are then replayed by :func:`ecostat.ingest.replay`."""
     check_restorable(lake)
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         for name, dataset in exports().items():
             if name in VIEWS or not any((lake / name).rglob("*.parquet")):
                 continue
@@ -246,8 +238,4 @@ def restore(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
         last = con.execute("SELECT coalesce(max(submission_id), 0) FROM submission_log").fetchone()
         con.execute("SELECT count(nextval('meta_submission_seq')) FROM range(?)", [last[0] if last else 0])
         row = con.execute("SELECT count(*) FROM meta_received_files").fetchone()
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return int(row[0]) if row else 0

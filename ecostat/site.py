@@ -205,7 +205,8 @@ def latest_runs(con: duckdb.DuckDBPyConnection, outcomes: dict[tuple[str, str], 
 
 
 def _write(path: Path, text: str) -> None:
-    """Replace a page atomically: someone may have the site open on the file share."""
+    """Replace a page atomically: someone may have the site open on the file share (not fsync'd, unlike
+    :mod:`ecostat.durable`'s writes: a page is rebuilt by the next run)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
