@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from ecostat.durable import atomic_writer, fsync_dir, write_bytes
+from ecostat.durable import append_lines, atomic_writer, fsync_dir, read_lines, write_bytes
 
 log = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
@@ -40,11 +40,14 @@ class Receipt:
     kind: str = "file"  # see KINDS: what was found in the inbox; only a "file" was read
     name_bytes: str | None = None  # the path's original bytes (hex) when ``file`` shows them otherwise
     name_exact: bool = True  # False when ``file`` had to escape or shorten the name
+    inode: int | None = None  # the inbox entry's inode and change time (ns) when it was listed
+    changed_ns: int | None = None
 
     @property
-    def drop(self) -> tuple[str, str, int, dt.datetime]:
-        """What identifies one drop of a file into the inbox (a re-drop has a new mtime)."""
-        return self.file, self.sha256, self.size, self.modified_at
+    def drop(self) -> tuple[object, ...]:
+        """What identifies one drop of a file into the inbox: a copy put there again is another inode with
+        another change time, even when it keeps its name, bytes and modification time (``cp -p``)."""
+        return self.file, self.sha256, self.size, self.modified_at, self.inode, self.changed_ns
 
     def as_json(self) -> str:
         """The journal line."""
@@ -110,62 +113,15 @@ def store_stream(archive: Path, src: BinaryIO, limit: int) -> tuple[str, int]:
 def journal(archive: Path, receipt: Receipt) -> None:
     """Append a receipt to the manifest and make it durable."""
     _mkdir(archive)
-    path = archive / "manifest.jsonl"
-    new = not path.exists()
-    if not new:
-        _cut_torn_tail(path)
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(receipt.as_json() + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    if new:
-        path.chmod(0o640)
-        fsync_dir(archive)
-
-
-def _cut_torn_tail(path: Path) -> None:
-    """Drop a last line that a crash cut short (its file is still in the inbox and is journaled again)."""
-    with open(path, "rb+") as fh:
-        data = fh.read()
-        if data and not data.endswith(b"\n"):
-            fh.truncate(data.rfind(b"\n") + 1)
-            os.fsync(fh.fileno())
+    append_lines(archive / "manifest.jsonl", [receipt.as_json()])
 
 
 def receipts(archive: Path) -> list[Receipt]:
     """Every receipt in the journal, in the order received (a line cut short by a crash is skipped)."""
-    path = archive / "manifest.jsonl"
-    if not path.exists():
-        return []
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in read_lines(archive / "manifest.jsonl"):
         try:
             out.append(Receipt.from_json(line))
         except (ValueError, TypeError, KeyError):
-            log.warning("manifest line skipped (cut short by a crash): %.80s", line)
+            log.warning("manifest line skipped (unreadable): %.80s", line)
     return out
-
-
-def note_attempt(archive: Path, receipt_id: str, run_id: str) -> None:
-    """Record, durably and outside any warehouse transaction, that a run starts checking a receipt."""
-    _mkdir(archive)
-    line = json.dumps({"receipt_id": receipt_id, "run_id": run_id, "at": dt.datetime.now(dt.UTC).isoformat()})
-    with open(archive / "attempts.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def attempts(archive: Path) -> dict[str, int]:
-    """How many runs started checking each receipt (a receipt whose check completed is never tried again,
-    so two attempts mean two runs died on it)."""
-    path = archive / "attempts.jsonl"
-    counts: dict[str, int] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                rid = json.loads(line)["receipt_id"]
-            except (ValueError, KeyError, TypeError):
-                continue
-            counts[rid] = counts.get(rid, 0) + 1
-    return counts

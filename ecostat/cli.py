@@ -56,6 +56,18 @@ def unit_code(text: str) -> str:
     return entry.code
 
 
+def form_code(text: str) -> str:
+    """A form named by code or Chinese name (``outfall_remediation``, ``入河排污口整治``) → its code."""
+    from ecostat.forms import FORMS
+    from ecostat.templates import forms_named
+
+    try:
+        (form,) = forms_named(text)
+    except (KeyError, ValueError):
+        raise Usage(f"unknown form {text} / 未知报表；可选 choose: {', '.join(FORMS)}") from None
+    return form.code
+
+
 def parser() -> argparse.ArgumentParser:
     """The command-line parser; every command's ``--help`` ends with an example."""
     ap = argparse.ArgumentParser(prog="ecostat", description="生态环境统计数据报送与年度指标 / "
@@ -284,7 +296,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_rebuild(args: argparse.Namespace) -> int:
     """Replay the archive into a new warehouse file."""
     from ecostat import verdicts
-    from ecostat.ingest import pending, replay
+    from ecostat.ingest import attempts_path, pending, replay
     from ecostat.migrations import CONTRACT_VERSION
     from ecostat.progress import FileProgress
     from ecostat.warehouse import connect
@@ -308,7 +320,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
             print(f"从湖仓恢复 restored from the lake: {restore(con, args.lake.resolve())} receipts")
         judged = verdicts.read(archive)
         unjudged = sum(r.receipt_id not in judged for r in pending(con, args.raw.resolve()))
-        summary = replay(con, args.raw.resolve(), progress=FileProgress.auto("rebuild"))
+        summary = replay(con, args.raw.resolve(), progress=FileProgress.auto("rebuild"),
+                         attempts=attempts_path(target))
     print(summary.text())
     if unjudged:
         print(f"{unjudged} 个文件没有记录审核结论，已按现行合同第 {CONTRACT_VERSION} 版审核 / "
@@ -362,7 +375,12 @@ def cmd_query(args: argparse.Namespace) -> int:
         return 1
     if len(statements) != 1:
         raise Usage("give exactly one SQL statement / 请只给一条 SQL 语句")
-    with connect(existing(args.warehouse), read_only=True, memory_limit=args.memory) as con:
+    try:
+        con = connect(existing(args.warehouse), read_only=True, memory_limit=args.memory)
+    except duckdb.Error as exc:  # not a warehouse, or a --memory DuckDB does not understand
+        print(f"query failed / 查询失败: {_first_line(exc)}", file=sys.stderr)
+        return 1
+    with con:
         timer = threading.Timer(args.timeout, con.interrupt)
         timer.start()
         try:
@@ -412,8 +430,9 @@ def _stream(result, fmt: str) -> None:  # type: ignore[no-untyped-def]
             if writer:
                 writer.writerow([printable(v) if tty and isinstance(v, str) else csv_value(v) for v in row])
             else:
-                print(("" if first else ",") + "\n " + json.dumps(dict(zip(columns, row, strict=True)),
-                                                                 ensure_ascii=False, default=str), end="")
+                record = {c: printable(v) if tty and isinstance(v, str) else v for c, v in zip(columns, row,
+                                                                                               strict=True)}
+                print(("" if first else ",") + "\n " + json.dumps(record, ensure_ascii=False, default=str), end="")
                 first = False
     if not writer:
         print("\n]")
@@ -426,10 +445,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     from ecostat.warehouse import connect
 
     unit = unit_code(args.unit)
-    if args.form is not None and args.form not in FORMS:
-        raise Usage(f"unknown form {args.form} / 未知报表；可选 choose: {', '.join(FORMS)}")
+    form = form_code(args.form) if args.form is not None else None
     with connect(existing(args.warehouse), read_only=True) as con:
-        slices = history(con, unit, args.form, args.period)
+        slices = history(con, unit, form, args.period)
     if not slices:
         print(f"no submissions for {unit} / 没有该单位的报送记录", file=sys.stderr)
         return 1
@@ -438,7 +456,8 @@ def cmd_history(args: argparse.Namespace) -> int:
 
         rows = [{"form": form, "unit": unit, "period": period, "submission_id": v.submission_id, "status": v.status,
                  "file": v.file, "sheet": v.sheet, "received_at": v.received_at, "errors": v.errors,
-                 "warnings": v.warnings, "changes": v.changes} for (form, period), vs in slices.items() for v in vs]
+                 "warnings": v.warnings, "changes": v.changes, "footer": dict(v.footer)}
+                for (form, period), vs in slices.items() for v in vs]
         _print_frame(pd.DataFrame(rows), args.format)
         return 0
     for (form, period), versions in slices.items():
@@ -448,7 +467,7 @@ def cmd_history(args: argparse.Namespace) -> int:
             print(f"  #{v.submission_id} {v.status:10} {v.received_at:%Y-%m-%d %H:%M} {where}"  # type: ignore[str-format]
                   + (f"  ({v.errors} errors)" if v.status == "rejected" else ""))
             if v.footer:
-                print("      " + " · ".join(f"{label}：{value}" for label, value in v.footer))
+                print("      " + " · ".join(f"{printable(label)}：{printable(value)}" for label, value in v.footer))
             for change in v.changes:
                 print(f"      {printable(change)}")
     return 0
@@ -495,11 +514,23 @@ def _print_frame(frame, fmt: str) -> None:  # type: ignore[no-untyped-def]
         tty = sys.stdout.isatty()
         frame.map(lambda v: printable(v) if tty and isinstance(v, str) else csv_value(v)).to_csv(sys.stdout,
                                                                                                    index=False)
-    elif fmt == "json":
-        print(json.dumps(json.loads(frame.to_json(orient="records", force_ascii=False, date_format="iso")),
-                         ensure_ascii=False, indent=1))
+    elif fmt == "json":  # json escapes C0 controls; on a terminal C1 and bidi ones are escaped too
+        tty = sys.stdout.isatty()
+        records = json.loads(frame.to_json(orient="records", force_ascii=False, date_format="iso"))
+        print(json.dumps(_printable_json(records) if tty else records, ensure_ascii=False, indent=1))
     else:
         print(frame.map(lambda v: printable(v) if isinstance(v, str) else v).to_string(index=False))
+
+
+def _printable_json(value: object) -> object:
+    """Every string inside a JSON value shown escaped (:func:`printable`)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [_printable_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _printable_json(v) for k, v in value.items()}
+    return value
 
 
 def cmd_figures(args: argparse.Namespace) -> int:

@@ -109,6 +109,8 @@ def settings_path(raw: Path | None = None) -> Path | None:
     """The settings file in use: ``ECOSTAT_SETTINGS``, else ``ecostat.toml`` beside the raw folder."""
     named = environment().settings
     if named:
+        if not Path(named).is_file():
+            raise SettingsError(f"ECOSTAT_SETTINGS names {named}, which is not a file / 设置文件不存在")
         return Path(named)
     candidate = (raw.resolve().parent if raw is not None else Path.cwd()) / SETTINGS_FILE
     return candidate if candidate.is_file() else None
@@ -121,8 +123,9 @@ def describe(exc: ValidationError, where: str) -> str:
         key = ".".join(str(p) for p in err["loc"])
         if err["type"] == "extra_forbidden":
             lines.append(f"{where}: unknown key '{key}' / 未知设置项“{key}”")
-        else:
-            lines.append(f"{where}: '{key}' {err['msg']} (got {err.get('input')!r}) / 设置项“{key}”取值无效")
+        else:  # the value is not echoed where it may be an alert URL, which holds a token
+            got = "" if key.startswith("alerts") else f" (got {err.get('input')!r})"
+            lines.append(f"{where}: '{key}' {err['msg']}{got} / 设置项“{key}”取值无效")
     return "\n".join(lines)
 
 
@@ -147,9 +150,11 @@ def load_settings(raw: Path | None = None, path: Path | None = None) -> Settings
     a = parsed.alerts
     from ecostat.registry import registry
 
-    unknown = [k for k in a.units if registry("units").resolve(k) is None]
-    if unknown:
-        raise SettingsError("\n".join(f"{path}: 'alerts.units.{k}' is not a unit code / 不是单位代码" for k in unknown))
+    problems = [f"{path}: 'alerts.units.{k}' is not a unit code / 不是单位代码" for k in a.units
+                if registry("units").resolve(k) is None]
+    problems += _deadline_problems(a.deadlines, path)
+    if problems:
+        raise SettingsError("\n".join(problems))
     return Settings(
         schedule=env.schedule or parsed.schedule.cron,
         operator_urls=list(dict.fromkeys([*a.operator_urls, *env.alert_urls])),
@@ -158,3 +163,23 @@ def load_settings(raw: Path | None = None, path: Path | None = None) -> Settings
         source=path,
     )
 
+
+
+def _deadline_problems(deadlines: list[Deadline], path: Path | None) -> list[str]:
+    """A deadline names a form of the contract and a period written as ``2024`` or ``2024-06``."""
+    if not deadlines:
+        return []
+    from ecostat.forms import FORMS  # the forms load pandera: only when there are deadlines to check
+    from ecostat.normalize import parse_period
+
+    out = []
+    for i, d in enumerate(deadlines):
+        if d.form not in FORMS:
+            out.append(f"{path}: 'alerts.deadlines[{i}].form' {d.form!r} is not a form ({', '.join(FORMS)})"
+                       " / 不是报表代码")
+        period = parse_period(d.period)
+        if period is None or period.label != d.period:
+            hint = f" (write {period.label!r})" if period else ""
+            out.append(f"{path}: 'alerts.deadlines[{i}].period' {d.period!r} is not a period like 2024 or 2024-06"
+                       f"{hint} / 报告期格式应为 2024 或 2024-06")
+    return out

@@ -14,12 +14,10 @@ Nothing here raises into a run.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import logging
-import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -29,6 +27,7 @@ import duckdb
 
 from ecostat.config import Settings
 from ecostat.display import printable
+from ecostat.durable import append_lines, flock, read_lines, write_bytes
 from ecostat.redaction import recipient_id, redact_text, redact_url, redacted_logs
 
 log = logging.getLogger(__name__)
@@ -98,9 +97,7 @@ def deliver(url: str, title: str, body: str, settings: Settings) -> tuple[bool, 
 def _read_journal(path: Path) -> dict[tuple[str, str], dict[str, object]]:
     """The latest line per (alert key, recipient id); a line cut short by a crash is skipped."""
     state: dict[tuple[str, str], dict[str, object]] = {}
-    if not path.exists():
-        return state
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in read_lines(path):
         try:
             rec = json.loads(line)
             key = (str(rec["key"]), str(rec["rid"]))
@@ -111,17 +108,10 @@ def _read_journal(path: Path) -> dict[tuple[str, str], dict[str, object]]:
 
 
 def _append(path: Path, lines: list[dict[str, object]]) -> None:
-    if not lines:
-        return
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write("".join(json.dumps(rec, ensure_ascii=False, default=str) + "\n" for rec in lines))
-        fh.flush()
-        os.fsync(fh.fileno())
+    append_lines(path, [json.dumps(rec, ensure_ascii=False, default=str) for rec in lines])
 
 
 def _rewrite(path: Path, keep: list[dict[str, object]]) -> None:
-    from ecostat.durable import write_bytes
-
     data = "".join(json.dumps(rec, ensure_ascii=False, default=str) + "\n" for rec in keep).encode("utf-8")
     write_bytes(path.parent, path.name, data)
 
@@ -136,16 +126,8 @@ class _PassLock:
 
     def __enter__(self) -> bool:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fh = fh = open(self.path, "a+")
-        deadline = time.monotonic() + self.wait
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    return False
-                time.sleep(0.2)
+        self.fh = open(self.path, "a+")
+        return flock(self.fh, self.wait)
 
     def __exit__(self, *exc: object) -> None:
         assert self.fh is not None
@@ -182,9 +164,12 @@ def _pending_rows(warehouse: Path) -> tuple[list[_Pending], set[tuple[str, str]]
 
 
 def _due(p: _Pending, settings: Settings, now: dt.datetime) -> bool:
+    """Whether a failed alert is due again: ``retry_after_minutes`` after its first failed pass, doubling
+    with each further pass (a pass makes up to ``attempts`` quick tries)."""
     if p.attempts == 0 or p.last_attempt_at is None:
         return True
-    pause = dt.timedelta(minutes=settings.retry_after_minutes) * 2 ** (p.attempts - 1)
+    passes = -(-p.attempts // settings.attempts)
+    pause = dt.timedelta(minutes=settings.retry_after_minutes) * 2 ** (passes - 1)
     return now >= p.last_attempt_at + min(pause, MAX_RETRY_PAUSE)
 
 
@@ -227,28 +212,29 @@ def _deliver_pending(warehouse: Path, settings: Settings, now: dt.datetime) -> l
         p.attempts = max(p.attempts, int(seen.get("attempts", 0)))  # type: ignore[call-overload]
         if seen.get("at"):
             p.last_attempt_at = dt.datetime.fromisoformat(str(seen["at"]))
-        reason = ("recipient no longer configured / 接收方已不在设置中" if p.rid not in urls
-                  else f"older than {settings.max_age_hours:g} h / 超过最长重试时间"
-                  if now - p.created_at > dt.timedelta(hours=settings.max_age_hours) else None)
-        if reason:
+        if now - p.created_at > dt.timedelta(hours=settings.max_age_hours):
+            reason = f"older than {settings.max_age_hours:g} h / 超过最长重试时间"
             lines.append({"key": p.key, "rid": p.rid, "at": now.isoformat(), "attempts": p.attempts,
                           "delivered": False, "abandoned": True, "error": reason})
             out.append(Delivery(p.key, p.kind, p.recipient, False, p.attempts, reason, abandoned=True))
+        elif p.rid not in urls:  # this process's settings lack the recipient (another one may have it)
+            log.info("alert %s to %s left pending: its URL is not in these settings", p.key, p.recipient)
         elif _due(p, settings, now):
             todo.append(p)
+    _append(path, lines)
 
     def send(p: _Pending) -> tuple[_Pending, tuple[bool, int, str | None]]:
         return p, deliver(urls[p.rid], p.title, p.body, settings)
 
     with ThreadPoolExecutor(PARALLEL) as pool:
-        for p, (ok, tries, error) in pool.map(send, todo):
+        for done in as_completed([pool.submit(send, p) for p in todo]):
+            p, (ok, tries, error) = done.result()
             attempts = p.attempts + tries
-            lines.append({"key": p.key, "rid": p.rid, "at": dt.datetime.now(dt.UTC).isoformat(),
-                          "attempts": attempts, "delivered": ok, "abandoned": False, "error": error})
-            out.append(Delivery(p.key, p.kind, p.recipient, ok, attempts, error))
+            _append(path, [{"key": p.key, "rid": p.rid, "at": dt.datetime.now(dt.UTC).isoformat(),
+                            "attempts": attempts, "delivered": ok, "abandoned": False, "error": error}])
+            out.append(Delivery(p.key, p.kind, p.recipient, ok, attempts, error))  # journaled as each one ends
             if not ok:
                 log.warning("alert %s to %s not delivered (%d attempts): %s", p.key, p.recipient, attempts, error)
-    _append(path, lines)
     return out
 
 

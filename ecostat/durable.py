@@ -1,17 +1,20 @@
 """Durable, atomic file writes: a temporary file in the target folder, fsync'd, renamed over the
 target, then the folder fsync'd. A reader never sees a half-written file and a crash leaves the old
 file or the new one. Folders below a trusted root are opened one level at a time without following
-symbolic links, so a link planted in a writable folder cannot redirect a write elsewhere."""
+symbolic links, so a link planted in a writable folder cannot redirect a write elsewhere. Also the
+append-only journals (a line each, fsync'd, a line cut short by a crash dropped) and the lock files."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -81,3 +84,49 @@ def copy_file(src: Path, dst: Path, mode: int = 0o640) -> None:
     """Copy ``src`` over ``dst`` atomically: ``dst`` is never half-written."""
     with open(src, "rb") as fh, atomic_writer(dst.parent, dst.name, mode) as out:
         shutil.copyfileobj(fh, out, 1024 * 1024)
+
+
+def append_lines(path: Path, lines: Sequence[str], mode: int = 0o640) -> None:
+    """Append text lines to a journal and make them durable. A last line that a crash cut short is cut
+    off first (its content is written again by whoever wrote it), so that it never swallows a new line."""
+    if not lines:
+        return
+    new = not path.exists()
+    with open(path, "ab+") as fh:
+        if not new:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            if size:
+                fh.seek(max(0, size - 1))
+                if fh.read(1) != b"\n":
+                    fh.seek(0)
+                    data = fh.read()
+                    fh.truncate(data.rfind(b"\n") + 1)
+        fh.seek(0, os.SEEK_END)
+        fh.write("".join(line + "\n" for line in lines).encode("utf-8"))
+        fh.flush()
+        os.fsync(fh.fileno())
+    if new:
+        path.chmod(mode)
+        fsync_dir(path.parent)
+
+
+def read_lines(path: Path) -> list[str]:
+    """A journal's complete lines (a last line cut short by a crash is left out); none if it does not exist."""
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    return data[:data.rfind(b"\n") + 1].decode("utf-8").splitlines()
+
+
+def flock(fh: IO[Any], wait_seconds: float) -> bool:
+    """Take an exclusive lock on an open file, trying for up to ``wait_seconds``; whether it was taken."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 import signal
 
-POINTS = ("archived", "journaled", "mid_load", "before_commit", "loaded", "before_refresh", "before_publish",
-          "published")
+POINTS = ("creating", "archived", "journaled", "mid_load", "before_commit", "loaded", "before_refresh",
+          "before_publish", "published")
 
 
 def fault_point(name: str, subject: str = "") -> None:

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ from ecostat.config import Settings, load_settings
 from ecostat.crossperiod import check_periods
 from ecostat.delivery import Delivery, deliver_pending, fold
 from ecostat.display import printable
+from ecostat.durable import append_lines, read_lines
 from ecostat.faults import fault_point
 from ecostat.feedback import reports_from_outcomes, write_feedback
 from ecostat.figures import refresh_figures
@@ -61,9 +64,6 @@ log = logging.getLogger(__name__)
 QUARANTINE_AFTER = 2  # runs that died while checking the same receipt
 UNREAD_KINDS = {"symlink": "FILE_SYMLINK", "special": "FILE_NOT_REGULAR", "linked": "FILE_HARDLINK",
                 "oversize": "FILE_TOO_LARGE"}
-
-__all__ = ["receive_inbox"]
-
 
 @dataclass
 class TableOutcome:
@@ -137,7 +137,7 @@ def _unread_finding(rec: Receipt, data: bytes) -> Finding:
     rule = UNREAD_KINDS[rec.kind]
     if rec.kind == "symlink":
         return _file_finding(rule, rec, detail=printable(data.decode(errors="replace")))
-    found: dict[str, Any] = __import__("json").loads(data)
+    found: dict[str, Any] = json.loads(data)
     name = rec.file.rsplit("/", 1)[-1]
     if rec.kind == "oversize":
         return _file_finding(rule, rec, value=name, size=_mb(int(found["size"])), limit=_mb(max_file_bytes()))
@@ -165,9 +165,32 @@ def _file_finding(rule_id: str, rec: Receipt, **params: Any) -> Finding:
     return f
 
 
+def attempts_path(warehouse: Path) -> Path:
+    """The journal of the checks begun on a warehouse (beside it): two unfinished ones quarantine a receipt."""
+    return warehouse.with_name(warehouse.name + ".attempts.jsonl")
+
+
+def note_attempt(attempts: Path, receipt_id: str, run_id: str) -> None:
+    """Record, durably and outside any warehouse transaction, that a run starts checking a receipt."""
+    append_lines(attempts, [json.dumps({"receipt_id": receipt_id, "run_id": run_id,
+                                        "at": dt.datetime.now(dt.UTC).isoformat()})])
+
+
+def tries(attempts: Path) -> Counter[str]:
+    """How many checks of each receipt were begun on this warehouse. A receipt whose check completed is
+    processed and never checked again, so for a pending receipt each attempt is a run that died on it."""
+    counted: Counter[str] = Counter()
+    for line in read_lines(attempts):
+        try:
+            counted[json.loads(line)["receipt_id"]] += 1
+        except (ValueError, KeyError, TypeError):
+            continue
+    return counted
+
+
 def process_receipt(con: duckdb.DuckDBPyConnection, raw: Path, rec: Receipt, run_id: str,
                     notify: Settings | None = None, tried: int = 0, earlier: verdicts.Verdict | None = None,
-                    journal: bool = True) -> list[TableOutcome]:
+                    journal: bool = True, attempts: Path | None = None) -> list[TableOutcome]:
     """Check a received file and load its accepted tables, all in one transaction.
 
     With ``notify`` (the alert settings), the file's feedback is written and its alerts are recorded as
@@ -175,11 +198,16 @@ def process_receipt(con: duckdb.DuckDBPyConnection, raw: Path, rec: Receipt, run
     unwarned. ``tried`` is how many earlier runs died while checking this receipt: from
     :data:`QUARANTINE_AFTER` on it is not checked again but held for the operator. ``earlier``: the
     receipt's verdict, if one was journaled: what an earlier contract version rejected stays rejected
-    (contract §7). With ``journal``, the verdict is journaled once the transaction has committed.
+    (contract §7). With ``journal``, the verdict is journaled once the transaction has committed. Each
+    check begun is noted in ``attempts`` (the warehouse's attempts journal, :func:`attempts_path`).
     """
-    data = archived_bytes(raw, rec)
-    if tried < QUARANTINE_AFTER:
-        archive.note_attempt(raw / "archive", rec.receipt_id, run_id)
+    if attempts is not None and tried < QUARANTINE_AFTER:
+        note_attempt(attempts, rec.receipt_id, run_id)
+    try:
+        data: bytes | None = archived_bytes(raw, rec)
+    except Exception:  # a damaged archive object holds this receipt back, never the queue
+        log.exception("archive object of %s unreadable", printable(rec.file))
+        data = None
     kept = earlier if earlier is not None and earlier.earlier and earlier.any_rejected else None
     with transaction(con):
         outcomes, failure = _process(con, rec, data, run_id, tried, kept)
@@ -205,7 +233,7 @@ def _rejected_earlier(rec: Receipt, kept: verdicts.Verdict, what: str, what_en: 
                          current=CONTRACT_VERSION)
 
 
-def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: str, tried: int,
+def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes | None, run_id: str, tried: int,
              kept: verdicts.Verdict | None = None) -> tuple[list[TableOutcome], str | None]:
     """The file's outcomes, and what went wrong in ecostat itself, if anything (for the operator).
     ``kept``: an earlier contract version's verdict whose rejections stand."""
@@ -215,7 +243,7 @@ def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, run_id: 
     return outcomes, failure
 
 
-def _outcomes(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, entries: FileLog,
+def _outcomes(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes | None, entries: FileLog,
               tried: int, kept: verdicts.Verdict | None) -> tuple[list[TableOutcome], str | None]:
     if already_loaded(con, rec.sha256, rec.submitter):
         (sid,) = next_submission_ids(con, 1)
@@ -227,6 +255,9 @@ def _outcomes(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes, entries
     elif tried >= QUARANTINE_AFTER:
         failure = f"{tried} runs died while checking this file; it is quarantined and was not checked again"
         result = _file_finding("FILE_QUARANTINED", rec, attempts=tried)
+    elif data is None:
+        failure = f"its archived bytes (raw/archive/objects/{rec.sha256[:2]}/{rec.sha256}) are missing or corrupt"
+        result = _file_finding("FILE_CHECK_FAILED", rec, detail="archive object missing or corrupt")
     else:
         try:
             fault_point("checking", rec.file)
@@ -327,19 +358,21 @@ def finish_run(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
 
 
 def process_pending(con: duckdb.DuckDBPyConnection, raw: Path, run_id: str, settings: Settings | None,
-                    progress: FileProgress | None = None, journal: bool = True) -> RunSummary:
+                    progress: FileProgress | None = None, journal: bool = True,
+                    attempts: Path | None = None) -> RunSummary:
     """Process every pending receipt in order (with ``settings``: feedback and alerts too; with ``journal``,
-    each verdict into the archive's journal) and refresh the figures if any was processed."""
+    each verdict into the archive's journal; with ``attempts``, each check begun noted there, and a receipt
+    two runs died on quarantined) and refresh the figures if any was processed."""
     receipts = pending(con, raw)
-    tried = archive.attempts(raw / "archive") if receipts else {}
+    tried = tries(attempts) if receipts and attempts is not None else Counter()
     judged = verdicts.read(raw / "archive") if receipts else {}
     progress = progress or FileProgress("files")
     progress.start(len(receipts))
     tables: list[TableOutcome] = []
     try:
         for rec in receipts:
-            outcomes = process_receipt(con, raw, rec, run_id, settings, tried.get(rec.receipt_id, 0),
-                                       judged.get(rec.receipt_id), journal=journal)
+            outcomes = process_receipt(con, raw, rec, run_id, settings, tried[rec.receipt_id],
+                                       judged.get(rec.receipt_id), journal=journal, attempts=attempts)
             progress.step([t.status for t in outcomes])
             tables += outcomes
     finally:
@@ -356,20 +389,21 @@ def write_run(con: duckdb.DuckDBPyConnection, raw: Path, warehouse: Path, run_id
         fold(con, warehouse)
         start_run(con, run_id)
     verdicts.backfill(con, raw / "archive")
-    summary = process_pending(con, raw, run_id, settings, progress)
+    summary = process_pending(con, raw, run_id, settings, progress, attempts=attempts_path(warehouse))
     with transaction(con):
         alerts.record(con, alerts.missing_report_alerts(con, settings, dt.date.today(), run_id), settings)
         finish_run(con, summary)
     return summary
 
 
-def replay(con: duckdb.DuckDBPyConnection, raw: Path, *, progress: FileProgress | None = None) -> RunSummary:
+def replay(con: duckdb.DuckDBPyConnection, raw: Path, *, progress: FileProgress | None = None,
+           attempts: Path | None = None) -> RunSummary:
     """Process every pending receipt in order and refresh the figures, with no feedback, no alerts and
-    nothing journaled (the archive's verdicts are read: an earlier contract version's rejections stand):
-    all that ``ecostat rebuild`` does."""
+    nothing journaled in the archive (its verdicts are read: an earlier contract version's rejections
+    stand): all that ``ecostat rebuild`` does. ``attempts``: the new warehouse's attempts journal."""
     run_id = new_run_id()
     start_run(con, run_id)
-    summary = process_pending(con, raw, run_id, None, progress, journal=False)
+    summary = process_pending(con, raw, run_id, None, progress, journal=False, attempts=attempts)
     finish_run(con, summary)
     return summary
 

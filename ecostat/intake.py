@@ -57,6 +57,8 @@ class InboxFile:
     submitter: str | None
     modified_at: dt.datetime
     name_exact: bool = True  # False when ``file`` escapes or shortens the name
+    inode: int | None = None  # the entry's inode and change time when listed: a copy put back is another
+    changed_ns: int | None = None
 
     @property
     def name_bytes(self) -> str | None:
@@ -95,13 +97,14 @@ def discover(inbox: Path) -> list[InboxFile]:
             shown = [decode_name(p) for p in parts]
             folder = shown[0][0] if len(parts) > 1 else None
             found.append(InboxFile(parts, "/".join(s for s, _ in shown), _submitter(folder),
-                                   dt.datetime.fromtimestamp(st.st_mtime, dt.UTC), all(e for _, e in shown)))
+                                   dt.datetime.fromtimestamp(st.st_mtime, dt.UTC), all(e for _, e in shown),
+                                   st.st_ino, st.st_ctime_ns))
     return sorted(found, key=lambda f: (f.modified_at, f.file))
 
 
 def _receipt(item: InboxFile, sha: str, size: int, kind: str) -> Receipt:
     return Receipt(uuid.uuid4().hex, sha, item.file, item.submitter, size, item.modified_at,
-                   dt.datetime.now(dt.UTC), kind, item.name_bytes, item.name_exact)
+                   dt.datetime.now(dt.UTC), kind, item.name_bytes, item.name_exact, item.inode, item.changed_ns)
 
 
 def _record(raw: Path, item: InboxFile, kind: str, description: dict[str, object]) -> Receipt:
@@ -133,7 +136,7 @@ def _same(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_dev, a.st_ino, a.st_size, a.st_mtime_ns) == (b.st_dev, b.st_ino, b.st_size, b.st_mtime_ns)
 
 
-def receive(raw: Path, item: InboxFile, journaled: set[tuple[str, str, int, dt.datetime]]) -> Receipt | None:
+def receive(raw: Path, item: InboxFile, journaled: set[tuple[object, ...]]) -> Receipt | None:
     """Archive one inbox entry and journal its receipt, durably; only then take it out of the inbox.
     Returns None when the entry vanished or changed meanwhile (it is left for the next run).
 
@@ -153,7 +156,7 @@ def receive(raw: Path, item: InboxFile, journaled: set[tuple[str, str, int, dt.d
 
 
 def _receive_at(raw: Path, folder: int, name: bytes, item: InboxFile,
-                journaled: set[tuple[str, str, int, dt.datetime]]) -> Receipt | None:
+                journaled: set[tuple[object, ...]]) -> Receipt | None:
     try:
         fd = os.open(name, OPEN_FLAGS, dir_fd=folder)
     except FileNotFoundError:
@@ -188,7 +191,7 @@ def _receive_at(raw: Path, folder: int, name: bytes, item: InboxFile,
 
 
 def _receive_link(raw: Path, folder: int, name: bytes, item: InboxFile,
-                  journaled: set[tuple[str, str, int, dt.datetime]]) -> Receipt:
+                  journaled: set[tuple[object, ...]]) -> Receipt:
     """A symbolic link is recorded with its target as text, never followed, and removed."""
     target = os.readlink(name, dir_fd=folder)
     data = b"symlink -> " + target
@@ -204,7 +207,7 @@ def _receive_link(raw: Path, folder: int, name: bytes, item: InboxFile,
 
 
 def _receive_unread(raw: Path, folder: int, name: bytes, item: InboxFile,
-                    journaled: set[tuple[str, str, int, dt.datetime]], kind: str,
+                    journaled: set[tuple[object, ...]], kind: str,
                     found: dict[str, object]) -> Receipt:
     """An entry that must not be read: its description is archived and journaled, then it is moved into
     quarantine, where it stays (for the operator) but is never read."""
@@ -214,7 +217,7 @@ def _receive_unread(raw: Path, folder: int, name: bytes, item: InboxFile,
     return receipt
 
 
-def _journal(raw: Path, receipt: Receipt, journaled: set[tuple[str, str, int, dt.datetime]]) -> Receipt:
+def _journal(raw: Path, receipt: Receipt, journaled: set[tuple[object, ...]]) -> Receipt:
     if receipt.drop not in journaled:
         archive.journal(raw / "archive", receipt)
         journaled.add(receipt.drop)
@@ -228,4 +231,11 @@ def receive_inbox(raw: Path) -> int:
     if not inbox.is_dir():
         return 0
     journaled = {r.drop for r in archive.receipts(raw / "archive")}
-    return sum(receive(raw, item, journaled) is not None for item in discover(inbox))
+    received = 0
+    for item in discover(inbox):
+        try:
+            received += receive(raw, item, journaled) is not None
+        except OSError as exc:  # e.g. an entry the inbox's file system will not let go: the rest go on
+            log.warning("%s could not be taken out of the inbox (%s); the next run tries again",
+                        item.file, exc.strerror or exc)
+    return received

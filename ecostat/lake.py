@@ -23,7 +23,6 @@ for readers still on it.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import os
 import shutil
@@ -37,7 +36,7 @@ import duckdb
 import pyarrow.dataset as ds
 
 from ecostat import migrations
-from ecostat.durable import fsync_dir
+from ecostat.durable import flock, fsync_dir
 from ecostat.forms import FORMS
 from ecostat.warehouse import connect, transaction
 
@@ -153,7 +152,7 @@ def read_manifest(lake: Path) -> dict[str, object] | None:
 @contextmanager
 def _locked(lake: Path) -> Iterator[None]:
     with open(lake.with_name(lake.name + ".lock"), "a+", encoding="utf-8") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        flock(fh, float("inf"))
         yield
 
 

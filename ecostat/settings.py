@@ -60,7 +60,8 @@ def _validated(variables: tuple[tuple[str, str], ...]) -> Environment:
         for err in exc.errors():
             name = PREFIX + str(err["loc"][0]).upper()
             problems.append(f"unknown environment variable {name} / 未知环境变量" if err["type"] == "extra_forbidden"
-                            else f"environment variable {name}: {err['msg']} (got {err.get('input')!r})")
+                            else f"environment variable {name}: {err['msg']}" + (
+                                "" if name == "ECOSTAT_ALERT_URLS" else f" (got {err.get('input')!r})"))
         raise SettingsError("\n".join(problems)) from None
 
 

@@ -18,14 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from ecostat.archive import receipts
-from ecostat.durable import fsync_dir
+from ecostat.durable import append_lines, read_lines
 from ecostat.migrations import CONTRACT_VERSION
 
 log = logging.getLogger(__name__)
@@ -64,33 +63,21 @@ class Verdict:
 def write(archive: Path, verdict: Verdict) -> None:
     """Append a verdict to the journal and make it durable (a later line for the same receipt wins)."""
     archive.mkdir(parents=True, exist_ok=True, mode=0o750)
-    path = archive / JOURNAL
-    new = not path.exists()
-    line = json.dumps({"receipt_id": verdict.receipt_id, "contract": verdict.contract,
-                       "tables": [list(t) for t in verdict.tables], "at": dt.datetime.now(dt.UTC).isoformat()},
-                      ensure_ascii=False)
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    if new:
-        path.chmod(0o640)
-        fsync_dir(archive)
+    append_lines(archive / JOURNAL, [json.dumps(
+        {"receipt_id": verdict.receipt_id, "contract": verdict.contract, "tables": [list(t) for t in verdict.tables],
+         "at": dt.datetime.now(dt.UTC).isoformat()}, ensure_ascii=False)])
 
 
 def read(archive: Path) -> dict[str, Verdict]:
     """Every receipt's latest verdict (a line cut short by a crash is skipped)."""
-    path = archive / JOURNAL
     out: dict[str, Verdict] = {}
-    if not path.exists():
-        return out
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in read_lines(archive / JOURNAL):
         try:
             d = json.loads(line)
             out[d["receipt_id"]] = Verdict(d["receipt_id"], str(d["contract"]),
                                            tuple((s, f, st) for s, f, st in d["tables"]))
         except (ValueError, KeyError, TypeError):
-            log.warning("verdict line skipped (cut short by a crash): %.80s", line)
+            log.warning("verdict line skipped (unreadable): %.80s", line)
     return out
 
 

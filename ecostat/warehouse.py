@@ -22,6 +22,7 @@ import pyarrow as pa
 from ecostat import figuredefs, formsql, migrations
 from ecostat.archive import Receipt
 from ecostat.catalogue import Finding
+from ecostat.faults import fault_point
 from ecostat.forms import FORMS
 from ecostat.registry import registry
 
@@ -161,11 +162,17 @@ def create_objects(con: duckdb.DuckDBPyConnection) -> Upgrade:
         raise ValueError("figure or registry definitions are inconsistent:\n" + "\n".join(problems))
     found = migrations.check_known(con)
     latest = migrations.latest_version()
-    con.execute((SQL_DIR / "meta_schema_version.sql").read_text(encoding="utf-8"))
     upgrade = Upgrade(found, latest)
-    if found is None:
-        migrations.record(con, latest, migrations.steps()[-1].name, "created")
+    objects = _built(tuple(sql for _, sql in declared_objects()))[0]
+    if found is None:  # a new warehouse: every object and its version row, or nothing (a kill mid-way)
+        with transaction(con):
+            con.execute((SQL_DIR / "meta_schema_version.sql").read_text(encoding="utf-8"))
+            for sql in objects:
+                con.execute(sql)
+            fault_point("creating")
+            migrations.record(con, latest, migrations.steps()[-1].name, "created")
     else:
+        con.execute((SQL_DIR / "meta_schema_version.sql").read_text(encoding="utf-8"))
         if con.execute("SELECT count(*) FROM meta_schema_version").fetchone() == (0,):
             migrations.record(con, found, migrations.steps()[found - 1].name, "found")
         upgrade.steps = [f"{s.version:04d}_{s.name}" for s in migrations.apply_steps(con, found)]
@@ -174,7 +181,7 @@ def create_objects(con: duckdb.DuckDBPyConnection) -> Upgrade:
         upgrade.derived = changes.names
         if upgrade.steps or upgrade.derived:
             log.warning("%s", upgrade.text())
-    for sql in _built(tuple(sql for _, sql in declared_objects()))[0]:
+    for sql in objects:  # views are recreated every run
         con.execute(sql)
     _comment_facts(con)
     with transaction(con):

@@ -5,14 +5,13 @@ open read-only. A reader keeps the version it opened; the next open sees the new
 
 from __future__ import annotations
 
-import fcntl
 import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ecostat.durable import copy_file
+from ecostat.durable import copy_file, flock
 from ecostat.faults import fault_point
 
 FILE_MODE = 0o640
@@ -36,16 +35,9 @@ def writing(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[Path]:
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     lock_path = warehouse.with_name(warehouse.name + ".lock")
     with open(lock_path, "a+", encoding="utf-8") as lock:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    lock.seek(0)
-                    raise WarehouseBusy(lock.read().strip() or "unknown") from None
-                time.sleep(0.2)
+        if not flock(lock, wait_seconds):
+            lock.seek(0)
+            raise WarehouseBusy(lock.read().strip() or "unknown")
         lock.seek(0)
         lock.truncate()
         lock.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")

@@ -246,7 +246,7 @@ due = 2025-01-20
     monkeypatch.setenv("ECOSTAT_SCHEDULE", "*/5 * * * *")
     assert load_settings(tmp_path / "raw").schedule == "*/5 * * * *"
     monkeypatch.setenv("ECOSTAT_SETTINGS", str(tmp_path / "none.toml"))
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(SettingsError, match=r"ECOSTAT_SETTINGS names .*none\.toml, which is not a file"):
         load_settings(tmp_path / "raw")
 
 
@@ -256,6 +256,10 @@ due = 2025-01-20
     ("[alerts]\nattempts = \"many\"\n", "'alerts.attempts'"),
     ("[alerts.units]\n360199 = [\"json://x.example.org/a\"]\n", "'alerts.units.360199' is not a unit code"),
     ("[schedule]\ncron = 5\n", "'schedule.cron'"),
+    ('[[alerts.deadlines]]\nform = "outfal_remediation"\nperiod = "2024"\ndue = 2025-01-20\n',
+     "'alerts.deadlines[0].form' 'outfal_remediation' is not a form"),
+    ('[[alerts.deadlines]]\nform = "petitions"\nperiod = "2024-6"\ndue = 2025-01-20\n',
+     "'alerts.deadlines[0].period' '2024-6' is not a period like 2024 or 2024-06 (write '2024-06')"),
 ])
 def test_a_typo_in_the_settings_is_an_error_naming_key_and_file(tmp_path, monkeypatch, text, named):
     path = tmp_path / "ecostat.toml"
@@ -264,6 +268,30 @@ def test_a_typo_in_the_settings_is_an_error_naming_key_and_file(tmp_path, monkey
     with pytest.raises(SettingsError) as err:
         load_settings(path=path)
     assert named in str(err.value) and str(path) in str(err.value)
+
+
+def test_a_settings_error_never_shows_an_alert_url(tmp_path, monkeypatch):
+    path = tmp_path / "ecostat.toml"
+    path.write_text(f'[alerts.units.360102]\nurl = "wecombot://{TOKEN}"\n[alerts]\nattempts = "x"\n',
+                    encoding="utf-8")
+    monkeypatch.delenv("ECOSTAT_SETTINGS", raising=False)
+    with pytest.raises(SettingsError) as err:
+        load_settings(path=path)
+    assert "'alerts.units.360102'" in str(err.value) and TOKEN not in str(err.value)
+
+
+def test_an_alert_whose_url_this_process_lacks_stays_pending(tmp_path, monkeypatch):
+    """`ecostat ingest` run from a shell without the worker's ECOSTAT_ALERT_URLS leaves its alerts alone."""
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    write_csv(raw / "inbox" / "360102" / "bad.csv",
+              [header("outfall_remediation"), row("outfall_remediation", completed=99)])
+    configure(tmp_path, monkeypatch, alerts_section())
+    monkeypatch.setenv("ECOSTAT_ALERT_URLS", f"json://127.0.0.1:{closed_port()}/ops")
+    assert [d.delivered for d in steps.run_plain(raw, db).deliveries] == [False]
+    monkeypatch.delenv("ECOSTAT_ALERT_URLS")
+    assert steps.run_plain(raw, db).deliveries == []
+    steps.run_plain(raw, db)
+    assert rows(db, "SELECT status FROM alerts") == [("retrying",)]
 
 
 def test_an_unknown_or_malformed_environment_variable_is_an_error(tmp_path, monkeypatch, capsys):
@@ -283,3 +311,37 @@ def test_the_shipped_example_settings_parse_and_hold_no_urls(monkeypatch):
     monkeypatch.delenv("ECOSTAT_SCHEDULE", raising=False)
     s = load_settings(path=Path(__file__).resolve().parent.parent / "ecostat.example.toml")
     assert (s.schedule, s.operator_urls, s.unit_urls, s.deadlines) == ("*/30 * * * *", [], {}, [])
+
+
+def test_a_delivery_pass_killed_midway_never_resends_what_it_delivered(tmp_path, monkeypatch):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    write_csv(raw / "inbox" / "360102" / "bad.csv",
+              [header("outfall_remediation"), row("outfall_remediation", completed=99)])
+    with webhook() as hook, socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # accepts, never answers: its delivery hangs until the timeout
+        hanging = f"json://127.0.0.1:{silent.getsockname()[1]}/hang"
+        configure(tmp_path, monkeypatch, f'[alerts]\noperator_urls = ["{hook.url("live")}", "{hanging}"]\n'
+                                         "attempts = 1\ntimeout_seconds = 60\n")
+        proc = subprocess.Popen([sys.executable, "-m", "ecostat.cli", "ingest", "--no-prefect", "--raw", str(raw),
+                                 "--warehouse", str(db)], env=dict(os.environ), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not hook.received:
+            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()  # type: ignore[union-attr]
+            time.sleep(0.1)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGKILL)  # while the other delivery hangs
+        proc.wait()
+        configure(tmp_path, monkeypatch, alerts_section(hook.url("live")))
+        steps.run_plain(raw, db)
+        steps.run_plain(raw, db)
+        assert len(hook.received) == 1  # journaled as it was delivered, not at the end of the pass
+    assert dict(rows(db, "SELECT recipient, status FROM alerts")) == {
+        f"json://127.0.0.1:{hook.port}": "delivered", redact_url(hanging): "pending"}

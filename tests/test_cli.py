@@ -65,6 +65,12 @@ def test_readers_take_a_format_and_units_by_name(tmp_path, capsys):
     assert main(["amendments", "--format", "csv", *wh]) == 0
     assert main(["certify", "--year", "2024", "--by", "王敏", *wh]) == 0
     assert main(["history", "--unit", "不存在区", *wh]) == 2
+    assert main(["history", "--unit", "东湖区", "--form", "入河排污口整治", *wh]) == 0  # a form by name
+    assert main(["query", "SELECT 1", "--memory", "lots", *wh]) == 1
+    not_duckdb = tmp_path / "not.duckdb"
+    not_duckdb.write_text("hello")
+    assert main(["query", "SELECT 1", "--warehouse", str(not_duckdb)]) == 1
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_validate_says_when_the_cross_period_rules_were_skipped(tmp_path, capsys):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -209,6 +210,8 @@ def test_escape_sequences_from_cells_never_reach_the_terminal(tmp_path, capsys):
     assert main(["validate", str(path), "--unit", "360102", "--warehouse", str(db)]) == 1
     write_csv(raw / "inbox" / "360102" / "a.csv", [OUTFALL, row("outfall_remediation", completed=evil)])
     write_csv(raw / "inbox" / "360102" / f"b{evil}.csv", [OUTFALL, row("outfall_remediation", completed=99)])
+    write_csv(raw / "inbox" / "360102" / "c.csv", [OUTFALL, row("outfall_remediation", period="2023"),
+                                                   [f"填报人：{evil}王敏"]])  # a footer
     assert main(["ingest", "--no-prefect", "--raw", str(raw), "--warehouse", str(db)]) == 0
     assert main(["query", "SELECT value, file FROM validation_issues", "--warehouse", str(db)]) == 0
     assert main(["history", "--unit", "东湖区", "--warehouse", str(db)]) == 0
@@ -217,3 +220,46 @@ def test_escape_sequences_from_cells_never_reach_the_terminal(tmp_path, capsys):
     assert "\\x1b]0;pwned\\x07" in out.out
     with duckdb.connect(str(db), read_only=True) as con:  # the data keeps what was written
         assert con.execute("SELECT value FROM validation_issues WHERE rule_id = 'CELL_NUMBER'").fetchone() == (evil,)
+
+
+def test_a_file_put_back_with_its_old_times_is_received_again(tmp_path):
+    """`cp -p` (WinSCP, unzip, rsync -t) keeps name, bytes and modification time: still a new drop."""
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    original = write_csv(tmp_path / "keep" / "a.csv", [OUTFALL, row("outfall_remediation", completed=99)])
+    inbox = raw / "inbox" / "360102"
+    inbox.mkdir(parents=True)
+    for _ in range(2):
+        shutil.copy2(original, inbox / "a.csv")
+        assert [t.status for t in steps.run_plain(raw, db).tables] == ["rejected"]
+    assert len(archive.receipts(raw / "archive")) == 2
+
+
+def test_an_entry_that_cannot_leave_the_inbox_does_not_stop_the_run(tmp_path, monkeypatch, caplog):
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    write_csv(raw / "inbox" / "360102" / "stuck.csv", [OUTFALL, row("outfall_remediation")])
+    write_csv(raw / "inbox" / "360103" / "b.csv", [OUTFALL, row("outfall_remediation", unit="360103")])
+    real = os.unlink
+
+    def refused(path, *args, **kw):  # the file system refuses (an immutable file, a busy SMB share)
+        if os.fsdecode(path).endswith("stuck.csv"):
+            raise PermissionError(1, "Operation not permitted")
+        return real(path, *args, **kw)
+
+    monkeypatch.setattr(os, "unlink", refused)
+    first = steps.run_plain(raw, db)
+    second = steps.run_plain(raw, db)  # the stuck file is journaled once, processed once
+    assert sorted(t.file for t in first.tables) == ["360102/stuck.csv", "360103/b.csv"] and second.tables == []
+    assert "could not be taken out of the inbox" in caplog.text
+
+
+def test_a_damaged_archive_object_holds_back_its_file_only(tmp_path):
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    write_csv(raw / "inbox" / "360102" / "a.csv", [OUTFALL, row("outfall_remediation")])
+    intake.receive_inbox(raw)
+    (rec,) = archive.receipts(raw / "archive")
+    obj = archive.object_path(raw / "archive", rec.sha256)
+    obj.chmod(0o644)
+    obj.write_bytes(b"not what was received")
+    write_csv(raw / "inbox" / "360103" / "b.csv", [OUTFALL, row("outfall_remediation", unit="360103")])
+    outcomes = {t.file: (t.status, [f.rule_id for f in t.findings]) for t in steps.run_plain(raw, db).tables}
+    assert outcomes == {"360102/a.csv": ("rejected", ["FILE_CHECK_FAILED"]), "360103/b.csv": ("accepted", [])}

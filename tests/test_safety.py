@@ -119,6 +119,9 @@ def test_rebuild_from_the_archive_alone_gives_identical_figures_and_statuses(tmp
     assert len(state(db)["figures"]) > 500
     assert main(["rebuild", *live, "--to", str(rebuilt)]) == 2  # never overwrites
     assert main(["rebuild", *live, "--to", str(db)]) == 2  # nor the live warehouse
+    again = tmp_path / "again.duckdb"  # a second rebuild counts no attempt of the first: nothing quarantined
+    assert main(["rebuild", *live, "--to", str(again)]) == 0
+    assert state(again) == state(db)
 
 
 @pytest.fixture(scope="module")
