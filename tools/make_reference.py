@@ -171,13 +171,21 @@ def generate(folder: Path) -> None:
 
 
 def inbox_of(target: Path) -> Path:
-    """A raw folder whose inbox holds the samples and the reference load (modification times kept)."""
+    """A raw folder whose inbox holds the samples and the reference load, with the modification times that
+    set their processing order: the samples' from ``tools/make_samples.py``, the load's as :func:`generate`
+    sets them (git keeps no modification times, so a checkout's own would order them by chance)."""
+    from make_samples import build_files, stamp
+
     raw = target / "raw"
     shutil.copytree(ROOT / "raw" / "samples", raw / "inbox")
-    for path in LOAD.rglob("*.*"):
+    for f in build_files():
+        when = stamp(f.when).timestamp()
+        os.utime(raw / "inbox" / f.path, (when, when))
+    for k, path in enumerate(sorted(LOAD.rglob("*.*"))):
         dest = raw / "inbox" / path.relative_to(LOAD)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, dest)
+        shutil.copyfile(path, dest)
+        os.utime(dest, (MTIME + k * 60, MTIME + k * 60))
     return raw
 
 
