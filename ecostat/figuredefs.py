@@ -1,5 +1,6 @@
 """The annual figures as data: ``schemas/figures.csv`` gives each figure its names and units and how it is
-computed from the final reports, by kind (one generic query per kind, ``warehouse/mart_figure_values.sql``):
+computed from the final reports, by kind (one generic aggregate per kind, ``warehouse/mart_figure_values.sql``,
+over each figure's rows of its form's final reports, ``mart_figure_rows``: :func:`figure_rows_view`):
 
 - ``sum``: Σ field; ``ratio``: Σ field ÷ Σ denominator × 100 (never an average of percentages);
   ``reduction``: (1 − Σ field ÷ Σ denominator) × 100 (a cut against a base, e.g. emissions);
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from ecostat import formsql
 from ecostat.formspec import NUMERIC, PERCENT, Form
 from ecostat.registry import registry
 
@@ -255,3 +257,41 @@ def sql_figures_view(defs: list[Figure] | tuple[Figure, ...]) -> str:
                 "NULL::VARCHAR AS dimension, NULL::DOUBLE AS value WHERE false"]
     return ("-- The figures of kind sql (warehouse/figures/<figure>.sql), unrounded.\n"
             "CREATE OR REPLACE VIEW mart_sql_figures AS\n" + "\nUNION ALL\n".join(arms) + ";")
+
+
+def _met(form: Form, conditions: tuple[Condition, ...], role: str) -> str:
+    """Whether a final row ``f`` meets every condition (true for none), each condition's codes or numbers read
+    from the figure's catalogue row ``c`` (never spliced): a value the field does not hold meets nothing."""
+    kinds = {f.code: f.kind for f in form.fields}
+    met = [f'coalesce(list_contains(c.{role}[{i}].numbers, f."{k.field}"::DOUBLE), false)' if kinds[k.field] in NUMERIC
+           else f'coalesce(list_contains(c.{role}[{i}].codes, f."{k.field}"::VARCHAR), false)'
+           for i, k in enumerate(conditions, 1)]
+    return " AND ".join(met) or "true"
+
+
+def figure_rows_view(defs: list[Figure] | tuple[Figure, ...], forms: dict[str, Form]) -> str:
+    """``mart_figure_rows``: for every figure not of kind ``sql``, one row per row of its form's final reports:
+    year, unit, dimension (the ``by`` field's code), numerator (``field``) and denominator as numbers, and
+    whether the row meets the figure's ``filter`` and ``base``; what ``mart_figure_values`` aggregates by kind.
+    Each figure reads its form's wide rows once (figure codes and field codes are checked identifiers)."""
+    used = [f for f in defs if f.kind != "sql"]
+    ctes = [formsql.final_rows(forms[code]) for code in dict.fromkeys(f.form for f in used)]
+    arms = []
+    for fig in used:
+        form = forms[fig.form]
+        dimension = f'f."{fig.by}"::VARCHAR' if fig.by else "NULL::VARCHAR"
+        num = f'f."{fig.field}"::DOUBLE' if fig.field else "NULL::DOUBLE"
+        den = f'f."{fig.denominator}"::DOUBLE' if fig.denominator else "NULL::DOUBLE"
+        arms.append(f"SELECT '{fig.figure}' AS figure, f.year, f.unit_code, {dimension} AS dimension, {num} AS num, "
+                    f"{den} AS den,\n       {_met(form, fig.filter, 'filter')} AS in_filter, "
+                    f"{_met(form, fig.base, 'base')} AS in_base\n"
+                    f'FROM "final_{form.code}" f, (SELECT filter, base FROM meta_figure_catalogue '
+                    f"WHERE figure = '{fig.figure}') c")
+    if not arms:
+        arms = ["SELECT NULL::VARCHAR AS figure, NULL::INTEGER AS year, NULL::VARCHAR AS unit_code, "
+                "NULL::VARCHAR AS dimension, NULL::DOUBLE AS num, NULL::DOUBLE AS den, false AS in_filter, "
+                "false AS in_base WHERE false"]
+    with_ctes = "WITH\n" + ",\n".join(ctes) + "\n" if ctes else ""
+    return ("-- Every figure (not of kind sql) with each row of its form's final reports: dimension, numerator,\n"
+            "-- denominator, and whether the row meets the figure's filter and base (meta_figure_catalogue).\n"
+            "CREATE OR REPLACE VIEW mart_figure_rows AS\n" + with_ctes + "\nUNION ALL\n".join(arms) + ";")

@@ -1,7 +1,8 @@
 """The warehouse SQL derived from the form definitions (``schemas/<form>.py``), so that no SQL file names
 a form's fields: each form's fact table (lineage columns, then its fields typed by kind, with the
 Chinese name and unit as column comments), the union of current slices the final reports are chosen
-from, and the long view of the final reports' values that the figures read.
+from, each form's final rows (what the figures read, :func:`ecostat.figuredefs.figure_rows_view`) and the
+long view of the final reports' values (what a figure of kind ``sql`` may read).
 
 Identifiers come only from the form registry, whose codes :func:`check_identifiers` restricts to
 lower-case words; comments are the schema modules' own text.
@@ -105,19 +106,25 @@ def _values_arm(form: Form, fields: list[Field], numeric: bool) -> str:
             f'              FROM "final_{form.code}") ON {names} INTO NAME field VALUE {into})')
 
 
+def final_rows(form: Form) -> str:
+    """The CTE ``"final_<form>"``: the current rows of every unit's final report of a year (contract §5) of a
+    form, wide as its fact table, with ``key`` (the row's key codes joined with ``|``)."""
+    key = "concat_ws('|', " + ", ".join(f'f."{k}"' for k in form.key) + ")" if form.key else "NULL::VARCHAR"
+    return (f'"final_{form.code}" AS (\n    SELECT f.*, {key} AS "key" FROM "{form.table}" f\n'
+            f"    JOIN core_final_reports r ON r.form = '{form.code}' AND r.unit_code = f.unit_code\n"
+            "     AND r.year = f.year AND r.period = f.period\n    WHERE f.is_current)")
+
+
 def final_values(forms: list[Form]) -> str:
     """``core_final_values``: every given value of every unit's final report of a year (contract §5),
-    one row per (row, field), the input of the figures. ``key`` joins the row's key codes with ``|``."""
+    one row per (row, field): what a figure of kind ``sql`` reads. ``key`` joins the row's key codes with ``|``."""
     ctes, arms = [], []
     for form in forms:
-        key = "concat_ws('|', " + ", ".join(f'f."{k}"' for k in form.key) + ")" if form.key else "NULL::VARCHAR"
-        ctes.append(f'"final_{form.code}" AS (\n    SELECT f.*, {key} AS "key" FROM "{form.table}" f\n'
-                    f"    JOIN core_final_reports r ON r.form = '{form.code}' AND r.unit_code = f.unit_code\n"
-                    "     AND r.year = f.year AND r.period = f.period\n    WHERE f.is_current)")
+        ctes.append(final_rows(form))
         numeric = [f for f in form.fields if f.kind in NUMERIC]
         coded = [f for f in form.fields if f.kind not in NUMERIC]
         arms += [_values_arm(form, group, is_number) for group, is_number in ((numeric, True), (coded, False)) if group]
     return ("-- Every given value of every unit's final report of a year, one row per (row, field): numbers in\n"
-            "-- value, registry codes and text in code; at_least where written with 以上/多/≥. The figures' input.\n"
+            "-- value, registry codes and text in code; at_least where written with 以上/多/≥.\n"
             "CREATE OR REPLACE VIEW core_final_values AS\nWITH\n" + ",\n".join(ctes) + "\n"
             + "\nUNION ALL\n".join(arms) + ";")

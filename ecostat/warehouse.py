@@ -89,12 +89,13 @@ def sql_files() -> list[Path]:
 
 def declared_objects() -> list[tuple[str, str]]:
     """Every table and view as (name, SQL) in layer order (meta, fact, core, mart): the SQL files, and
-    what is derived from the forms (fact tables, slices, final values) and the figures (sql figures)."""
+    what is derived from the forms (fact tables, slices, final values) and the figures (their rows, sql figures)."""
     forms = list(FORMS.values())
     objects = [(p.stem, p.read_text(encoding="utf-8")) for p in sql_files()]
     objects += [(f.table, formsql.fact_table(f)) for f in forms]
     objects += [("core_form_slices", formsql.form_slices(forms)), ("core_final_values", formsql.final_values(forms)),
-                ("mart_sql_figures", figuredefs.sql_figures_view(figuredefs.figures()))]
+                ("mart_sql_figures", figuredefs.sql_figures_view(figuredefs.figures())),
+                ("mart_figure_rows", figuredefs.figure_rows_view(figuredefs.figures(), FORMS))]
     return sorted(objects, key=lambda o: (LAYERS.index(o[0].split("_")[0]), o[0]))
 
 

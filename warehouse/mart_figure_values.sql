@@ -1,46 +1,18 @@
--- Every annual figure of contract §6, unrounded, from each unit's final report of the year
--- (core_final_values), computed as meta_figure_catalogue (schemas/figures.csv) defines it: one generic
--- aggregate per kind, times the figure's scale. Scope 'all': the city (the unit of kind city in meta_units)
--- over every unit's rows, and each other unit alone; 'unit': each unit alone (the city's figure is the city
--- unit's own); 'city': the city only.
+-- Every annual figure of contract §6, unrounded, from each unit's final report of the year, computed as
+-- meta_figure_catalogue (schemas/figures.csv) defines it: one generic aggregate per kind over the figure's
+-- rows (mart_figure_rows: each row of its form's final reports, with its dimension, numerator, denominator
+-- and whether it meets the figure's filter and base), times the figure's scale. Scope 'all': the city (the
+-- unit of kind city in meta_units) over every unit's rows, and each other unit alone; 'unit': each unit
+-- alone (the city's figure is the city unit's own); 'city': the city only.
 -- Figures of kind sql come from warehouse/figures/<figure>.sql through mart_sql_figures.
 CREATE OR REPLACE VIEW mart_figure_values AS
 WITH
 city AS (SELECT code AS city FROM meta_units WHERE kind = 'city'),
-entries AS (  -- each figure with every value of its form's final rows
-    SELECT c.figure, c.kind, c.scope AS spread, coalesce(c.scale, 1) AS scale, c.field AS num_field,
-           c.denominator, c.by_field, len(coalesce(c.filter, [])) AS filter_n, len(coalesce(c.base, [])) AS base_n,
-           v.year, v.unit_code, v.submission_id, v.source_row, v.field, v.value, v.code
-    FROM meta_figure_catalogue c JOIN core_final_values v ON v.form = c.form
-    WHERE c.kind <> 'sql'
-),
-conditions AS (  -- one row per condition: the row's field holds one of codes (or numbers)
-    SELECT figure, 'filter' AS role, unnest(filter) AS c FROM meta_figure_catalogue
-    UNION ALL
-    SELECT figure, 'base', unnest(base) FROM meta_figure_catalogue
-),
-met AS (  -- how many of a figure's filter (base) conditions each row meets
-    SELECT e.figure, k.role, e.submission_id, e.source_row, count(*) AS n
-    FROM entries e JOIN conditions k ON k.figure = e.figure AND k.c.field = e.field
-     AND (list_contains(k.c.codes, e.code) OR list_contains(k.c.numbers, e.value))
-    GROUP BY ALL
-),
-figure_rows AS (  -- one row per (figure, final row): its dimension, numerator and denominator
-    SELECT figure, kind, spread, scale, filter_n, base_n, year, unit_code, submission_id, source_row,
-           any_value(code) FILTER (WHERE field = by_field) AS dimension,
-           any_value(value) FILTER (WHERE field = num_field) AS num,
-           any_value(value) FILTER (WHERE field = denominator) AS den
-    FROM entries
-    GROUP BY ALL
-),
-judged AS (  -- whether each row meets the figure's filter and base
-    SELECT r.*, coalesce(f.n, 0) = r.filter_n AS in_filter, coalesce(b.n, 0) = r.base_n AS in_base, city.city
-    FROM figure_rows r
+judged AS (
+    SELECT r.*, c.kind, c.scope AS spread, coalesce(c.scale, 1) AS scale, city.city
+    FROM mart_figure_rows r
+    JOIN meta_figure_catalogue c USING (figure)
     CROSS JOIN city
-    LEFT JOIN met f ON f.role = 'filter' AND f.figure = r.figure
-     AND f.submission_id = r.submission_id AND f.source_row = r.source_row
-    LEFT JOIN met b ON b.role = 'base' AND b.figure = r.figure
-     AND b.submission_id = r.submission_id AND b.source_row = r.source_row
 )
 SELECT year, CASE WHEN grouping(unit_code) = 1 THEN city ELSE unit_code END AS scope, figure, dimension,
        scale * CASE kind
