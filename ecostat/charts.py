@@ -1,7 +1,8 @@
 """Charts of the annual figures (matplotlib, drawn with a CJK font so that no glyph is missing).
 
 The font is Noto Sans CJK SC from Debian's ``fonts-noto-cjk``; nothing is downloaded. Each function
-draws small multiples (one panel per figure) and returns PNG bytes.
+draws small multiples (one panel per figure) and returns PNG bytes. matplotlib is imported when a chart
+is drawn (a third of a second): a run whose status site has no chart does without it.
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ import math
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-from matplotlib import font_manager
-from matplotlib.figure import Figure  # drawn without pyplot: no GUI backend, no global figure state
-from matplotlib.patches import Patch
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 CJK_FAMILY = "Noto Sans CJK SC"
 CJK_FILES = (Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),)
@@ -31,6 +30,8 @@ class FontMissing(RuntimeError):
 @cache
 def cjk_family() -> str:
     """The CJK font family, registered with matplotlib (its font cache may predate the font)."""
+    from matplotlib import font_manager
+
     if not any(f.name == CJK_FAMILY for f in font_manager.fontManager.ttflist):
         for path in CJK_FILES:
             if path.is_file():
@@ -60,6 +61,8 @@ def _figure(count: int, columns: int, width: float, height: float, *, left: floa
             bottom: float = 0.45) -> tuple[Figure, list]:  # type: ignore[type-arg]
     """A grid of panels ``height`` inches high; margins in inches (a fixed layout: far cheaper than
     matplotlib's constrained one, which would dominate every rebuild of the status site)."""
+    from matplotlib.figure import Figure  # drawn without pyplot: no GUI backend, no global figure state
+
     rows = max(1, math.ceil(count / columns))
     total = height * rows + 0.35  # room for the legend on top
     fig = Figure(figsize=(width, total), dpi=DPI)
@@ -93,6 +96,8 @@ def _values(values: list[float | None]) -> list[float]:
 
 def bars(panels: list[Panel], *, columns: int = 3, horizontal: bool = False) -> bytes:
     """Grouped bars per panel (vertical; horizontal for many categories such as districts)."""
+    import matplotlib
+
     with matplotlib.rc_context(_style()):
         return _bars(panels, columns, horizontal)
 
@@ -130,6 +135,8 @@ def _bars(panels: list[Panel], columns: int, horizontal: bool) -> bytes:
             ax.margins(y=0.18)
         ax.spines[["top", "right"]].set_visible(False)
     if len(names) > 1:
+        from matplotlib.patches import Patch
+
         fig.legend(handles=[Patch(color=colour[n], label=n) for n in names], loc="outside upper center",
                    ncols=len(names), frameon=False)
     return _png(fig)
@@ -137,6 +144,8 @@ def _bars(panels: list[Panel], columns: int, horizontal: bool) -> bytes:
 
 def lines(panels: list[Panel], *, columns: int = 2) -> bytes:
     """Lines per panel over its categories (e.g. months), with the notes written under the axis."""
+    import matplotlib
+
     with matplotlib.rc_context(_style()):
         return _lines(panels, columns)
 

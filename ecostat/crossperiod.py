@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from ecostat.normalize import Period
 from ecostat.validation import CheckedTable
@@ -87,32 +88,37 @@ def check_code_owners(con: duckdb.DuckDBPyConnection | None, table: CheckedTable
                       unloaded: list[CheckedTable]) -> None:
     """A row whose owned code (section, source) is current under another unit for the same period is an error,
     until that unit's slice is replaced without it: by a later table, or by this one (the city moving a section
-    from one unit to another in one table). Within one table the code is unique per period (its own rule)."""
+    from one unit to another in one table). Within one table the code is unique per period (its own rule).
+
+    The warehouse is asked, in one hash join with the table's rows (as Arrow, not Python rows), for the rows
+    whose code is current under another unit; the same file's unloaded tables (a dry run) override it."""
     form, frame = table.form, table.frame
     code = form.owned_code if form is not None else None
     if form is None or frame is None or code is None:
         return
-    rows = [(int(i), u, p, c) for i, u, p, c in zip(frame.index, frame["unit_code"].tolist(),
-                                                     frame["period"].tolist(), frame[code].tolist(), strict=True)
-            if not (_na(u) or _na(p) or _na(c))]
-    if not rows:
+    given = frame[["unit_code", "period", code]].dropna()
+    if given.empty:
         return
-    owners: dict[tuple[str, str], str] = {}  # (period, code) -> the unit it is current for
+    others: dict[int, str] = {}  # row -> a unit the warehouse holds the row's code current for
     if con is not None:
-        pairs = sorted({(p, c) for _, _, p, c in rows})
-        for unit, period, value in con.execute(  # a hash join with the table's own (period, code) pairs
-                f'SELECT f.unit_code, f.period, f."{code}" FROM "{form.table}" f '
-                "JOIN (SELECT unnest(?) AS period, unnest(?) AS code) w "
-                f'ON w.period = f.period AND w.code = f."{code}" WHERE f.is_current',
-                [[p for p, _ in pairs], [c for _, c in pairs]]).fetchall():
-            owners[(period, value)] = unit
+        owned_rows = pa.table({"row": pa.array(given.index, pa.int64()),  # noqa: F841 - read by DuckDB by name
+                               **{c: pa.array(given[c], from_pandas=True) for c in ("unit_code", "period", code)}})
+        others = dict(con.execute(
+            f'SELECT w."row", f.unit_code FROM "{form.table}" f JOIN owned_rows w '
+            f'ON w.period = f.period AND w."{code}" = f."{code}" WHERE f.is_current AND f.unit_code <> w.unit_code'
+        ).fetchall())
+    dry: dict[tuple[str, str], str] = {}  # (period, code) -> unit, from the file's unloaded tables
     for other in unloaded:
         if other.form is form and other.frame is not None:
-            owners.update({(p, v): u for u, p, v in zip(other.frame["unit_code"], other.frame["period"],
-                                                         other.frame[code], strict=True)})
-    replaced = {(u, p) for _, u, p, _ in rows}
-    for row, unit, period, value in rows:
-        owner = owners.get((period, value))
+            dry.update({(p, v): u for u, p, v in zip(other.frame["unit_code"], other.frame["period"],
+                                                     other.frame[code], strict=True)})
+    replaced = set(given[["unit_code", "period"]].drop_duplicates().itertuples(index=False, name=None))
+    if not dry:
+        given = given[given.index.isin(list(others))]
+    for row, unit, period, value in zip(given.index.tolist(), given["unit_code"].tolist(), given["period"].tolist(),
+                                        given[code].tolist(), strict=True):
+        owner = dry.get((period, value), others.get(row))
         if owner is None or owner == unit or (owner, period) in replaced:
             continue
-        table.add("PERIOD_CODE_OWNER", row, code, value=table.written(row, code), period=period, owner=owner)
+        table.add("PERIOD_CODE_OWNER", int(row), code, value=table.written(int(row), code), period=period,
+                  owner=owner)

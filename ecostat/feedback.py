@@ -21,7 +21,7 @@ from xlsxwriter.worksheet import Worksheet
 from ecostat.catalogue import Finding, SeverityCounts
 from ecostat.display import markdown_text
 from ecostat.durable import open_folder, write_bytes
-from ecostat.readers import RawTable
+from ecostat.readers import RawTable, TableRows, row_numbers, take
 from ecostat.safecell import is_formula_like, safe_text, write
 from ecostat.sheetxml import column_index
 
@@ -124,7 +124,7 @@ class _Formats:
         return self.cache[key]
 
 
-def copied_rows(report: TableReport) -> tuple[list[tuple[int, list[object]]], bool]:
+def copied_rows(report: TableReport) -> tuple[TableRows, bool]:
     """The rows of a table the feedback copies, and whether that is all of them: every row of a table
     up to :data:`FULL_COPY_ROWS` rows; of a bigger one, its first :data:`HEAD_ROWS` rows (banner and
     header) and each row that has a finding."""
@@ -133,7 +133,7 @@ def copied_rows(report: TableReport) -> tuple[list[tuple[int, list[object]]], bo
     if len(rows) <= FULL_COPY_ROWS:
         return rows, True
     marked = {f.row for f in report.findings if f.row is not None}
-    return [(n, cells) for n, cells in rows if n <= HEAD_ROWS or n in marked], False
+    return take(rows, [k for k, n in enumerate(row_numbers(rows)) if n <= HEAD_ROWS or n in marked]), False
 
 
 def _copy_table(ws: Worksheet, fmt: _Formats, report: TableReport) -> bool:

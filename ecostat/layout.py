@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
+import numpy as np
+
 from ecostat.forms import known_header_keys
 from ecostat.normalize import header_key, is_missing, shown, text_key
-from ecostat.readers import RawTable
-
-Row = tuple[int, list[object]]
+from ecostat.readers import RawTable, Rows, TableRows, take
 
 # Columns the bureau never defined but every paper form has: ignored without a finding.
 IGNORED_HEADERS = frozenset(text_key(w) for w in ("序号", "备注", "说明"))
@@ -48,7 +48,7 @@ class Layout:
 
     header_rows: list[int]                 # row numbers of the header block (one or two rows)
     header: list[tuple[int, object]]       # per column: (row number of the header cell, the cell)
-    body: list[Row]                        # rows below the header and above the footer, notes left out
+    body: TableRows                        # rows below the header and above the footer, notes left out
     footer: list[FooterPair] = field(default_factory=list)  # label–value pairs of notes and footer rows
     footer_row: int | None = None          # the first footer row
     not_data: set[int] = field(default_factory=set)  # rows below the header that are notes or footer
@@ -97,7 +97,7 @@ def header_text(cell: object) -> str:
 def lay_out(raw: RawTable, at: int) -> Layout:
     """The layout of a table whose first row naming two known headers is ``raw.rows[at]``."""
     first, last = _header_block(raw, at)
-    block = raw.rows[first:last + 1]
+    block = list(raw.rows[first:last + 1])  # one or two rows, each made once
     width = max(len(cells) for _, cells in block)
     header: list[tuple[int, object]] = []
     for j in range(width):
@@ -105,20 +105,62 @@ def lay_out(raw: RawTable, at: int) -> Layout:
         written = [(n, cells[j]) for n, cells in block if j < len(cells) and not is_missing(cells[j])]
         header.append(written[-1] if written else (block[0][0], None))
     layout = Layout([n for n, _ in block], header, [])
-    seen_data = False
-    for n, cells in raw.rows[last + 1:]:
-        if layout.footer_row is not None or _is_labelled(cells):
-            if seen_data and layout.footer_row is None:
-                layout.footer_row = n
-            layout.footer += footer_pairs(n, cells)
-            layout.not_data.add(n)
-            continue
-        if is_note(cells):
-            layout.not_data.add(n)
-            continue
-        seen_data = seen_data or any(not is_missing(c) for c in cells)
-        layout.body.append((n, cells))
+    below = raw.rows[last + 1:]
+    body: list[int] = []  # positions in ``below``
+    if isinstance(below, Rows):
+        _place_columns(layout, below, body)
+    else:
+        seen_data = False
+        for k, (n, cells) in enumerate(below):
+            seen_data = _place(layout, body, k, n, cells, seen_data)
+    layout.body = take(below, body)
     return layout
+
+
+def _place(layout: Layout, body: list[int], k: int, n: int, cells: list[object], seen_data: bool) -> bool:
+    """Row ``n`` (position ``k`` below the header) to the footer, the notes or the body; returns whether data
+    has been seen by then."""
+    if layout.footer_row is not None or _is_labelled(cells):
+        if seen_data and layout.footer_row is None:
+            layout.footer_row = n
+        layout.footer += footer_pairs(n, cells)
+        layout.not_data.add(n)
+        return seen_data
+    if is_note(cells):
+        layout.not_data.add(n)
+        return seen_data
+    body.append(k)
+    return seen_data or any(not is_missing(c) for c in cells)
+
+
+def _cell_kind(cell: object) -> int:
+    """0: empty; 1: given; 2: given text that may start a footer or a note row."""
+    if is_missing(cell):
+        return 0
+    if isinstance(cell, str):
+        text = cell.strip()
+        if _LABELLED.match(text) or text.startswith(NOTE_PREFIXES):
+            return 2
+    return 1
+
+
+def _place_columns(layout: Layout, below: Rows, body: list[int]) -> None:
+    """:func:`_place` of every row, judging a column at a time which rows may be footer or note rows: only
+    those are looked at one by one (and, once the footer has begun, every row after it)."""
+    kinds = np.array([below.mapped_array(j, _cell_kind, np.int8) for j in range(len(below.codes))],
+                     dtype=np.int8).reshape(len(below.codes), len(below))
+    given: np.ndarray = np.asarray((kinds > 0).any(axis=0))
+    seen_data, start = False, 0
+    for c in [*np.flatnonzero((kinds == 2).any(axis=0)).tolist(), len(below)]:
+        if layout.footer_row is not None:
+            for k in range(start, len(below)):
+                seen_data = _place(layout, body, k, *below[k], seen_data)
+            return
+        body.extend(range(start, c))  # rows that are neither footer nor notes
+        seen_data = seen_data or bool(given[start:c].any())
+        if c < len(below):
+            seen_data = _place(layout, body, c, *below[c], seen_data)
+        start = c + 1
 
 
 def _header_block(raw: RawTable, at: int) -> tuple[int, int]:

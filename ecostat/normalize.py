@@ -56,6 +56,8 @@ def is_missing(raw: object) -> bool:
         return True
     if isinstance(raw, str):
         if raw.isascii():  # NFKC leaves ASCII as it is: text_key without its cost
+            if raw.isalnum():  # letters and digits only (a code): of the markers, only na
+                return len(raw) == 2 and raw.lower() == "na"
             return "".join(raw.split()).lower() in MISSING_MARKERS
         if raw.isalnum() and len(raw) > 2:
             # letters and digits only: NFKC cannot shorten them to a marker (无 or na) beyond two characters

@@ -18,6 +18,7 @@ handed to validation on the :class:`RawTable` as plain data.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
 import datetime as dt
@@ -25,9 +26,10 @@ import io
 import json
 import struct
 import zipfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import charset_normalizer
 import numpy as np
@@ -53,6 +55,129 @@ UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 UNICODE_TEXT = "Excel“Unicode 文本”导出（UTF-16，制表符分隔）/ Excel 'Unicode Text' export (UTF-16, tab-separated)"
 
 
+class Rows(Sequence[tuple[int, list[object]]]):
+    """The rows of a table read a column at a time (a csv, json or parquet file), as (row number, cells) like
+    a list of rows, without a Python list per row: column ``j`` holds each distinct cell once
+    (``distinct[j]``) and, per row, which one it is (``codes[j]``); row number ``p + 1`` is position ``p``.
+    A row's cells are made when it is asked for; :meth:`column` reads a column and :meth:`mapped` a function
+    of its cells (called once per distinct cell) without making rows; a slice or :meth:`take` is a selection
+    of the same columns."""
+
+    def __init__(self, distinct: list[np.ndarray], codes: list[np.ndarray], at: range | np.ndarray | None = None):
+        self.distinct, self.codes = distinct, codes
+        self.at = range(len(codes[0]) if codes else 0) if at is None else at
+
+    @classmethod
+    def of_columns(cls, columns: list[list[object]]) -> Rows:
+        """Rows from whole columns of cells (equal cells need not be shared)."""
+        distinct, codes = [], []
+        for column in columns:
+            found: dict[object, int] = {}
+            cells: list[object] = []
+            at = np.empty(len(column), dtype=np.int32)
+            for p, v in enumerate(column):
+                try:
+                    key: object = (v.__class__, v)  # with its type: True and 1 are equal keys, not cells
+                    hash(key)
+                except TypeError:  # an unhashable cell (a list from json) is its own
+                    key = id(v)
+                k = found.setdefault(key, len(cells))
+                if k == len(cells):
+                    cells.append(v)
+                at[p] = k
+            distinct.append(_object_array(cells))
+            codes.append(at)
+        return cls(distinct, codes)
+
+    def __len__(self) -> int:
+        return len(self.at)
+
+    @overload
+    def __getitem__(self, k: int) -> tuple[int, list[object]]: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> Rows: ...
+
+    def __getitem__(self, k: int | slice) -> tuple[int, list[object]] | Rows:
+        if isinstance(k, slice):
+            return Rows(self.distinct, self.codes, self.at[k])
+        p = int(self.at[k])
+        return p + 1, self.cells(p + 1)
+
+    def __iter__(self) -> Iterator[tuple[int, list[object]]]:
+        for p in self.at:
+            yield int(p) + 1, self.cells(int(p) + 1)
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Rows({len(self)} rows × {len(self.codes)} columns)"
+
+    def take(self, ks: list[int]) -> Rows:
+        """The rows at positions ``ks`` (ascending) of this selection."""
+        if len(ks) == len(self.at):
+            return self
+        return Rows(self.distinct, self.codes, np.asarray(self.at)[np.asarray(ks, dtype=np.int64)])
+
+    def _codes(self, j: int) -> np.ndarray:
+        at = self.at
+        if isinstance(at, range):
+            return self.codes[j][at.start:at.stop:at.step]
+        return self.codes[j][at]
+
+    def column(self, j: int) -> list[object]:
+        """The cells of column ``j`` in these rows (None past the last column)."""
+        if j >= len(self.codes):
+            return [None] * len(self.at)
+        return self.distinct[j][self._codes(j)].tolist()  # type: ignore[no-any-return]
+
+    def mapped(self, j: int, fn: Callable[[object], Any]) -> list[Any]:
+        """``fn`` of each cell of column ``j`` in these rows, called once per distinct cell."""
+        return self.mapped_array(j, fn, object).tolist()  # type: ignore[no-any-return]
+
+    def mapped_array(self, j: int, fn: Callable[[object], Any], dtype: type) -> np.ndarray:
+        """:meth:`mapped` as a numpy array of ``dtype``."""
+        if j >= len(self.codes):
+            return np.full(len(self.at), fn(None), dtype=dtype)
+        out: np.ndarray = np.empty(len(self.distinct[j]), dtype=dtype)
+        for k, v in enumerate(self.distinct[j]):
+            out[k] = fn(v)
+        return out[self._codes(j)]
+
+    def numbers(self) -> list[int]:
+        """The row numbers of these rows."""
+        return list(range(self.at.start + 1, self.at.stop + 1, self.at.step)) if isinstance(self.at, range) \
+            else (self.at + 1).tolist()
+
+    def cells(self, row: int) -> list[object]:
+        """The cells of row number ``row`` of the whole table."""
+        return [d[c[row - 1]] for d, c in zip(self.distinct, self.codes, strict=True)]
+
+
+def _object_array(values: list[object]) -> np.ndarray:
+    """A numpy array of Python objects, element by element (a tuple or list stays one element)."""
+    out = np.empty(len(values), dtype=object)
+    for k, v in enumerate(values):
+        out[k] = v
+    return out
+
+
+TableRows = list[tuple[int, list[object]]] | Rows
+
+
+def take(rows: TableRows, ks: list[int]) -> TableRows:
+    """The rows at positions ``ks`` (ascending) of a list of rows or of :class:`Rows`."""
+    return rows.take(ks) if isinstance(rows, Rows) else [rows[k] for k in ks]
+
+
+def row_numbers(rows: TableRows) -> list[int]:
+    """The row numbers of a list of rows or of :class:`Rows`."""
+    return rows.numbers() if isinstance(rows, Rows) else [n for n, _ in rows]
+
+
 @dataclass
 class RawTable:
     """One table: its sheet (None for csv/json/parquet) and its rows as (row number, cells).
@@ -64,10 +189,20 @@ class RawTable:
     """
 
     sheet: str | None
-    rows: list[tuple[int, list[object]]]
+    rows: TableRows
     notes: list[Finding] = field(default_factory=list)
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)
     percent: set[tuple[int, int]] = field(default_factory=set)
+    _numbers: list[int] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def cells(self, row: int) -> list[object]:
+        """The cells of row number ``row`` (empty when the table has no such row)."""
+        if isinstance(self.rows, Rows):
+            return self.rows.cells(row)
+        if self._numbers is None:
+            self._numbers = row_numbers(self.rows)
+        k = bisect.bisect_left(self._numbers, row)
+        return self.rows[k][1] if k < len(self._numbers) and self._numbers[k] == row else []
 
 
 class ReadError(Exception):
@@ -172,11 +307,12 @@ def _read_xlsx(data: bytes) -> list[RawTable]:
         check_size(meta.name, sheet.total_height, sheet.total_width)
         scan = scans.get(meta.name, sheetxml.SheetScan())
         merged = [(r1 + 1, c1 + 1, r2 + 1, c2 + 1) for (r1, c1), (r2, c2) in sheet.merged_cell_ranges or ()]
-        table = RawTable(meta.name, [], merged=merged)
+        rows: list[tuple[int, list[object]]] = []
+        table = RawTable(meta.name, rows, merged=merged)
         for i, cells in enumerate(sheet.to_python(skip_empty_area=False), 1):
             if i % 4096 == 0:
                 budget.check()
-            table.rows.append((i, [_calamine_value(v) for v in cells]))
+            rows.append((i, [_calamine_value(v) for v in cells]))
         for (row, j), text in sorted(scan.errors.items()):
             _put(table, row, j, text)
         if scan.percent:
@@ -191,10 +327,12 @@ def _read_xlsx(data: bytes) -> list[RawTable]:
 
 
 def _put(table: RawTable, row: int, j: int, value: object) -> None:
-    """Set a cell that calamine left out (an error cell), growing the table to reach it."""
-    while len(table.rows) < row:
-        table.rows.append((len(table.rows) + 1, []))
-    cells = table.rows[row - 1][1]
+    """Set a cell that calamine left out (an error cell), growing the table (a workbook's: a list) to reach it."""
+    rows = table.rows
+    assert isinstance(rows, list)
+    while len(rows) < row:
+        rows.append((len(rows) + 1, []))
+    cells = rows[row - 1][1]
     cells += [None] * (j + 1 - len(cells))
     cells[j] = value
 
@@ -235,10 +373,11 @@ def _read_xlsx_openpyxl(data: bytes) -> list[RawTable]:
     tables = []
     for k, ws in enumerate(wb.worksheets):
         check_size(ws.title, ws.max_row, ws.max_column)
-        table = RawTable(ws.title, [], merged=[
+        rows: list[tuple[int, list[object]]] = []
+        table = RawTable(ws.title, rows, merged=[
             (m.min_row, m.min_col, m.max_row, m.max_col) for m in ws.merged_cells.ranges])
         for i, cells in enumerate(ws.iter_rows(min_row=1, min_col=1), 1):
-            table.rows.append((i, [c.value for c in cells]))
+            rows.append((i, [c.value for c in cells]))
             table.percent.update((i, j) for j, c in enumerate(cells)
                                  if _is_number(c.value) and is_percent_format(c.number_format))
         if formulas is not None:
@@ -253,10 +392,11 @@ def _read_xls(data: bytes) -> list[RawTable]:
     book = xlrd.open_workbook(file_contents=data, formatting_info=True, logfile=io.StringIO())
     tables = []
     for sh in book.sheets():
-        table = RawTable(sh.name, [], merged=[(r1 + 1, c1 + 1, r2, c2) for r1, r2, c1, c2 in sh.merged_cells])
+        rows: list[tuple[int, list[object]]] = []
+        table = RawTable(sh.name, rows, merged=[(r1 + 1, c1 + 1, r2, c2) for r1, r2, c1, c2 in sh.merged_cells])
         for r in range(sh.nrows):
             cells = sh.row(r)
-            table.rows.append((r + 1, [_xls_value(c, book.datemode) for c in cells]
+            rows.append((r + 1, [_xls_value(c, book.datemode) for c in cells]
                                + [None] * (sh.ncols - len(cells))))
             table.percent.update((r + 1, j) for j, c in enumerate(cells) if c.ctype == xlrd.XL_CELL_NUMBER
                                  and is_percent_format(_xls_format(book, c.xf_index)))
@@ -337,7 +477,7 @@ def _read_csv(data: bytes) -> list[RawTable]:
     """A csv: its size checked first (lines × the first line's fields), then read: a plain UTF-8 file
     straight from its bytes by Arrow (:func:`_plain_csv_rows`), anything else decoded
     (:func:`decode_csv`) and split by Python's csv module."""
-    rows = None
+    rows: TableRows | None = None
     start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     first = _first_fields(data[start:data.find(b"\n") + 1 or len(data)])
     if first is not None and b"\x00" not in data:
@@ -348,7 +488,8 @@ def _read_csv(data: bytes) -> list[RawTable]:
         first = _first_fields(text[:text.find("\n") + 1 or len(text)].encode("utf-8")) or []
         check_size(None, text.count("\n") + 1, len(first))
         rows = _csv_rows(text)
-    check_size(None, len(rows), max((len(cells) for _, cells in rows), default=0))
+    check_size(None, len(rows), len(rows.codes) if isinstance(rows, Rows) else
+               max((len(cells) for _, cells in rows), default=0))
     return [RawTable(None, rows)]
 
 
@@ -375,7 +516,7 @@ def _csv_rows(text: str) -> list[tuple[int, list[object]]]:
 ARROW_MAX_COLUMNS = 1000  # Arrow's reader costs kilobytes a column: a very wide csv goes to the csv module
 
 
-def _plain_csv_rows(data: bytes, start: int, width: int) -> list[tuple[int, list[object]]] | None:
+def _plain_csv_rows(data: bytes, start: int, width: int) -> Rows | None:
     """The rows of a plain UTF-8 csv (from byte ``start``, after a BOM) read from its bytes by Arrow's
     parser — many times faster, and no decoded copy of the text — or None when the file is not plain
     enough for its reading to equal that of :func:`decode_csv` and Python's csv module exactly: not
@@ -395,25 +536,26 @@ def _plain_csv_rows(data: bytes, start: int, width: int) -> list[tuple[int, list
         return None
     if table.num_columns != width:
         return None
-    columns = []
-    for j in range(width):
-        column = table.column(j)
-        if (pc.max(pc.utf8_length(column)).as_py() or 0) > csv.field_size_limit():
-            return None
-        coded = column.combine_chunks().dictionary_encode()
-        distinct = np.array(coded.dictionary.to_pylist(), dtype=object)  # each distinct text once
-        columns.append(distinct[coded.indices.to_numpy()].tolist())
-    del table  # the Python rows below replace it
+    if any((pc.max(pc.utf8_length(column)).as_py() or 0) > csv.field_size_limit() for column in table.columns):
+        return None
+    arrow_columns = table.columns
+    del table
+    distinct, codes = [], []
+    for _ in range(width):  # each Arrow column freed once it is read
+        coded = arrow_columns.pop(0).combine_chunks().dictionary_encode()
+        distinct.append(_object_array(coded.dictionary.to_pylist()))  # each distinct text once
+        codes.append(coded.indices.to_numpy())
+        del coded
+    pa.default_memory_pool().release_unused()
     budget.check()
-    return [(i, list(cells)) for i, cells in enumerate(zip(*columns, strict=True), 1)]
+    return Rows(distinct, codes)
 
 
 def _records_table(header: list[str], columns: list[list[object]]) -> RawTable:
     """One table from named columns of equal length: row 1 the header, then a row per record."""
     check_size(None, len(columns[0]) + 1 if columns else 1, len(header))
-    rows: list[tuple[int, list[object]]] = [(1, list(header))]
-    rows += [(i, list(cells)) for i, cells in enumerate(zip(*columns, strict=True), 2)]
-    return RawTable(None, rows)
+    return RawTable(None, Rows.of_columns([[name, *column] for name, column in zip(header, columns, strict=True)])
+                    if header else [(1, [])])
 
 
 def _read_json(data: bytes) -> list[RawTable]:

@@ -6,6 +6,7 @@ warehouse, are in ecostat.crossperiod.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as dt
 import difflib
@@ -57,7 +58,7 @@ from ecostat.normalize import (
     split_unit,
     text_key,
 )
-from ecostat.readers import RawTable
+from ecostat.readers import RawTable, Rows, TableRows, row_numbers, take
 from ecostat.registry import CITY, header_units, may_submit, registry, yes_no
 from ecostat.sheetxml import column_index
 
@@ -128,7 +129,7 @@ class CheckedTable(SeverityCounts):
         col = self.columns.get(code)
         if self.frame is None or col is None:
             return None
-        cells = self.frame.at[row, "_cells"]
+        cells = self.raw.cells(row) if self.raw is not None else []
         return self.shown(row, col.index, cells[col.index]) if col.index < len(cells) else None
 
 
@@ -399,9 +400,16 @@ def plain_fraction(out: CheckedTable, row: int, col: Column, raw: object) -> flo
     return num.value
 
 
-def _column(rows: list[tuple[int, list[object]]], j: int) -> list[object]:
+def _column(rows: TableRows, j: int) -> list[object]:
     """Column ``j`` of some rows (None where a row is shorter)."""
+    if isinstance(rows, Rows):
+        return rows.column(j)
     return [cells[j] if j < len(cells) else None for _, cells in rows]
+
+
+def _mapped(rows: TableRows, j: int, parse: Any) -> list[Any]:
+    """``parse`` of each cell of column ``j`` of some rows, computed once per distinct cell."""
+    return rows.mapped(j, parse) if isinstance(rows, Rows) else _memo_map(_column(rows, j), parse)
 
 
 def _text_value(cell: object) -> str | None:
@@ -418,15 +426,37 @@ def _unit_text(cell: object) -> str:
     return "" if is_missing(cell) else text_key(shown(cell))
 
 
+class _Positions:
+    """Each data row's position by its row number (the numbers ascend), found by bisection: no dict of
+    every row of a big table."""
+
+    def __init__(self, rows: list[int]):
+        self.rows = rows
+
+    def get(self, row: int) -> int | None:
+        """The position of row number ``row``, or None."""
+        k = bisect.bisect_left(self.rows, row)
+        return k if k < len(self.rows) and self.rows[k] == row else None
+
+    def __getitem__(self, row: int) -> int:
+        k = self.get(row)
+        if k is None:
+            raise KeyError(row)
+        return k
+
+    def __contains__(self, row: object) -> bool:
+        return isinstance(row, int) and self.get(row) is not None
+
+
 class _Cells:
     """The data rows of a table read a column at a time: each column's cells parsed once per distinct
     value, findings only for the cells that fail, located (and ordered) as a row-by-row reading would:
     by row, then the form's fields, then unit, period and owner."""
 
-    def __init__(self, out: CheckedTable, data: list[tuple[int, list[object]]]):
+    def __init__(self, out: CheckedTable, data: TableRows):
         self.out, self.data = out, data
-        self.rows = [row for row, _ in data]
-        self.position = {row: p for p, row in enumerate(self.rows)}
+        self.rows = row_numbers(data)
+        self.position = _Positions(self.rows)
         self.bad: list[set[str] | frozenset[str]] = [_CLEAN] * len(data)
         self.pending: list[tuple[int, int, str, str, dict[str, Any]]] = []  # (row, order, rule, field, params)
         # cells already reported (a formula without a result, a merged range): no further finding
@@ -443,6 +473,11 @@ class _Cells:
         col = self.out.columns.get(code)
         return [None] * len(self.data) if col is None else _column(self.data, col.index)
 
+    def mapped(self, code: str, parse: Any) -> list[Any]:
+        """``parse`` of each raw cell of field ``code``, computed once per distinct cell."""
+        col = self.out.columns.get(code)
+        return [parse(None)] * len(self.data) if col is None else _mapped(self.data, col.index, parse)
+
     def _mark(self, p: int, code: str) -> None:
         if not self.bad[p]:
             self.bad[p] = set()
@@ -457,17 +492,18 @@ class _Cells:
     def values(self, k: int, f: Field) -> list[object]:
         """The values of field ``f`` (the ``k``-th of its form), reporting each cell that fails."""
         col = self.out.columns[f.code]
-        raw = self.column(f.code)
         if f.kind == TEXT:  # free text breaks no rule: its value is the cell as written, stripped
-            text = _memo_map(raw, _text_value)
+            text = self.mapped(f.code, _text_value)
             for p in self.flagged.get(f.code, ()):
                 text[p] = None
             return text
         percent = {self.position[r] for r, j in (self.out.raw.percent if self.out.raw else ())
                    if j == col.index and r in self.position}
-        cells = _memo_map(raw, lambda v: _parse_cell(f, col, v, False))
-        for p in percent:
-            cells[p] = _parse_cell(f, col, raw[p], True)
+        cells = self.mapped(f.code, lambda v: _parse_cell(f, col, v, False))
+        if percent:
+            raw = self.column(f.code)
+            for p in percent:
+                cells[p] = _parse_cell(f, col, raw[p], True)
         flagged = self.flagged.get(f.code, set())
         values = [c.value for c in cells]
         for p, c in enumerate(cells):
@@ -514,11 +550,16 @@ class _Cells:
             entry = code or name
             return (entry.code if entry else None), found
 
-        # with their types: True and 1 are equal as keys, not as cells
-        pairs = [(a.__class__, a, b.__class__, b) for a, b in zip(self.column(UNIT_CODE), self.column(UNIT_NAME),
-                                                                    strict=True)]
+        nothing = type(None)
+        if UNIT_NAME not in self.out.columns:  # a column at a time: once per distinct cell
+            resolved = self.mapped(UNIT_CODE, lambda v: resolve((v.__class__, v, nothing, None)))
+        elif UNIT_CODE not in self.out.columns:
+            resolved = self.mapped(UNIT_NAME, lambda v: resolve((nothing, None, v.__class__, v)))
+        else:  # with their types: True and 1 are equal as keys, not as cells
+            resolved = _memo_map([(a.__class__, a, b.__class__, b) for a, b in zip(
+                self.column(UNIT_CODE), self.column(UNIT_NAME), strict=True)], resolve)
         out = []
-        for p, (unit, found) in enumerate(_memo_map(pairs, resolve)):  # type: ignore[arg-type]
+        for p, (unit, found) in enumerate(resolved):
             for n, (rule_id, code, params) in enumerate(found):
                 self.report(p, _UNIT_SEQ + n, rule_id, code, **params)
             out.append(unit)
@@ -537,7 +578,7 @@ class _Cells:
             return period, None
 
         out = []
-        for p, (period, rule_id) in enumerate(_memo_map(self.column(PERIOD), parse)):
+        for p, (period, rule_id) in enumerate(self.mapped(PERIOD, parse)):
             if rule_id is not None:
                 self.report(p, _PERIOD_SEQ, rule_id, PERIOD)
             out.append(period)
@@ -557,25 +598,25 @@ class _Cells:
         self.pending = []
 
 
-def _read_rows(out: CheckedTable, form: Form, rows: list[tuple[int, list[object]]],
-               submitter: str | None, today: dt.date) -> None:
+def _read_rows(out: CheckedTable, form: Form, rows: TableRows, submitter: str | None, today: dt.date) -> None:
     # a row naming only its unit and period (as a template pre-fills them) is blank
     mapped = [c.index for code, c in out.columns.items() if code not in (UNIT_CODE, UNIT_NAME, PERIOD)]
-    data: list[tuple[int, list[object]]] = []
+    data_at: list[int] = []  # positions in ``rows`` of the data rows
     totals: list[tuple[int, int, list[object]]] = []  # (data rows above it, row, cells)
-    given = [_memo_map(_column(rows, j), _is_given) for j in mapped]
+    given = [_mapped(rows, j, _is_given) for j in mapped]
     kept = list(map(any, zip(*given, strict=True))) if given else []
     # the unit cell(s) of each row reduced for matching: 合计, 总计, 全市 mark a totals row
-    texts = [_memo_map(_column(rows, out.columns[code].index), _unit_text)
+    texts = [_mapped(rows, out.columns[code].index, _unit_text)
              for code in (UNIT_CODE, UNIT_NAME) if code in out.columns]
     total = [("".join(parts) in TOTALS_WORDS) for parts in zip(*texts, strict=True)] if texts else [False] * len(rows)
     budget.check()
     for n, keep in enumerate(kept):
         if keep:
             if total[n]:
-                totals.append((len(data), *rows[n]))
+                totals.append((len(data_at), *rows[n]))
             else:
-                data.append(rows[n])
+                data_at.append(n)
+    data = take(rows, data_at)
     reader = _Cells(out, data)
     fields = [f for f in form.fields if f.code in out.columns]
     columns: dict[str, list[object]] = {}
@@ -609,7 +650,6 @@ def _read_rows(out: CheckedTable, form: Form, rows: list[tuple[int, list[object]
     for k, c in enumerate(("year", "month", "period_days"), 1):
         frame[c] = pd.Series([t[k] for t in parts], index=index, dtype="Int64")
     frame.update(_bad=pd.Series(reader.bad, index=index, dtype=object),
-                 _cells=pd.Series([cells for _, cells in data], index=index, dtype=object),
                  _at_least=pd.Series(at_least, index=index, dtype=object))
     out.frame = pd.DataFrame(frame)
 
@@ -733,7 +773,7 @@ def _add_schema_finding(out: CheckedTable, form: Form, rid: str, row: int, targe
             params["parts"] = "+".join(_header(out, form, p) for p in params["parts"])  # type: ignore[attr-defined]
         if "other_value" in params:
             params["other_value"] = _display(params["other_value"])
-        cells = frame.at[row, "_cells"]
+        cells = out.raw.cells(row) if out.raw is not None else []
         if rid == "ROW_RATE" and col is not None and col.index < len(cells):
             fraction = plain_fraction(out, row, col, cells[col.index])
             if fraction is not None:

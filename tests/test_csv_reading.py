@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -38,3 +39,33 @@ def test_plain_files_take_the_fast_path() -> None:
     assert _plain_csv_rows(bom, 3, 3) == _csv_rows(text)
     for odd in (b'a,"b,c"\n', b"a,b\n\nc,d\n", b"a,b\nc\n", "甲,乙\n".encode("gbk")):
         assert _plain_csv_rows(odd, 0, 2) is None
+
+
+# Cells of every kind a row of the outfall form may hold: valid and broken values, blanks and markers,
+# totals, footer labels and notes (rows of them end the table or are skipped), another unit's code.
+OUTFALL_CELLS = st.sampled_from(["360102", "360103", "东湖区", "2024", "2024年", "2099", "赣江", "抚河", "长江", "10",
+                                 "8", "7.5", "-1", "60个以上", "3箱", "30%", "十个", "", " ", "-", "无", "合计",
+                                 "填报人：王敏", "审核人: 刘强 联系电话：0791", "注：数据截至年底", "注 以下为补报"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(OUTFALL_CELLS, min_size=5, max_size=5), min_size=0, max_size=12))
+def test_a_table_read_a_column_at_a_time_is_checked_as_its_rows(body: list[list[str]]) -> None:
+    """What the columnar path (a csv's columns, Rows) makes of a table — layout, findings, footer, the checked
+    frame — is what the path over a list of rows makes of it."""
+    import datetime as dt
+
+    from ecostat.readers import RawTable, Rows
+    from ecostat.validation import check_table
+    from tests.forms_data import header
+
+    table = [header("outfall_remediation"), *body]
+    listed = check_table(RawTable(None, [(i, list(r)) for i, r in enumerate(table, 1)]), "360102",
+                         today=dt.date(2025, 6, 1))
+    columnar = check_table(RawTable(None, Rows.of_columns([list(c) for c in zip(*table, strict=True)])), "360102",
+                           today=dt.date(2025, 6, 1))
+    assert [vars(f) for f in columnar.findings] == [vars(f) for f in listed.findings]
+    assert columnar.footer == listed.footer
+    assert (columnar.frame is None) == (listed.frame is None)
+    if listed.frame is not None:
+        pd.testing.assert_frame_equal(columnar.frame, listed.frame)

@@ -331,7 +331,8 @@ def test_column_letter_matches_openpyxl() -> None:
 
 
 
-@given(st.text(max_size=8) | st.sampled_from(["无", "ＮＡ", "n / a", "——", "㎁", " 无 ", "\u3000-\u3000", "N\tA"]))
+@given(st.text(max_size=8) | st.sampled_from(["无", "ＮＡ", "n / a", "——", "㎁", " 无 ", "\u3000-\u3000", "N\tA", "nA",
+                                                 "NA1", "W0000001"]))
 def test_missing_text_is_found_as_its_key_says(text: str) -> None:
     """is_missing's shortcuts (ASCII, longer letters-and-digits) agree with the reduced key everywhere."""
     assert is_missing(text) == (text_key(text) in MISSING_MARKERS)
