@@ -101,12 +101,15 @@ def check_code_owners(con: duckdb.DuckDBPyConnection | None, table: CheckedTable
         return
     others: dict[int, str] = {}  # row -> a unit the warehouse holds the row's code current for
     if con is not None:
-        owned_rows = pa.table({"row": pa.array(given.index, pa.int64()),  # noqa: F841 - read by DuckDB by name
-                               **{c: pa.array(given[c], from_pandas=True) for c in ("unit_code", "period", code)}})
-        others = dict(con.execute(
-            f'SELECT w."row", f.unit_code FROM "{form.table}" f JOIN owned_rows w '
-            f'ON w.period = f.period AND w."{code}" = f."{code}" WHERE f.is_current AND f.unit_code <> w.unit_code'
-        ).fetchall())
+        # registered, not found by name: a read-only connection (validate, dry runs) has no replacement scans
+        con.register("owned_rows", pa.table({"row": pa.array(given.index, pa.int64()), **{
+            c: pa.array(given[c], from_pandas=True) for c in ("unit_code", "period", code)}}))
+        try:
+            others = dict(con.execute(
+                f'SELECT w."row", f.unit_code FROM "{form.table}" f JOIN owned_rows w ON w.period = f.period '
+                f'AND w."{code}" = f."{code}" WHERE f.is_current AND f.unit_code <> w.unit_code').fetchall())
+        finally:
+            con.unregister("owned_rows")
     dry: dict[tuple[str, str], str] = {}  # (period, code) -> unit, from the file's unloaded tables
     for other in unloaded:
         if other.form is form and other.frame is not None:
