@@ -5,14 +5,22 @@ interrupted; what can be known before it (sizes, rows × columns) is checked bef
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ecostat import settings
 
-_deadline: float | None = None
-_limit: float = 0.0
+
+class _Budget(threading.local):
+    """The current file's deadline, per thread (a Dask worker may check files on several threads)."""
+
+    deadline: float | None = None
+    limit: float = 0.0
+
+
+_now = _Budget()
 
 
 class OverBudget(Exception):
@@ -26,19 +34,19 @@ class OverBudget(Exception):
 @contextmanager
 def file_budget() -> Iterator[None]:
     """Check one file within ``ECOSTAT_MAX_FILE_SECONDS`` (budgets do not nest: the outer one holds)."""
-    global _deadline, _limit
-    if _deadline is not None:
+    if _now.deadline is not None:
         yield
         return
-    _limit = settings.max_file_seconds()
-    _deadline = time.monotonic() + _limit
+    _now.limit = settings.max_file_seconds()
+    _now.deadline = time.monotonic() + _now.limit
     try:
         yield
     finally:
-        _deadline = None
+        _now.deadline = None
 
 
 def check() -> None:
     """Raise :class:`OverBudget` when the current file's time is up (nothing to do outside a budget)."""
-    if _deadline is not None and time.monotonic() > _deadline:
-        raise OverBudget(_limit)
+    deadline = _now.deadline
+    if deadline is not None and time.monotonic() > deadline:
+        raise OverBudget(_now.limit)

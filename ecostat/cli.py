@@ -95,6 +95,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-prefect", action="store_true",
                    help="receive, check, load, write feedback, alert and refresh the figures without Prefect "
                         "(no audit, no run history in its UI)")
+    p.add_argument("--workers", type=_positive, metavar="N",
+                   help="check the files on N local Dask worker processes while one writer loads them in order "
+                        "(default ECOSTAT_WORKERS, else 1: checked by the writer); with ECOSTAT_DASK_ADDRESS, on "
+                        "that scheduler's workers (--workers 1 keeps them here)")
     p = command("rebuild", "recreate a warehouse from the archive alone, replaying in received order",
                 "ecostat rebuild --raw raw --to /tmp/rebuilt.duckdb")
     _raw(p)
@@ -236,7 +240,15 @@ def existing(warehouse: Path) -> Path:
     return warehouse
 
 
-def _run_ingest(raw: Path, warehouse: Path, *, prefect: bool, wait: float = 0.0) -> int:
+def _positive(text: str) -> int:
+    """A whole number of at least 1 (argparse type)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: at least 1")
+    return value
+
+
+def _run_ingest(raw: Path, warehouse: Path, *, prefect: bool, wait: float = 0.0, workers: int | None = None) -> int:
     """One ingest run (the flow, or its steps without Prefect); prints the summary."""
     from ecostat.config import load_settings
 
@@ -248,7 +260,7 @@ def _run_ingest(raw: Path, warehouse: Path, *, prefect: bool, wait: float = 0.0)
     if prefect:
         from flows.ingest import ingest  # imports Prefect: only after the settings
 
-        summary = ingest(raw=raw, warehouse=warehouse, wait_seconds=wait)
+        summary = ingest(raw=raw, warehouse=warehouse, wait_seconds=wait, workers=workers)
     else:
         from ecostat.ingest import run_plain
         from ecostat.progress import FileProgress
@@ -260,7 +272,11 @@ def _run_ingest(raw: Path, warehouse: Path, *, prefect: bool, wait: float = 0.0)
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Run the flow once and print its summary; 0 when the run completed, whatever it rejected."""
-    return _run_ingest(args.raw.resolve(), args.warehouse.resolve(), prefect=not args.no_prefect, wait=args.wait)
+    if args.no_prefect and (args.workers or 1) > 1:
+        raise Usage("--workers needs the Prefect flow (its Dask task runner): leave out --no-prefect / "
+                    "并行检查需要 Prefect 流程，请去掉 --no-prefect")
+    return _run_ingest(args.raw.resolve(), args.warehouse.resolve(), prefect=not args.no_prefect, wait=args.wait,
+                       workers=args.workers)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ import time
 import traceback
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +64,15 @@ log = logging.getLogger(__name__)
 QUARANTINE_AFTER = 2  # runs that died while checking the same receipt
 UNREAD_KINDS = {"symlink": "FILE_SYMLINK", "special": "FILE_NOT_REGULAR", "linked": "FILE_HARDLINK",
                 "oversize": "FILE_TOO_LARGE"}
+
+__all__ = ["receive_inbox"]
+
+# A file's check: its checked tables, or the one finding why it cannot be read; and what went wrong in
+# ecostat itself (a crash, a quarantine), for the operator.
+Checked = tuple[list[CheckedTable] | Finding, str | None]
+# Checks made elsewhere (ecostat.parallel): given the receipts to check, their checks in the same order.
+Stage = Callable[[list[Receipt]], Iterable[Checked]]
+
 
 @dataclass
 class TableOutcome:
@@ -118,6 +127,46 @@ def check_file(rec: Receipt, data: bytes, today: dt.date | None = None) -> list[
         return _file_finding(exc.rule_id, rec, detail=exc.detail, value=exc.detail, **exc.params)
     except budget.OverBudget as exc:
         return _file_finding("FILE_TIME_BUDGET", rec, limit=f"{exc.limit:g}")
+
+
+def checked(rec: Receipt, data: bytes) -> Checked:
+    """:func:`check_file` of a receipt as of the day it was received, with what went wrong in ecostat itself
+    if the check crashed (the file then gets ``FILE_CHECK_FAILED``: a bug must not stop the queue)."""
+    try:
+        fault_point("checking", rec.file)
+        return check_file(rec, data, rec.received_at.date()), None
+    except Exception as exc:  # this file is held, the rest go on
+        log.exception("checking %s failed", printable(rec.file))
+        failure = "".join(traceback.format_exception(exc)[-6:])
+        return _file_finding("FILE_CHECK_FAILED", rec, detail=f"{type(exc).__name__}: {exc}"), failure
+
+
+def check_archived(raw: Path, rec: Receipt) -> Checked:
+    """:func:`checked` of a receipt's bytes from the archive under ``raw``; a damaged archive object holds
+    this receipt back (``FILE_CHECK_FAILED``, the operator told), never the queue."""
+    try:
+        data = archived_bytes(raw, rec)
+    except Exception:
+        log.exception("archive object of %s unreadable", printable(rec.file))
+        return (_file_finding("FILE_CHECK_FAILED", rec, detail="archive object missing or corrupt"),
+                f"its archived bytes (raw/archive/objects/{rec.sha256[:2]}/{rec.sha256}) are missing or corrupt")
+    return checked(rec, data)
+
+
+def quarantined(rec: Receipt, attempts: int, why: str) -> Checked:
+    """A receipt that stopped ecostat ``attempts`` times, held for the operator without another check."""
+    return _file_finding("FILE_QUARANTINED", rec, attempts=attempts), why
+
+
+def kept_verdict(earlier: verdicts.Verdict | None) -> verdicts.Verdict | None:
+    """A journaled verdict whose rejections stand: one an earlier contract version gave (contract §7)."""
+    return earlier if earlier is not None and earlier.earlier and earlier.any_rejected else None
+
+
+def to_check(tried: int, kept: verdicts.Verdict | None) -> bool:
+    """Whether a pending receipt's bytes are read and checked: not when an earlier contract version rejected
+    the whole file, nor when runs died on it :data:`QUARANTINE_AFTER` times."""
+    return not (kept is not None and kept.file_rejected) and tried < QUARANTINE_AFTER
 
 
 def _check_tables(rec: Receipt, data: bytes, today: dt.date | None) -> list[CheckedTable]:
@@ -190,7 +239,8 @@ def tries(attempts: Path) -> Counter[str]:
 
 def process_receipt(con: duckdb.DuckDBPyConnection, raw: Path, rec: Receipt, run_id: str,
                     notify: Settings | None = None, tried: int = 0, earlier: verdicts.Verdict | None = None,
-                    journal: bool = True, attempts: Path | None = None) -> list[TableOutcome]:
+                    journal: bool = True, attempts: Path | None = None,
+                    staged: Checked | None = None) -> list[TableOutcome]:
     """Check a received file and load its accepted tables, all in one transaction.
 
     With ``notify`` (the alert settings), the file's feedback is written and its alerts are recorded as
@@ -200,17 +250,14 @@ def process_receipt(con: duckdb.DuckDBPyConnection, raw: Path, rec: Receipt, run
     receipt's verdict, if one was journaled: what an earlier contract version rejected stays rejected
     (contract §7). With ``journal``, the verdict is journaled once the transaction has committed. Each
     check begun is noted in ``attempts`` (the warehouse's attempts journal, :func:`attempts_path`).
+    ``staged``: the file's check, already made by a worker (:mod:`ecostat.parallel`); without it the file
+    is read from the archive and checked here.
     """
     if attempts is not None and tried < QUARANTINE_AFTER:
         note_attempt(attempts, rec.receipt_id, run_id)
-    try:
-        data: bytes | None = archived_bytes(raw, rec)
-    except Exception:  # a damaged archive object holds this receipt back, never the queue
-        log.exception("archive object of %s unreadable", printable(rec.file))
-        data = None
-    kept = earlier if earlier is not None and earlier.earlier and earlier.any_rejected else None
+    kept = kept_verdict(earlier)
     with transaction(con):
-        outcomes, failure = _process(con, rec, data, run_id, tried, kept)
+        outcomes, failure = _process(con, raw, rec, run_id, tried, kept, staged)
         record_receipt(con, rec, run_id)
         if notify is not None:
             try:
@@ -233,18 +280,19 @@ def _rejected_earlier(rec: Receipt, kept: verdicts.Verdict, what: str, what_en: 
                          current=CONTRACT_VERSION)
 
 
-def _process(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes | None, run_id: str, tried: int,
-             kept: verdicts.Verdict | None = None) -> tuple[list[TableOutcome], str | None]:
+def _process(con: duckdb.DuckDBPyConnection, raw: Path, rec: Receipt, run_id: str, tried: int,
+             kept: verdicts.Verdict | None = None, staged: Checked | None = None
+             ) -> tuple[list[TableOutcome], str | None]:
     """The file's outcomes, and what went wrong in ecostat itself, if anything (for the operator).
     ``kept``: an earlier contract version's verdict whose rejections stand."""
     entries = FileLog(rec, run_id)
-    outcomes, failure = _outcomes(con, rec, data, entries, tried, kept)
+    outcomes, failure = _outcomes(con, raw, rec, entries, tried, kept, staged)
     entries.write(con)
     return outcomes, failure
 
 
-def _outcomes(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes | None, entries: FileLog,
-              tried: int, kept: verdicts.Verdict | None) -> tuple[list[TableOutcome], str | None]:
+def _outcomes(con: duckdb.DuckDBPyConnection, raw: Path, rec: Receipt, entries: FileLog, tried: int,
+              kept: verdicts.Verdict | None, staged: Checked | None) -> tuple[list[TableOutcome], str | None]:
     if already_loaded(con, rec.sha256, rec.submitter):
         (sid,) = next_submission_ids(con, 1)
         entries.add(sid, sheet=None, form=None, status="duplicate", findings=[])
@@ -253,19 +301,10 @@ def _outcomes(con: duckdb.DuckDBPyConnection, rec: Receipt, data: bytes | None, 
     if kept is not None and kept.file_rejected:
         result: list[CheckedTable] | Finding = _rejected_earlier(rec, kept, "文件", "file")
     elif tried >= QUARANTINE_AFTER:
-        failure = f"{tried} runs died while checking this file; it is quarantined and was not checked again"
-        result = _file_finding("FILE_QUARANTINED", rec, attempts=tried)
-    elif data is None:
-        failure = f"its archived bytes (raw/archive/objects/{rec.sha256[:2]}/{rec.sha256}) are missing or corrupt"
-        result = _file_finding("FILE_CHECK_FAILED", rec, detail="archive object missing or corrupt")
+        result, failure = quarantined(rec, tried, f"{tried} runs died while checking this file; it is "
+                                                  "quarantined and was not checked again")
     else:
-        try:
-            fault_point("checking", rec.file)
-            result = check_file(rec, data, rec.received_at.date())
-        except Exception as exc:  # a bug must not stop the queue: this file is held, the rest go on
-            log.exception("checking %s failed", printable(rec.file))
-            failure = "".join(traceback.format_exception(exc)[-6:])
-            result = _file_finding("FILE_CHECK_FAILED", rec, detail=f"{type(exc).__name__}: {exc}")
+        result, failure = staged if staged is not None else check_archived(raw, rec)
     if isinstance(result, Finding):
         (sid,) = next_submission_ids(con, 1)
         entries.add(sid, sheet=None, form=None, status="rejected", findings=[result])
@@ -359,20 +398,28 @@ def finish_run(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
 
 def process_pending(con: duckdb.DuckDBPyConnection, raw: Path, run_id: str, settings: Settings | None,
                     progress: FileProgress | None = None, journal: bool = True,
-                    attempts: Path | None = None) -> RunSummary:
+                    attempts: Path | None = None, stage: Stage | None = None) -> RunSummary:
     """Process every pending receipt in order (with ``settings``: feedback and alerts too; with ``journal``,
     each verdict into the archive's journal; with ``attempts``, each check begun noted there, and a receipt
-    two runs died on quarantined) and refresh the figures if any was processed."""
+    two runs died on quarantined) and refresh the figures if any was processed.
+
+    With ``stage``, the receipts to check are handed to it first, and their checks, which it yields in
+    the same order, are applied here one by one, as if made here: the rules that need the warehouse (across
+    periods, code ownership) and the loads run in this one writer, in receipt order."""
     receipts = pending(con, raw)
     tried = tries(attempts) if receipts and attempts is not None else Counter()
     judged = verdicts.read(raw / "archive") if receipts else {}
+    checking = {r.receipt_id for r in receipts
+                if to_check(tried.get(r.receipt_id, 0), kept_verdict(judged.get(r.receipt_id)))}
+    staged = iter(stage([r for r in receipts if r.receipt_id in checking])) if stage and checking else None
     progress = progress or FileProgress("files")
     progress.start(len(receipts))
     tables: list[TableOutcome] = []
     try:
         for rec in receipts:
             outcomes = process_receipt(con, raw, rec, run_id, settings, tried[rec.receipt_id],
-                                       judged.get(rec.receipt_id), journal=journal, attempts=attempts)
+                                       judged.get(rec.receipt_id), journal=journal, attempts=attempts,
+                                       staged=next(staged) if staged and rec.receipt_id in checking else None)
             progress.step([t.status for t in outcomes])
             tables += outcomes
     finally:
@@ -381,15 +428,16 @@ def process_pending(con: duckdb.DuckDBPyConnection, raw: Path, run_id: str, sett
 
 
 def write_run(con: duckdb.DuckDBPyConnection, raw: Path, warehouse: Path, run_id: str, settings: Settings,
-              progress: FileProgress | None = None) -> RunSummary:
+              progress: FileProgress | None = None, stage: Stage | None = None) -> RunSummary:
     """All an ingest run does under the write lock after receiving: record the last deliveries' outcomes,
-    register the run, journal the verdicts the archive lacks, process the pending receipts, record the alerts
-    of reports overdue today."""
+    register the run, journal the verdicts the archive lacks, process the pending receipts (checked by
+    ``stage``'s workers, if given), record the alerts of reports overdue today."""
     with transaction(con):
         fold(con, warehouse)
         start_run(con, run_id)
     verdicts.backfill(con, raw / "archive")
-    summary = process_pending(con, raw, run_id, settings, progress, attempts=attempts_path(warehouse))
+    summary = process_pending(con, raw, run_id, settings, progress, attempts=attempts_path(warehouse),
+                              stage=stage)
     with transaction(con):
         alerts.record(con, alerts.missing_report_alerts(con, settings, dt.date.today(), run_id), settings)
         finish_run(con, summary)

@@ -17,6 +17,7 @@ DEFAULTS = {
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "GX_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
+    "DASK_LOGGING__DISTRIBUTED": "warning",  # Dask's cluster and workers (ecostat.parallel): warnings only
 }
 PREFIX = "ECOSTAT_"
 MB = 1024 * 1024
@@ -37,6 +38,8 @@ class Environment(BaseModel):
     max_file_seconds: float = Field(default=300.0, gt=0)  # the time budget for checking one file
     fault: str | None = None  # crash tests only: kill the process at this point (ecostat.faults)
     registry_dir: str | None = None  # another folder of registry CSVs (read by ecostat.registry at import)
+    workers: int | None = Field(default=None, ge=1)  # `ecostat ingest --workers`' default (ecostat.parallel)
+    dask_address: str | None = None  # an existing Dask scheduler that checks the files (ecostat.parallel)
 
 
 class SettingsError(ValueError):

@@ -6,12 +6,15 @@ Parquet lake beside the warehouse (when a file was processed) → the run's arti
 is in them).
 
 The work is in :mod:`ecostat.ingest`, :mod:`ecostat.delivery`, :mod:`ecostat.audit`, :mod:`ecostat.report`,
-:mod:`ecostat.site` and :mod:`ecostat.lake`; tasks are per step, not per file. The flow holds the
-warehouse's write lock from receiving to publishing, and a run that fails alerts the operator with its
-ecostat run id."""
+:mod:`ecostat.site` and :mod:`ecostat.lake`; tasks are per step, not per file. With ``workers`` > 1 (or
+``ECOSTAT_DASK_ADDRESS``), the files are read and checked by ``check_files`` tasks, a batch of files each,
+on Dask workers (:mod:`ecostat.parallel`), and the ``process`` step applies their checks in order. The flow
+holds the warehouse's write lock and (with a Prefect server) the global concurrency limit ``ecostat-writer``
+from receiving to publishing, and a run that fails alerts the operator with its ecostat run id."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -20,12 +23,14 @@ from prefect.cache_policies import NO_CACHE
 
 from ecostat import audit as checks
 from ecostat import ingest as steps
-from ecostat import lake, report
+from ecostat import lake, parallel, report
+from ecostat.archive import Receipt
 from ecostat.config import Settings, load_settings
 from ecostat.delivery import Delivery, deliver_pending
 from ecostat.progress import FileProgress
 from ecostat.sitestate import site_needs_rebuild
 from ecostat.warehouse import connect
+from ecostat.writer import writer_slot
 
 
 @task(cache_policy=NO_CACHE)
@@ -35,10 +40,20 @@ def receive_inbox(raw: Path) -> int:
 
 
 @task(cache_policy=NO_CACHE)
-def process(work: Path, raw: Path, warehouse: Path, run_id: str, settings: Settings) -> steps.RunSummary:
-    """Check and load every pending file in order, with its feedback and alerts; refresh the figures."""
-    with connect(work, create=True) as con:
-        return steps.write_run(con, raw, warehouse, run_id, settings, FileProgress("ingest", "log"))
+def check_files(raw: Path, receipts: list[Receipt]) -> list[parallel.Staged]:
+    """Read a batch of pending files from the archive and check them, on a Dask worker (no warehouse)."""
+    return parallel.check_batch(raw, receipts)
+
+
+@task(cache_policy=NO_CACHE)
+def process(work: Path, raw: Path, warehouse: Path, run_id: str, settings: Settings,
+            workers: int | None = None) -> steps.RunSummary:
+    """Check and load every pending file in order, with its feedback and alerts; refresh the figures.
+    With Dask workers, they check the files ahead and this one writer applies their checks in order."""
+    runner = parallel.task_runner(workers)
+    with connect(work, create=True) as con, runner or nullcontext():
+        stage = parallel.stage_on(runner, check_files, raw) if runner else None
+        return steps.write_run(con, raw, warehouse, run_id, settings, FileProgress("ingest", "log"), stage)
 
 
 @task(cache_policy=NO_CACHE)
@@ -79,13 +94,14 @@ def rebuild_site(raw: Path, warehouse: Path) -> None:
 
 
 @flow(name="ingest")
-def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0) -> steps.RunSummary:
-    """Ingest every new file under ``raw/inbox`` into the warehouse, in order."""
+def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0, workers: int | None = None) -> steps.RunSummary:
+    """Ingest every new file under ``raw/inbox`` into the warehouse, in order; ``workers``: Dask worker
+    processes that check the files (default ``ECOSTAT_WORKERS``, else 1: checked by the writer)."""
     run_id = steps.new_run_id()
     settings = load_settings(raw)
-    with steps.locked_run(raw, warehouse, run_id, wait_seconds) as lock:
+    with steps.locked_run(raw, warehouse, run_id, wait_seconds) as lock, writer_slot(warehouse, wait_seconds):
         receive_inbox(raw)
-        summary = process(lock.work, raw, warehouse, run_id, settings)
+        summary = process(lock.work, raw, warehouse, run_id, settings, workers)
         audited = audit(lock.work, run_id, settings) if summary.files else None
     summary.lock_seconds = lock.seconds
     summary.deliveries = deliver(warehouse, settings)

@@ -1,0 +1,194 @@
+"""Parallel checking, one writer: the pending files are read and checked (reader → normalise → validate:
+everything that does not need the warehouse) on Dask workers through prefect-dask's ``DaskTaskRunner``,
+and the one writer (:func:`ecostat.ingest.process_pending`) applies their checks in receipt order.
+
+* **Workers never touch the warehouse.** A worker is handed receipts (a few hundred bytes each), reads
+  their bytes from the archive itself (by sha256: ``raw/`` must be the same folder on every worker), and
+  hands back :class:`Staged` results: the checked tables (normalised frames, the cells as submitted,
+  findings) or the finding why a file cannot be read.
+* **Order.** Files go out in batches of consecutive receipts (:data:`BATCH_FILES`, :data:`BATCH_BYTES`),
+  at most :data:`LOOKAHEAD` batches per worker thread ahead of the writer, which takes them back in
+  receipt order. The cross-period rules and code ownership, which need the warehouse and the files before
+  them in the same run, and the loads (slice replacement) stay in the writer, in order, exactly as in a
+  serial run: the warehouse ends the same.
+* **Poisoned files.** A file whose check kills its worker process (out of memory, say) does not stop the
+  run. The scheduler fails the batch at once (``allowed-failures`` 0); each file of a failed batch is sent
+  again on its own, and a file whose check has killed :data:`DEATHS` workers is held as ``FILE_QUARANTINED``
+  (the operator is alerted) while the rest go on — the parallel counterpart of the serial quarantine, where
+  a file on which two runs died is held by the third.
+
+A local cluster (``--workers N``: N worker processes of one thread each) is started when the first batch
+is sent and stopped with the run; ``ECOSTAT_DASK_ADDRESS`` names an existing scheduler instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ecostat import settings
+from ecostat.archive import Receipt
+from ecostat.catalogue import Finding
+from ecostat.forms import FORMS
+from ecostat.ingest import Checked, Stage, check_archived, quarantined
+from ecostat.validation import CheckedTable
+
+if TYPE_CHECKING:
+    from prefect.tasks import Task
+    from prefect_dask import DaskTaskRunner
+
+log = logging.getLogger(__name__)
+BATCH_FILES = 16  # files per worker task: one Prefect task run costs ≈ 0.1 s here, a file ≈ 0.03 s
+BATCH_BYTES = 8 * settings.MB  # a batch's archived bytes at most (a big file goes alone)
+LOOKAHEAD = 2  # batches per worker thread sent ahead of the writer (bounds the results held in memory)
+DEATHS = 2  # worker processes a file's check may kill before it is held
+DASK_CONFIG = {
+    "distributed.scheduler.allowed-failures": 0,  # a killed worker fails its task: we retry file by file
+    "distributed.scheduler.worker-saturation": 1.0,  # one task per thread: a death blames one batch
+}
+
+
+@dataclass
+class Staged:
+    """What a worker hands back for one file: its check, with each table's form named by its code for the
+    trip (a form carries its pandera schema, and the writer compares forms by identity)."""
+
+    receipt_id: str
+    result: list[CheckedTable] | Finding
+    failure: str | None
+    forms: list[str | None]
+
+    @classmethod
+    def of(cls, rec: Receipt, check: Checked) -> Staged:
+        """A check made here, made ready for the trip."""
+        result, failure = check
+        if isinstance(result, Finding):
+            return cls(rec.receipt_id, result, failure, [])
+        return cls(rec.receipt_id, [dataclasses.replace(t, form=None) for t in result], failure,
+                   [t.form.code if t.form else None for t in result])
+
+    def checked(self) -> Checked:
+        """The check as the writer uses it, with this process's forms."""
+        if isinstance(self.result, Finding):
+            return self.result, self.failure
+        return [dataclasses.replace(t, form=FORMS[code] if code else None)
+                for t, code in zip(self.result, self.forms, strict=True)], self.failure
+
+
+def check_batch(raw: Path, receipts: list[Receipt]) -> list[Staged]:
+    """Read each receipt's bytes from the archive under ``raw`` and check them, as the writer would
+    (:func:`ecostat.ingest.checked`); what a Dask worker runs. Nothing here opens the warehouse."""
+    return [Staged.of(rec, check_archived(raw, rec)) for rec in receipts]
+
+
+def batches(receipts: list[Receipt]) -> list[list[Receipt]]:
+    """Consecutive receipts, in order, grouped into batches of at most :data:`BATCH_FILES` files and
+    :data:`BATCH_BYTES` bytes (a larger file alone)."""
+    out: list[list[Receipt]] = []
+    size = 0
+    for rec in receipts:
+        if not out or len(out[-1]) >= BATCH_FILES or size + rec.size > BATCH_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(rec)
+        size += rec.size
+    return out
+
+
+class Handle(Protocol):
+    """A batch sent to a worker (a Prefect future)."""
+
+    def result(self) -> list[Staged]:
+        """The batch's checks; raises ``distributed.KilledWorker`` if checking it killed its worker."""
+
+
+def staged_checks(receipts: list[Receipt], submit: Callable[[list[Receipt]], Handle],
+                  capacity: Callable[[], int]) -> Iterator[Checked]:
+    """Every receipt's check, in order, made by ``submit``'s workers ahead of the caller: at most
+    :data:`LOOKAHEAD` × ``capacity()`` (the cluster's threads) batches are out at a time. A batch whose check
+    killed its worker is sent again file by file; a file that killed :data:`DEATHS` workers is quarantined."""
+    from distributed import KilledWorker
+
+    waiting = deque(batches(receipts))
+    out: deque[tuple[list[Receipt], Handle | None]] = deque()  # None: a file held without another try
+    deaths: Counter[str] = Counter()
+
+    def send(window: int) -> None:
+        while waiting and len(out) < window:
+            batch = waiting.popleft()
+            out.append((batch, submit(batch)))
+
+    send(1)  # the first batch starts the cluster, which then says how many threads it has
+    window = LOOKAHEAD * max(1, capacity())
+    while out:
+        send(window)
+        batch, handle = out.popleft()
+        if handle is None:
+            (rec,) = batch
+            yield quarantined(rec, deaths[rec.receipt_id], f"checking this file killed {deaths[rec.receipt_id]} "
+                                                           "Dask worker processes (out of memory?); it is held")
+            continue
+        try:
+            staged = handle.result()
+        except KilledWorker as exc:
+            log.warning("a Dask worker died checking %d file(s); each is checked again on its own", len(batch))
+            _crashed(handle, exc)
+            deaths.update(r.receipt_id for r in batch)
+            out.extendleft(reversed([([r], None if deaths[r.receipt_id] >= DEATHS else submit([r])) for r in batch]))
+            continue
+        for rec, one in zip(batch, staged, strict=True):
+            assert one.receipt_id == rec.receipt_id
+            yield one.checked()
+
+
+def _crashed(handle: Handle, exc: BaseException) -> None:
+    """Mark the Prefect task run of a batch whose worker died as crashed (it cannot say so itself)."""
+    task_run_id = getattr(handle, "task_run_id", None)
+    if task_run_id is None:
+        return
+    try:
+        from prefect.client.orchestration import get_client
+        from prefect.states import Crashed
+
+        with get_client(sync_client=True) as client:
+            client.set_task_run_state(task_run_id, Crashed(message=f"worker died: {exc!r}"), force=True)
+    except Exception:  # the UI's state only; the files' outcomes are in the run's artifacts
+        log.warning("could not mark task run %s crashed", task_run_id, exc_info=True)
+
+
+def task_runner(workers: int | None) -> DaskTaskRunner | None:
+    """The Dask task runner that checks the files, or None to check them in the writer.
+
+    ``workers`` (default ``ECOSTAT_WORKERS``): 1 checks in the writer; N > 1 a local cluster of N worker
+    processes of one thread each. ``ECOSTAT_DASK_ADDRESS`` (unless ``workers`` is 1) sends the files to the
+    workers of that scheduler instead, which must see the same ``raw/`` folder and ``ECOSTAT_*`` settings."""
+    env = settings.environment()
+    n = workers if workers is not None else env.workers
+    if n == 1 or (n is None and not env.dask_address):
+        return None
+    import dask
+    from prefect_dask import DaskTaskRunner
+
+    dask.config.set(DASK_CONFIG)  # the local scheduler (in this process) and its workers read it
+    if env.dask_address:
+        return DaskTaskRunner(address=env.dask_address)
+    return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs={
+        "n_workers": n, "threads_per_worker": 1, "processes": True, "dashboard_address": None})
+
+
+def stage_on(runner: DaskTaskRunner, check_task: Task[..., list[Staged]], raw: Path) -> Stage:
+    """The checks of pending receipts made by ``check_task`` (which runs :func:`check_batch`) on the
+    runner's workers, for :func:`ecostat.ingest.process_pending`."""
+    def submit(batch: list[Receipt]) -> Handle:
+        future: Any = runner.submit(check_task, {"raw": raw, "receipts": batch})
+        return future  # type: ignore[no-any-return]
+
+    def capacity() -> int:
+        return sum(runner.client.nthreads().values())
+
+    return lambda receipts: staged_checks(receipts, submit, capacity)

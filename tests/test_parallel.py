@@ -1,0 +1,137 @@
+"""Parallel checking on Dask, one writer (issue 10 item 2): the flow with two local worker processes leaves
+the warehouse a serial run leaves, a file that kills its workers is held while the rest load, and at most
+one flow run writes at a time (Prefect's global concurrency limit)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from benchmarks.loads import SCALES, generate
+from ecostat import archive, intake
+from ecostat import ingest as steps
+from ecostat.config import load_settings
+from ecostat.warehouse import connect
+from ecostat.writer import WarehouseBusy
+from tests.conftest import SAMPLES, write_csv
+from tests.forms_data import header, row
+
+pytestmark = pytest.mark.flow
+POISON = "360104/poison.csv"  # its check kills the worker process that runs it (ECOSTAT_FAULT)
+# what two runs over the same receipts may differ in: the run that wrote a row
+RUN_ONLY = {"submission_log": "run_id", "meta_received_files": "run_id"}
+
+
+def _inbox(inbox: Path, tmp: Path) -> None:
+    """The samples, the benchmark's small load (corrections, bad cells), a later month whose outfall count
+    falls below an earlier file's of the same run, and the poisoned file, last."""
+    shutil.copytree(SAMPLES, inbox)
+    load = generate(tmp / "load", SCALES["small"])
+    shutil.copytree(load.many, inbox, dirs_exist_ok=True)
+    later = time.time() + 60
+    for i, (period, completed) in enumerate((("2022-02", 50), ("2022-03", 40))):
+        path = write_csv(inbox / "360102" / f"排污口{period}.csv",
+                         [header("outfall_remediation"),
+                          row("outfall_remediation", period=period, required=60, completed=completed)])
+        os.utime(path, (later + i, later + i))
+    poison = write_csv(inbox / POISON, [header("enforcement"), row("enforcement", unit="360104")])
+    os.utime(poison, (later + 2, later + 2))
+
+
+def _differences(serial: Path, parallel: Path) -> dict[str, int]:
+    """Rows of each compared table in one warehouse and not the other (both ways), run ids left out."""
+    con = duckdb.connect()
+    con.execute("ATTACH ? AS s (READ_ONLY)", [str(serial)])
+    con.execute("ATTACH ? AS p (READ_ONLY)", [str(parallel)])
+    facts = [t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 's' "
+                                       "AND table_name LIKE 'fact_%'").fetchall()]
+    out = {}
+    for name in ("submission_log", "validation_issues", "meta_submission_notes", "meta_received_files", *facts):
+        cols = f"* EXCLUDE ({RUN_ONLY[name]})" if name in RUN_ONLY else "*"
+        out[name] = sum(con.execute(f'SELECT count(*) FROM (SELECT {cols} FROM {a}."{name}" EXCEPT ALL '
+                                    f'SELECT {cols} FROM {b}."{name}")').fetchone()[0]  # type: ignore[index]
+                        for a, b in (("s", "p"), ("p", "s")))
+    figures = "SELECT year, scope, figure, dimension, round(value, 9) FROM {}.annual_figures ORDER BY ALL"
+    out["annual_figures"] = int(con.execute(figures.format("s")).fetchall() != con.execute(figures.format("p"))
+                                .fetchall())
+    return out
+
+
+def test_two_workers_leave_the_warehouse_of_a_serial_run_and_hold_a_file_that_kills_them(
+        prefect_harness, tmp_path: Path, monkeypatch):
+    from flows.ingest import ingest
+
+    received = tmp_path / "received"
+    _inbox(received / "inbox", tmp_path)
+    steps.receive_inbox(received)  # both runs process the very same receipts
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    shutil.copytree(received, serial)
+    shutil.copytree(received, parallel)
+    poison = next(r for r in archive.receipts(serial / "archive") if r.file == POISON)
+    for _ in range(steps.QUARANTINE_AFTER):  # serially: two runs died on it, so this one holds it
+        archive.note_attempt(serial / "archive", poison.receipt_id, "died")
+    with connect(serial / "ecostat.duckdb", create=True) as con:
+        steps.write_run(con, serial, serial / "ecostat.duckdb", steps.new_run_id(), load_settings(serial))
+
+    monkeypatch.setenv("ECOSTAT_FAULT", f"checking:{POISON}")  # inherited by the workers, never reached here
+    summary = ingest(raw=parallel, warehouse=parallel / "ecostat.duckdb", workers=2)
+
+    differences = _differences(serial / "ecostat.duckdb", parallel / "ecostat.duckdb")
+    assert len(differences) > 5 and not any(differences.values()), differences
+    held = [t for t in summary.tables if t.file == POISON]
+    assert [(t.status, [f.rule_id for f in t.findings]) for t in held] == [("rejected", ["FILE_QUARANTINED"])]
+    with duckdb.connect(str(parallel / "ecostat.duckdb"), read_only=True) as con:
+        statuses = dict(con.execute("SELECT status, count(*) FROM submission_log GROUP BY status").fetchall())
+        fell = con.execute("SELECT l.file FROM validation_issues i JOIN submission_log l USING (submission_id) "
+                           "WHERE i.rule_id = 'PERIOD_FALL'").fetchall()
+    assert statuses["superseded"] > 0 and statuses["rejected"] > 5  # corrections and bad files were in it
+    assert ("360102/排污口2022-03.csv",) in fell  # judged against a file loaded earlier in the same run
+    assert summary.files == len(archive.receipts(parallel / "archive"))
+
+
+def test_a_second_flow_run_refuses_or_waits_while_one_writes(prefect_harness, tmp_path: Path, monkeypatch):
+    from flows.ingest import ingest
+
+    # two machines: each its own raw folder and warehouse (no shared lock file), one Prefect server
+    first, second = tmp_path / "a", tmp_path / "b"
+    for raw in (first, second):
+        write_csv(raw / "inbox" / "360102" / "ok.csv", [header("outfall_remediation"), row("outfall_remediation")])
+    writing, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def hold(item: intake.InboxFile) -> None:  # the first run stops while it writes
+        if not writing.is_set():
+            writing.set()
+            release.wait(120)
+        order.append("received")
+
+    monkeypatch.setattr(intake, "before_read", hold)
+    runs: dict[str, object] = {}
+
+    def run(name: str, raw: Path, wait: float) -> None:
+        try:
+            runs[name] = ingest(raw=raw, warehouse=raw / "ecostat.duckdb", wait_seconds=wait)
+        except Exception as exc:
+            runs[name] = exc
+        order.append(f"{name} done")
+
+    one = threading.Thread(target=run, args=("first", first, 0.0))
+    one.start()
+    assert writing.wait(120)
+    with pytest.raises(WarehouseBusy, match="ecostat-writer"):
+        ingest(raw=second, warehouse=second / "ecostat.duckdb")
+    assert not (second / "ecostat.duckdb").exists() and (second / "inbox" / "360102" / "ok.csv").exists()
+    two = threading.Thread(target=run, args=("second", second, 120.0))
+    two.start()
+    time.sleep(3)  # the second run is waiting for the slot (nothing is asserted about time)
+    release.set()
+    one.join(180)
+    two.join(180)
+    assert order == ["received", "first done", "received", "second done"]
+    assert all(isinstance(r, steps.RunSummary) and r.count("accepted") == 1 for r in runs.values()), runs
