@@ -5,7 +5,9 @@
 * ``openpyxl DIR DB``: the same with openpyxl in read-only mode;
 * ``read_csv CSV DB``: DuckDB's own ``read_csv`` of a file into a table;
 * ``empty_flow``: a Prefect flow that does nothing, on a temporary API server as ``ecostat ingest``
-  starts one (no ``PREFECT_API_URL``).
+  starts one (no ``PREFECT_API_URL``);
+* ``check DIR``: ecostat's own checks of every workbook under DIR (``<unit>/<file>``), without a warehouse:
+  what a Dask worker does for ``ecostat ingest --workers`` (the rest of a file's cost is the writer's).
 """
 
 from __future__ import annotations
@@ -90,6 +92,23 @@ def empty_flow() -> None:
     empty()
 
 
+def check_only(folder: Path) -> int:
+    """Read and check every xlsx under ``folder`` as a worker does (:func:`ecostat.ingest.checked`), each as
+    received by its unit folder; returns the files checked."""
+    import datetime as dt
+
+    from ecostat.archive import Receipt
+    from ecostat.ingest import checked
+
+    files = sorted(folder.rglob("*.xlsx"))
+    now = dt.datetime.now(dt.UTC)
+    for path in files:
+        data = path.read_bytes()
+        unit = path.parent.name
+        checked(Receipt("", "", f"{unit}/{path.name}", unit, len(data), now, now), data)
+    return len(files)
+
+
 def main(argv: list[str]) -> int:
     """``python -m benchmarks.floors NAME [ARGS]``."""
     name, args = argv[0], [Path(a) for a in argv[1:]]
@@ -101,6 +120,8 @@ def main(argv: list[str]) -> int:
         read_csv(args[0], args[1])
     elif name == "empty_flow":
         empty_flow()
+    elif name == "check":
+        check_only(args[0])
     else:
         raise SystemExit(f"unknown baseline {name}")
     return 0

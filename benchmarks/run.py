@@ -1,5 +1,6 @@
 """The throughput benchmark (issue 13): ``python -m benchmarks.run [--scale small|city|province]
-[--workers N] [--out FILE]``.
+[--workers N] [--out FILE]``. With ``--workers N``, ``ecostat ingest --workers N`` (the files checked on N
+Dask worker processes, issue 10) is measured too, against the serial flow of the same run.
 
 It generates its loads into a temporary folder (:mod:`benchmarks.loads`), then runs every measure
 and every baseline in one run, each as its own process, so that each has its own wall time and its
@@ -90,20 +91,9 @@ def child_env(work: Path, load: Load) -> dict[str, str]:
     return env
 
 
-def ingest_supports_workers() -> bool:
-    """Whether ``ecostat ingest`` takes ``--workers`` (the Dask fan-out of issue 10)."""
-    from ecostat.cli import parser
-
-    sub = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
-    return "--workers" in sub.choices["ingest"]._option_string_actions
-
-
-def ecostat(*args: str | Path, workers: int | None = None) -> list[str]:
-    """An ``ecostat`` command line; ``--workers`` is passed to ``ingest`` when given and supported."""
-    argv = [sys.executable, "-m", "ecostat.cli", *map(str, args)]
-    if workers is not None and args[0] == "ingest":
-        argv += ["--workers", str(workers)]
-    return argv
+def ecostat(*args: str | Path) -> list[str]:
+    """An ``ecostat`` command line."""
+    return [sys.executable, "-m", "ecostat.cli", *map(str, args)]
 
 
 def statuses(warehouse: Path) -> dict[str, int]:
@@ -141,7 +131,6 @@ def run(scale_name: str, workers: int | None, work: Path) -> dict[str, object]:
     py = sys.executable
     n = load.workbooks
     big_csv = next(load.big.rglob("*.csv"))
-    use_workers = workers if workers is not None and ingest_supports_workers() else None
     print(f"{scale.name}: {n} workbooks, {load.tables} tables, a {load.csv_rows}-row csv "
           f"(generated in {generated:.1f} s); measuring:", file=sys.stderr)
 
@@ -160,20 +149,27 @@ def run(scale_name: str, workers: int | None, work: Path) -> dict[str, object]:
     plain = fresh_raw(work, "plain", load.many)
     plain_db = plain.parent / "ecostat.duckdb"
     m["ingest_no_prefect"] = measure("ingest_no_prefect", ecostat("ingest", "--no-prefect", "--raw", plain,
-                                                                  "--warehouse", plain_db, workers=use_workers),
+                                                                  "--warehouse", plain_db),
                                      env=env, cwd=work, files=n)
     m["rebuild"] = measure("rebuild", ecostat("rebuild", "--raw", plain, "--warehouse", plain_db, "--to",
                                               work / "rebuilt" / "ecostat.duckdb"), env=env, cwd=work, files=n)
     flow = fresh_raw(work, "flow", load.many)
     flow_db = flow.parent / "ecostat.duckdb"
-    m["ingest_prefect"] = measure("ingest_prefect", ecostat("ingest", "--raw", flow, "--warehouse", flow_db,
-                                                            workers=use_workers), env=env, cwd=work, files=n)
-    m["ingest_noop"] = measure("ingest_noop", ecostat("ingest", "--raw", flow, "--warehouse", flow_db,
-                                                      workers=use_workers), env=env, cwd=work, files=0)
+    m["ingest_prefect"] = measure("ingest_prefect", ecostat("ingest", "--raw", flow, "--warehouse", flow_db),
+                                  env=env, cwd=work, files=n)
+    if workers is not None:  # the same flow with the files checked on Dask workers, and what checking costs
+        m["check_only"] = measure("check_only", [py, "-m", "benchmarks.floors", "check", str(load.many)], env=env,
+                                  cwd=work, files=n)
+        fanned = fresh_raw(work, "workers", load.many)
+        fanned_db = fanned.parent / "ecostat.duckdb"
+        m["ingest_workers"] = measure("ingest_workers", ecostat("ingest", "--raw", fanned, "--warehouse", fanned_db,
+                                                                "--workers", str(workers)), env=env, cwd=work, files=n)
+    m["ingest_noop"] = measure("ingest_noop", ecostat("ingest", "--raw", flow, "--warehouse", flow_db),
+                               env=env, cwd=work, files=0)
     big = fresh_raw(work, "big", load.big)
     big_db = big.parent / "ecostat.duckdb"
     m["big_csv_no_prefect"] = measure("big_csv_no_prefect", ecostat("ingest", "--no-prefect", "--raw", big,
-                                                                     "--warehouse", big_db, workers=use_workers),
+                                                                     "--warehouse", big_db),
                                       env=env, cwd=work, files=1)
     m["validate_1000_rows"] = measure("validate_1000_rows", ecostat(
         "validate", load.validate_xlsx, "--unit", "360100", "--warehouse", work / "none.duckdb"),
@@ -187,11 +183,13 @@ def run(scale_name: str, workers: int | None, work: Path) -> dict[str, object]:
         "big_csv_no_prefect": _check({"rows": load.csv_rows},
                                      lambda: {"rows": loaded_rows(big_db, "fact_water_sections")}),
     }
+    if workers is not None:
+        checks["ingest_workers"] = _check(expected, lambda: statuses(fanned_db))
     return {
         "scale": asdict(scale), "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "load_average_at_start": load_before, "load_average_at_end": os.getloadavg()},
-        "workers": {"requested": workers, "passed_to_ingest": use_workers is not None},
+        "workers": {"requested": workers},
         "load": {"workbooks": n, "tables": load.tables, "accepted": load.accepted, "rejected": load.rejected,
                  "superseded": load.superseded, "csv_rows": load.csv_rows, "units": len(load.units),
                  "generated_seconds": round(generated, 1)},
@@ -228,6 +226,11 @@ def goals(m: dict[str, Measured], files: int, csv_rows: int) -> list[Goal]:
         ratio("big_csv_no_prefect", "duckdb_read_csv", 10.0),
         ratio("rebuild", "ingest_no_prefect", 1.0, per_file=True),
     ]
+    if "ingest_workers" in m:  # throughput of N workers against the serial flow: higher is better
+        fanned, serial, noop = m["ingest_workers"].seconds, m["ingest_prefect"].seconds, m["ingest_noop"].seconds
+        out += [Goal("ingest_workers", "throughput: ingest_prefect ÷ it", round(serial / fanned, 2), "x", None, None),
+                Goal("ingest_workers", "the same beyond ingest_noop", round((serial - noop) / (fanned - noop), 2),
+                     "x", None, None)]
     if csv_rows >= 2_000_000:
         rss = m["big_csv_no_prefect"].peak_rss_mb
         out.append(Goal("big_csv_no_prefect", "peak RSS", rss, "MB", RSS_LIMIT_MB, rss < RSS_LIMIT_MB))
@@ -261,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; exit 1 when a measured process failed or an outcome differs from the load's."""
     ap = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
     ap.add_argument("--scale", choices=sorted(SCALES), default="city")
-    ap.add_argument("--workers", type=int, help="passed to `ecostat ingest --workers` once ingest supports it")
+    ap.add_argument("--workers", type=int, help="also measure `ecostat ingest --workers N` (Dask) against the "
+                                                "serial flow")
     ap.add_argument("--out", type=Path, help="the JSON results (default: benchmark-<scale>.json)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (loads, warehouses, logs)")
     args = ap.parse_args(argv)

@@ -23,11 +23,13 @@ def test_small_scale_runs_every_measure(tmp_path: Path):
                            "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads(out.read_text(encoding="utf-8"))
-    assert set(results["measures"]) == set(MEASURES)
-    assert {k: v["exit_code"] for k, v in results["measures"].items()} == dict.fromkeys(MEASURES, 0)
+    measures = {*MEASURES, "check_only", "ingest_workers"}  # --workers: the checks alone, and on Dask workers
+    assert set(results["measures"]) == measures
+    assert {k: v["exit_code"] for k, v in results["measures"].items()} == dict.fromkeys(measures, 0)
     assert all(v["peak_rss_mb"] > 0 for v in results["measures"].values())
     assert {g["measure"] for g in results["goals"]} == {"ingest_no_prefect", "openpyxl_floor", "ingest_prefect",
-                                                       "ingest_noop", "big_csv_no_prefect", "rebuild"}
+                                                       "ingest_noop", "big_csv_no_prefect", "rebuild",
+                                                       "ingest_workers"}
     load = results["load"]
     assert load["rejected"] > 0 and load["superseded"] > 0  # the load mixes bad tables and corrections
     assert {k: c["seen"] for k, c in results["checks"].items()} == {
@@ -37,6 +39,8 @@ def test_small_scale_runs_every_measure(tmp_path: Path):
         "ingest_prefect": {"accepted": load["accepted"], "rejected": load["rejected"],
                            "superseded": load["superseded"]},
         "big_csv_no_prefect": {"rows": load["csv_rows"]},
+        "ingest_workers": {"accepted": load["accepted"], "rejected": load["rejected"],
+                           "superseded": load["superseded"]},
     }
     assert results["workers"]["requested"] == 2
     assert "ingest_no_prefect" in done.stdout and "met" in done.stdout
