@@ -4,7 +4,7 @@ and the one writer (:func:`ecostat.ingest.process_pending`) applies their checks
 
 * **Workers never touch the warehouse.** A worker is handed receipts (a few hundred bytes each), reads
   their bytes from the archive itself (by sha256: ``raw/`` must be the same folder on every worker), and
-  hands back :class:`Staged` results: the checked tables (normalised frames, the cells as submitted,
+  hands back :class:`Staged` results: the checked tables (normalised rows as Arrow tables, the cells as submitted,
   findings) or the finding why a file cannot be read.
 * **Order.** Files go out in batches of consecutive receipts (:data:`BATCH_FILES`, :data:`BATCH_BYTES`),
   at most :data:`LOOKAHEAD` batches per worker thread ahead of the writer, which takes them back in
@@ -31,6 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import pandas as pd
+import pyarrow as pa
+
 from ecostat import settings
 from ecostat.archive import Receipt
 from ecostat.catalogue import Finding
@@ -55,29 +58,46 @@ DASK_CONFIG = {
 
 @dataclass
 class Staged:
-    """What a worker hands back for one file: its check, with each table's form named by its code for the
-    trip (a form carries its pandera schema, and the writer compares forms by identity)."""
+    """What a worker hands back for one file: its check, with each table's normalised rows as an Arrow
+    table and its form named by its code for the trip (a form carries its pandera schema, and the writer
+    compares forms by identity)."""
 
     receipt_id: str
     result: list[CheckedTable] | Finding
     failure: str | None
     forms: list[str | None]
+    frames: list[tuple[pa.Table, pd.DataFrame] | None]  # each table's rows: see :func:`_staged_frame`
 
     @classmethod
     def of(cls, rec: Receipt, check: Checked) -> Staged:
         """A check made here, made ready for the trip."""
         result, failure = check
         if isinstance(result, Finding):
-            return cls(rec.receipt_id, result, failure, [])
-        return cls(rec.receipt_id, [dataclasses.replace(t, form=None) for t in result], failure,
-                   [t.form.code if t.form else None for t in result])
+            return cls(rec.receipt_id, result, failure, [], [])
+        return cls(rec.receipt_id, [dataclasses.replace(t, form=None, frame=None) for t in result], failure,
+                   [t.form.code if t.form else None for t in result],
+                   [None if t.frame is None else _staged_frame(t.frame) for t in result])
 
     def checked(self) -> Checked:
         """The check as the writer uses it, with this process's forms."""
         if isinstance(self.result, Finding):
             return self.result, self.failure
-        return [dataclasses.replace(t, form=FORMS[code] if code else None)
-                for t, code in zip(self.result, self.forms, strict=True)], self.failure
+        return [dataclasses.replace(t, form=FORMS[code] if code else None,
+                                    frame=None if frame is None else _unstaged_frame(*frame))
+                for t, code, frame in zip(self.result, self.forms, self.frames, strict=True)], self.failure
+
+
+def _staged_frame(frame: pd.DataFrame) -> tuple[pa.Table, pd.DataFrame]:
+    """A checked table's rows for the trip: the normalised columns (what is loaded) as an Arrow table; the
+    checks' own columns (``_cells``: each row's cells as written, of any type; ``_bad``, ``_at_least``),
+    which the writer's cross-period findings quote and Arrow cannot type, as they are."""
+    own = [c for c in frame.columns if str(c).startswith("_")]
+    return pa.Table.from_pandas(frame.drop(columns=own)), frame[own]
+
+
+def _unstaged_frame(rows: pa.Table, own: pd.DataFrame) -> pd.DataFrame:
+    """The checked table's frame back from :func:`_staged_frame`."""
+    return pd.concat([rows.to_pandas(), own], axis=1)
 
 
 def check_batch(raw: Path, receipts: list[Receipt]) -> list[Staged]:

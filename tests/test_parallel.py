@@ -75,7 +75,7 @@ def test_two_workers_leave_the_warehouse_of_a_serial_run_and_hold_a_file_that_ki
     shutil.copytree(received, parallel)
     poison = next(r for r in archive.receipts(serial / "archive") if r.file == POISON)
     for _ in range(steps.QUARANTINE_AFTER):  # serially: two runs died on it, so this one holds it
-        archive.note_attempt(serial / "archive", poison.receipt_id, "died")
+        steps.note_attempt(steps.attempts_path(serial / "ecostat.duckdb"), poison.receipt_id, "died")
     with connect(serial / "ecostat.duckdb", create=True) as con:
         steps.write_run(con, serial, serial / "ecostat.duckdb", steps.new_run_id(), load_settings(serial))
 
