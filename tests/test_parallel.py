@@ -4,8 +4,12 @@ one flow run writes at a time (Prefect's global concurrency limit)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -18,7 +22,7 @@ from ecostat import archive, intake
 from ecostat import ingest as steps
 from ecostat.config import load_settings
 from ecostat.warehouse import connect
-from ecostat.writer import WarehouseBusy
+from ecostat.writer import LEASE_SECONDS, WRITER_LIMIT, WarehouseBusy, lease_path
 from tests.conftest import SAMPLES, write_csv
 from tests.forms_data import header, row
 
@@ -135,3 +139,27 @@ def test_a_second_flow_run_refuses_or_waits_while_one_writes(prefect_harness, tm
     two.join(180)
     assert order == ["received", "first done", "received", "second done"]
     assert all(isinstance(r, steps.RunSummary) and r.count("accepted") == 1 for r in runs.values()), runs
+
+
+
+def test_a_killed_writers_slot_is_freed_by_the_next_writer_of_its_host(prefect_harness, tmp_path: Path):
+    from prefect.concurrency._sync import acquire_concurrency_slots_with_lease, release_concurrency_slots_with_lease
+
+    from flows.ingest import ingest
+
+    raw, warehouse = tmp_path / "raw", tmp_path / "ecostat.duckdb"
+    write_csv(raw / "inbox" / "360102" / "ok.csv", [header("outfall_remediation"), row("outfall_remediation")])
+    ingest(raw=raw, warehouse=warehouse)  # creates the limit
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    for pid in (os.getpid(), int(gone.stdout)):  # a writer of this host alive, then one that died
+        lease = acquire_concurrency_slots_with_lease([WRITER_LIMIT], 1, lease_duration=LEASE_SECONDS, strict=True,
+                                                     max_retries=0).lease_id
+        lease_path(warehouse).write_text(json.dumps({"host": socket.gethostname(), "pid": pid, "lease": str(lease)}))
+        if pid == os.getpid():
+            with pytest.raises(WarehouseBusy, match=WRITER_LIMIT):
+                ingest(raw=raw, warehouse=warehouse)
+            release_concurrency_slots_with_lease(lease)
+        else:  # freed at once, long before the lease would expire
+            assert ingest(raw=raw, warehouse=warehouse).files == 0
+            assert not lease_path(warehouse).exists()
