@@ -282,11 +282,12 @@ def figure_rows_view(defs: list[Figure] | tuple[Figure, ...], forms: dict[str, F
         dimension = f'f."{fig.by}"::VARCHAR' if fig.by else "NULL::VARCHAR"
         num = f'f."{fig.field}"::DOUBLE' if fig.field else "NULL::DOUBLE"
         den = f'f."{fig.denominator}"::DOUBLE' if fig.denominator else "NULL::DOUBLE"
-        arms.append(f"SELECT '{fig.figure}' AS figure, f.year, f.unit_code, {dimension} AS dimension, {num} AS num, "
+        code = formsql.sql_literal(fig.figure)
+        arms.append(f"SELECT {code} AS figure, f.year, f.unit_code, {dimension} AS dimension, {num} AS num, "
                     f"{den} AS den,\n       {_met(form, fig.filter, 'filter')} AS in_filter, "
                     f"{_met(form, fig.base, 'base')} AS in_base\n"
                     f'FROM "final_{form.code}" f, (SELECT filter, base FROM meta_figure_catalogue '
-                    f"WHERE figure = '{fig.figure}') c")
+                    f"WHERE figure = {code}) c")
     if not arms:
         arms = ["SELECT NULL::VARCHAR AS figure, NULL::INTEGER AS year, NULL::VARCHAR AS unit_code, "
                 "NULL::VARCHAR AS dimension, NULL::DOUBLE AS num, NULL::DOUBLE AS den, false AS in_filter, "

@@ -67,7 +67,8 @@ def columns(form: Form) -> list[Column]:
     return [*LINEAGE, *(Column(f.code, f.sql_type, field_comment(f)) for f in form.fields), AT_LEAST]
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
+    """A SQL string literal of ``text`` (for DDL, where no value can be bound)."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -81,8 +82,8 @@ def fact_table(form: Form) -> str:
 def fact_comments(form: Form) -> str:
     """The table's and its columns' comments (``duckdb_columns().comment``)."""
     stmts = [f'COMMENT ON TABLE "{form.table}" IS '
-             f"{_literal(f'{form.zh} ({form.code}): 每一条接收的行及其来源 every accepted row with its lineage')};"]
-    stmts += [f'COMMENT ON COLUMN "{form.table}"."{c.name}" IS {_literal(c.comment)};' for c in columns(form)]
+             f"{sql_literal(f'{form.zh} ({form.code}): 每一条接收的行及其来源 every accepted row with its lineage')};"]
+    stmts += [f'COMMENT ON COLUMN "{form.table}"."{c.name}" IS {sql_literal(c.comment)};' for c in columns(form)]
     return "\n".join(stmts)
 
 

@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -65,13 +66,11 @@ QUARANTINE_AFTER = 2  # runs that died while checking the same receipt
 UNREAD_KINDS = {"symlink": "FILE_SYMLINK", "special": "FILE_NOT_REGULAR", "linked": "FILE_HARDLINK",
                 "oversize": "FILE_TOO_LARGE"}
 
-__all__ = ["receive_inbox"]
-
 # A file's check: its checked tables, or the one finding why it cannot be read; and what went wrong in
 # ecostat itself (a crash, a quarantine), for the operator.
 Checked = tuple[list[CheckedTable] | Finding, str | None]
-# Checks made elsewhere (ecostat.parallel): given the receipts to check, their checks in the same order.
-Stage = Callable[[list[Receipt]], Iterable[Checked]]
+# Checks made elsewhere (ecostat.parallel): given the receipts to check, each one's id and check, in order.
+Stage = Callable[[list[Receipt]], Iterable[tuple[str, Checked]]]
 
 
 @dataclass
@@ -136,9 +135,15 @@ def checked(rec: Receipt, data: bytes) -> Checked:
         fault_point("checking", rec.file)
         return check_file(rec, data, rec.received_at.date()), None
     except Exception as exc:  # this file is held, the rest go on
-        log.exception("checking %s failed", printable(rec.file))
-        failure = "".join(traceback.format_exception(exc)[-6:])
-        return _file_finding("FILE_CHECK_FAILED", rec, detail=f"{type(exc).__name__}: {exc}"), failure
+        return check_crashed(rec, exc)
+
+
+def check_crashed(rec: Receipt, exc: BaseException) -> Checked:
+    """A receipt whose check crashed in ecostat itself: ``FILE_CHECK_FAILED`` for it, the traceback for the
+    operator (a bug must not stop the queue)."""
+    log.error("checking %s failed", printable(rec.file), exc_info=exc)
+    failure = "".join(traceback.format_exception(exc)[-6:])
+    return _file_finding("FILE_CHECK_FAILED", rec, detail=f"{type(exc).__name__}: {exc}"), failure
 
 
 def check_archived(raw: Path, rec: Receipt) -> Checked:
@@ -240,7 +245,7 @@ def tries(attempts: Path) -> Counter[str]:
 def process_receipt(con: duckdb.DuckDBPyConnection, raw: Path, rec: Receipt, run_id: str,
                     notify: Settings | None = None, tried: int = 0, earlier: verdicts.Verdict | None = None,
                     journal: bool = True, attempts: Path | None = None,
-                    staged: Checked | None = None) -> list[TableOutcome]:
+                    staged: Callable[[], Checked] | None = None) -> list[TableOutcome]:
     """Check a received file and load its accepted tables, all in one transaction.
 
     With ``notify`` (the alert settings), the file's feedback is written and its alerts are recorded as
@@ -250,14 +255,15 @@ def process_receipt(con: duckdb.DuckDBPyConnection, raw: Path, rec: Receipt, run
     receipt's verdict, if one was journaled: what an earlier contract version rejected stays rejected
     (contract §7). With ``journal``, the verdict is journaled once the transaction has committed. Each
     check begun is noted in ``attempts`` (the warehouse's attempts journal, :func:`attempts_path`).
-    ``staged``: the file's check, already made by a worker (:mod:`ecostat.parallel`); without it the file
-    is read from the archive and checked here.
+    ``staged``: hands over the file's check, made ahead by a worker (:mod:`ecostat.parallel`), once the
+    attempt is noted; without it the file is read from the archive and checked here.
     """
     if attempts is not None and tried < QUARANTINE_AFTER:
         note_attempt(attempts, rec.receipt_id, run_id)
     kept = kept_verdict(earlier)
+    check = staged() if staged is not None else None
     with transaction(con):
-        outcomes, failure = _process(con, raw, rec, run_id, tried, kept, staged)
+        outcomes, failure = _process(con, raw, rec, run_id, tried, kept, check)
         record_receipt(con, rec, run_id)
         if notify is not None:
             try:
@@ -412,6 +418,14 @@ def process_pending(con: duckdb.DuckDBPyConnection, raw: Path, run_id: str, sett
     checking = {r.receipt_id for r in receipts
                 if to_check(tried.get(r.receipt_id, 0), kept_verdict(judged.get(r.receipt_id)))}
     staged = iter(stage([r for r in receipts if r.receipt_id in checking])) if stage and checking else None
+
+    def handed(rec: Receipt) -> Checked:
+        assert staged is not None
+        receipt_id, check = next(staged)
+        if receipt_id != rec.receipt_id:  # never: the stage keeps the order; if it did not, stop before loading
+            raise RuntimeError(f"the check of receipt {receipt_id} came for receipt {rec.receipt_id}")
+        return check
+
     progress = progress or FileProgress("files")
     progress.start(len(receipts))
     tables: list[TableOutcome] = []
@@ -419,7 +433,7 @@ def process_pending(con: duckdb.DuckDBPyConnection, raw: Path, run_id: str, sett
         for rec in receipts:
             outcomes = process_receipt(con, raw, rec, run_id, settings, tried[rec.receipt_id],
                                        judged.get(rec.receipt_id), journal=journal, attempts=attempts,
-                                       staged=next(staged) if staged and rec.receipt_id in checking else None)
+                                       staged=partial(handed, rec) if staged and rec.receipt_id in checking else None)
             progress.step([t.status for t in outcomes])
             tables += outcomes
     finally:

@@ -28,6 +28,7 @@ import logging
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -38,7 +39,7 @@ from ecostat import settings
 from ecostat.archive import Receipt
 from ecostat.catalogue import Finding
 from ecostat.forms import FORMS
-from ecostat.ingest import Checked, Stage, check_archived, quarantined
+from ecostat.ingest import Checked, Stage, check_archived, check_crashed, quarantined
 from ecostat.validation import CheckedTable
 
 if TYPE_CHECKING:
@@ -89,21 +90,32 @@ class Staged:
 
 def _staged_frame(frame: pd.DataFrame) -> tuple[pa.Table, pd.DataFrame]:
     """A checked table's rows for the trip: the normalised columns (what is loaded) as an Arrow table; the
-    checks' own columns (``_cells``: each row's cells as written, of any type; ``_bad``, ``_at_least``),
-    which the writer's cross-period findings quote and Arrow cannot type, as they are."""
+    checks' own columns (``_bad``: each row's unreadable fields, as Python sets; ``_at_least``) as they are."""
     own = [c for c in frame.columns if str(c).startswith("_")]
     return pa.Table.from_pandas(frame.drop(columns=own)), frame[own]
 
 
 def _unstaged_frame(rows: pa.Table, own: pd.DataFrame) -> pd.DataFrame:
-    """The checked table's frame back from :func:`_staged_frame`."""
-    return pd.concat([rows.to_pandas(), own], axis=1)
+    """The checked table's frame back from :func:`_staged_frame`, with the column types the check gave it
+    (text as Python strings and None, not pandas' string type)."""
+    frame = rows.to_pandas()
+    for column in rows.schema.pandas_metadata["columns"]:
+        if column["numpy_type"] == "object" and column["name"] in frame.columns:
+            name = column["name"]
+            frame[name] = pd.Series(rows.column(name).to_pylist(), index=frame.index, dtype=object)
+    return pd.concat([frame, own], axis=1)
 
 
 def check_batch(raw: Path, receipts: list[Receipt]) -> list[Staged]:
     """Read each receipt's bytes from the archive under ``raw`` and check them, as the writer would
     (:func:`ecostat.ingest.checked`); what a Dask worker runs. Nothing here opens the warehouse."""
-    return [Staged.of(rec, check_archived(raw, rec)) for rec in receipts]
+    out = []
+    for rec in receipts:
+        try:
+            out.append(Staged.of(rec, check_archived(raw, rec)))
+        except Exception as exc:  # readying it for the trip failed: this file is held, the batch goes on
+            out.append(Staged.of(rec, check_crashed(rec, exc)))
+    return out
 
 
 def batches(receipts: list[Receipt]) -> list[list[Receipt]]:
@@ -127,11 +139,12 @@ class Handle(Protocol):
         """The batch's checks; raises ``distributed.KilledWorker`` if checking it killed its worker."""
 
 
-def staged_checks(receipts: list[Receipt], submit: Callable[[list[Receipt]], Handle],
-                  capacity: Callable[[], int]) -> Iterator[Checked]:
-    """Every receipt's check, in order, made by ``submit``'s workers ahead of the caller: at most
+def staged_checks(receipts: list[Receipt], submit: Callable[[list[Receipt]], Handle], capacity: Callable[[], int],
+                  here: Callable[[Receipt], Checked]) -> Iterator[tuple[str, Checked]]:
+    """Every receipt's id and check, in order, made by ``submit``'s workers ahead of the caller: at most
     :data:`LOOKAHEAD` × ``capacity()`` (the cluster's threads) batches are out at a time. A batch whose check
-    killed its worker is sent again file by file; a file that killed :data:`DEATHS` workers is quarantined."""
+    killed its worker is sent again file by file; a file that killed :data:`DEATHS` workers is quarantined.
+    A batch that fails otherwise (the cluster lost, a result that cannot be read) is checked ``here``."""
     from distributed import KilledWorker
 
     waiting = deque(batches(receipts))
@@ -150,20 +163,26 @@ def staged_checks(receipts: list[Receipt], submit: Callable[[list[Receipt]], Han
         batch, handle = out.popleft()
         if handle is None:
             (rec,) = batch
-            yield quarantined(rec, deaths[rec.receipt_id], f"checking this file killed {deaths[rec.receipt_id]} "
-                                                           "Dask worker processes (out of memory?); it is held")
+            yield rec.receipt_id, quarantined(rec, deaths[rec.receipt_id], f"checking this file killed "
+                                              f"{deaths[rec.receipt_id]} Dask worker processes (out of memory?); "
+                                              "it is held")
             continue
         try:
             staged = handle.result()
+            checks = [one.checked() for one in staged]
+            if [one.receipt_id for one in staged] != [rec.receipt_id for rec in batch]:
+                raise RuntimeError("a batch's checks came back for other receipts")
         except KilledWorker as exc:
             log.warning("a Dask worker died checking %d file(s); each is checked again on its own", len(batch))
             _crashed(handle, exc)
             deaths.update(r.receipt_id for r in batch)
             out.extendleft(reversed([([r], None if deaths[r.receipt_id] >= DEATHS else submit([r])) for r in batch]))
             continue
-        for rec, one in zip(batch, staged, strict=True):
-            assert one.receipt_id == rec.receipt_id
-            yield one.checked()
+        except Exception:
+            log.exception("a batch of %d file(s) failed on the Dask workers; they are checked by the writer",
+                          len(batch))
+            checks = [here(rec) for rec in batch]
+        yield from zip([rec.receipt_id for rec in batch], checks, strict=True)
 
 
 def _crashed(handle: Handle, exc: BaseException) -> None:
@@ -211,4 +230,4 @@ def stage_on(runner: DaskTaskRunner, check_task: Task[..., list[Staged]], raw: P
     def capacity() -> int:
         return sum(runner.client.nthreads().values())
 
-    return lambda receipts: staged_checks(receipts, submit, capacity)
+    return lambda receipts: staged_checks(receipts, submit, capacity, partial(check_archived, raw))

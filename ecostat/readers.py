@@ -153,7 +153,9 @@ class Rows(Sequence[tuple[int, list[object]]]):
             else (self.at + 1).tolist()
 
     def cells(self, row: int) -> list[object]:
-        """The cells of row number ``row`` of the whole table."""
+        """The cells of row number ``row`` of the whole table (empty when it has no such row)."""
+        if not self.codes or not 1 <= row <= len(self.codes[0]):
+            return []
         return [d[c[row - 1]] for d, c in zip(self.distinct, self.codes, strict=True)]
 
 

@@ -93,7 +93,7 @@ def lease_path(warehouse: Path) -> Path:
 def _release_dead_lease(warehouse: Path) -> None:
     """Release the lease recorded beside the warehouse by a writer process of this host that is gone: it died
     holding the slot (``kill -9``, out of memory), which would otherwise stay taken until the lease expires.
-    Called with the warehouse's write lock held, so no writer of it on this host is alive anyway."""
+    A writer that is alive (its process exists) keeps its lease."""
     from prefect.client.orchestration import get_client
 
     try:
@@ -122,7 +122,8 @@ def writer_slot(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[None]:
     """Hold the one slot of Prefect's global concurrency limit :data:`WRITER_LIMIT` (created if missing)
     while the block runs, when a Prefect server is configured (``PREFECT_API_URL``: a deployment, several
     machines); :class:`WarehouseBusy` if another flow run, on any machine, still holds it after
-    ``wait_seconds``. Enter it with the warehouse's write lock held (:func:`writing`).
+    ``wait_seconds``. Enter it before the warehouse's write lock (:func:`writing`), so that it is held until
+    the working copy is published.
 
     Prefect's own ``concurrency()`` composed by hand, to know the lease and record it beside the warehouse:
     the next writer of this host releases the lease of one that died (:func:`_release_dead_lease`); a writer

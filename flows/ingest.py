@@ -96,10 +96,12 @@ def rebuild_site(raw: Path, warehouse: Path) -> None:
 @flow(name="ingest")
 def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0, workers: int | None = None) -> steps.RunSummary:
     """Ingest every new file under ``raw/inbox`` into the warehouse, in order; ``workers``: Dask worker
-    processes that check the files (default ``ECOSTAT_WORKERS``, else 1: checked by the writer)."""
+    processes that check the files (default ``ECOSTAT_WORKERS``, else 1: checked by the writer, unless
+    ``ECOSTAT_DASK_ADDRESS`` names a scheduler)."""
     run_id = steps.new_run_id()
     settings = load_settings(raw)
-    with steps.locked_run(raw, warehouse, run_id, wait_seconds) as lock, writer_slot(warehouse, wait_seconds):
+    # the slot outside the lock: held until the lock's block has published the warehouse
+    with writer_slot(warehouse, wait_seconds), steps.locked_run(raw, warehouse, run_id, wait_seconds) as lock:
         receive_inbox(raw)
         summary = process(lock.work, raw, warehouse, run_id, settings, workers)
         audited = audit(lock.work, run_id, settings) if summary.files else None

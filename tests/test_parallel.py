@@ -4,22 +4,24 @@ one flow run writes at a time (Prefect's global concurrency limit)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from benchmarks.loads import SCALES, generate
-from ecostat import archive, intake
+from ecostat import archive, intake, parallel
 from ecostat import ingest as steps
+from ecostat.archive import Receipt
+from ecostat.catalogue import Finding
 from ecostat.config import load_settings
 from ecostat.warehouse import connect
 from ecostat.writer import LEASE_SECONDS, WRITER_LIMIT, WarehouseBusy, lease_path
@@ -150,9 +152,8 @@ def test_a_killed_writers_slot_is_freed_by_the_next_writer_of_its_host(prefect_h
     raw, warehouse = tmp_path / "raw", tmp_path / "ecostat.duckdb"
     write_csv(raw / "inbox" / "360102" / "ok.csv", [header("outfall_remediation"), row("outfall_remediation")])
     ingest(raw=raw, warehouse=warehouse)  # creates the limit
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
-                          check=True)
-    for pid in (os.getpid(), int(gone.stdout)):  # a writer of this host alive, then one that died
+    gone = int(Path("/proc/sys/kernel/pid_max").read_text()) + 1  # a process id no process can have
+    for pid in (os.getpid(), gone):  # a writer of this host alive, then one that died
         lease = acquire_concurrency_slots_with_lease([WRITER_LIMIT], 1, lease_duration=LEASE_SECONDS, strict=True,
                                                      max_retries=0).lease_id
         lease_path(warehouse).write_text(json.dumps({"host": socket.gethostname(), "pid": pid, "lease": str(lease)}))
@@ -163,3 +164,64 @@ def test_a_killed_writers_slot_is_freed_by_the_next_writer_of_its_host(prefect_h
         else:  # freed at once, long before the lease would expire
             assert ingest(raw=raw, warehouse=warehouse).files == 0
             assert not lease_path(warehouse).exists()
+
+
+class _Done:
+    """A batch sent to a fake cluster: its checks, or the error its worker met."""
+
+    def __init__(self, batch: list[Receipt], error: BaseException | None = None):
+        self.batch, self.error = batch, error
+
+    def result(self) -> list[parallel.Staged]:
+        if self.error is not None:
+            raise self.error
+        return [parallel.Staged.of(r, steps.check_crashed(r, RuntimeError("made by the worker"))) for r in self.batch]
+
+
+def test_checks_come_back_in_order_and_a_batch_that_fails_is_retried_quarantined_or_checked_here():
+    from distributed import KilledWorker
+
+    now = dt.datetime.now(dt.UTC)
+    receipts = [Receipt(f"r{i:02}", "0" * 64, f"360102/{i}.csv", "360102", 10, now, now) for i in range(40)]
+    sent: list[list[str]] = []
+
+    def submit(batch: list[Receipt]) -> _Done:
+        sent.append([r.receipt_id for r in batch])
+        ids = {r.receipt_id for r in batch}
+        if "r03" in ids:  # checking r03 kills its worker, every time
+            return _Done(batch, KilledWorker("r03", "tcp://worker", 0))
+        if "r20" in ids:  # the batch holding r20 is lost otherwise (the cluster went away)
+            return _Done(batch, OSError("connection lost"))
+        return _Done(batch)
+
+    here: list[str] = []
+
+    def check_here(rec: Receipt) -> steps.Checked:
+        here.append(rec.receipt_id)
+        return steps.check_crashed(rec, RuntimeError("made by the writer"))
+
+    got = list(parallel.staged_checks(receipts, submit, lambda: 2, check_here))
+    assert [rid for rid, _ in got] == [r.receipt_id for r in receipts]  # every receipt once, in order
+    rules = {rid: (result.rule_id if isinstance(result, Finding) else None) for rid, (result, _) in got}
+    assert rules["r03"] == "FILE_QUARANTINED" and sent.count(["r03"]) == parallel.DEATHS - 1
+    assert here == [f"r{i:02}" for i in range(16, 32)]  # r20's batch, checked by the writer
+    made = {rid: result.params.get("detail", "") for rid, (result, _) in got if isinstance(result, Finding)}
+    assert "worker" in made["r04"] and "writer" in made["r20"] and "worker" in made["r39"]
+
+
+def test_a_table_comes_back_from_a_worker_as_it_left(tmp_path: Path):
+    raw = tmp_path / "raw"
+    for sample in ("360124/进贤县2024年度报表.xlsx", "360100/water_sections_2023.parquet",
+                   "360100/南昌市2023年饮用水水源地.csv"):  # a workbook of sheets; columnar parquet and csv
+        (raw / "inbox" / sample).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(SAMPLES / sample, raw / "inbox" / sample)
+    steps.receive_inbox(raw)
+    for rec in archive.receipts(raw / "archive"):
+        result, failure = steps.check_archived(raw, rec)
+        assert failure is None and isinstance(result, list) and any(t.frame is not None for t in result)
+        (back, _), = [batch.checked() for batch in parallel.check_batch(raw, [rec])]
+        assert isinstance(back, list) and len(back) == len(result)
+        for sent_table, got_table in zip(result, back, strict=True):
+            assert got_table.form is sent_table.form and got_table.findings == sent_table.findings
+            if sent_table.frame is not None:
+                pd.testing.assert_frame_equal(got_table.frame, sent_table.frame)
