@@ -138,6 +138,7 @@ def writer_slot(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[None]:
         yield
         return
     busy = WarehouseBusy(f"Prefect concurrency limit {WRITER_LIMIT} held by another flow run")
+    warehouse.parent.mkdir(parents=True, exist_ok=True)  # the lease is recorded beside the warehouse
     _release_dead_lease(warehouse)
     if _writer_limit_taken() and wait_seconds <= 0:
         raise busy  # at once, without a refused request in Prefect's log

@@ -115,7 +115,7 @@ def test_a_second_flow_run_refuses_or_waits_while_one_writes(prefect_harness, tm
         if not writing.is_set():
             writing.set()
             release.wait(120)
-        order.append("received")
+        order.append(f"received, first published: {(first / 'ecostat.duckdb').exists()}")
 
     monkeypatch.setattr(intake, "before_read", hold)
     runs: dict[str, object] = {}
@@ -139,7 +139,9 @@ def test_a_second_flow_run_refuses_or_waits_while_one_writes(prefect_harness, tm
     release.set()
     one.join(180)
     two.join(180)
-    assert order == ["received", "first done", "received", "second done"]
+    # the second run received only once the first had published (not as soon as the first received)
+    assert [o for o in order if o.startswith("received")] == ["received, first published: False",
+                                                             "received, first published: True"], order
     assert all(isinstance(r, steps.RunSummary) and r.count("accepted") == 1 for r in runs.values()), runs
 
 
