@@ -27,6 +27,7 @@ import dataclasses
 import logging
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -44,7 +45,6 @@ from ecostat.validation import CheckedTable
 
 if TYPE_CHECKING:
     from prefect.tasks import Task
-    from prefect_dask import DaskTaskRunner
 
 log = logging.getLogger(__name__)
 BATCH_FILES = 16  # files per worker task: one Prefect task run costs ≈ 0.1 s here, a file ≈ 0.03 s
@@ -200,29 +200,28 @@ def _crashed(handle: Handle, exc: BaseException) -> None:
         log.warning("could not mark task run %s crashed", task_run_id, exc_info=True)
 
 
-def task_runner(workers: int | None) -> DaskTaskRunner | None:
-    """The Dask task runner that checks the files, or None to check them in the writer.
+@contextmanager
+def dask_stage(workers: int | None, check_task: Task[..., list[Staged]], raw: Path) -> Iterator[Stage | None]:
+    """While the block runs, the checks of pending receipts made by ``check_task`` (which runs
+    :func:`check_batch`) on Dask workers, for :func:`ecostat.ingest.process_pending`; or None to check them
+    in the writer.
 
     ``workers`` (default ``ECOSTAT_WORKERS``): 1 checks in the writer; N > 1 a local cluster of N worker
-    processes of one thread each. ``ECOSTAT_DASK_ADDRESS`` (unless ``workers`` is 1) sends the files to the
-    workers of that scheduler instead, which must see the same ``raw/`` folder and ``ECOSTAT_*`` settings."""
+    processes of one thread each, stopped with the block. ``ECOSTAT_DASK_ADDRESS`` (unless ``workers`` is 1)
+    sends the files to the workers of that scheduler instead, which must see the same ``raw/`` folder and
+    ``ECOSTAT_*`` settings."""
     env = settings.environment()
     n = workers if workers is not None else env.workers
     if n == 1 or (n is None and not env.dask_address):
-        return None
+        yield None
+        return
     import dask
     from prefect_dask import DaskTaskRunner
 
-    dask.config.set(DASK_CONFIG)  # the local scheduler (in this process) and its workers read it
-    if env.dask_address:
-        return DaskTaskRunner(address=env.dask_address)
-    return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs={
-        "n_workers": n, "threads_per_worker": 1, "processes": True, "dashboard_address": None})
+    runner = DaskTaskRunner(address=env.dask_address) if env.dask_address else DaskTaskRunner(
+        cluster_class="distributed.LocalCluster", cluster_kwargs={
+            "n_workers": n, "threads_per_worker": 1, "processes": True, "dashboard_address": None})
 
-
-def stage_on(runner: DaskTaskRunner, check_task: Task[..., list[Staged]], raw: Path) -> Stage:
-    """The checks of pending receipts made by ``check_task`` (which runs :func:`check_batch`) on the
-    runner's workers, for :func:`ecostat.ingest.process_pending`."""
     def submit(batch: list[Receipt]) -> Handle:
         future: Any = runner.submit(check_task, {"raw": raw, "receipts": batch})
         return future  # type: ignore[no-any-return]
@@ -230,4 +229,6 @@ def stage_on(runner: DaskTaskRunner, check_task: Task[..., list[Staged]], raw: P
     def capacity() -> int:
         return sum(runner.client.nthreads().values())
 
-    return lambda receipts: staged_checks(receipts, submit, capacity, partial(check_archived, raw))
+    # the local cluster's scheduler (in this process) and its workers read the settings when they start
+    with dask.config.set(DASK_CONFIG), runner:
+        yield lambda receipts: staged_checks(receipts, submit, capacity, partial(check_archived, raw))

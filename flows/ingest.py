@@ -14,7 +14,6 @@ from receiving to publishing, and a run that fails alerts the operator with its 
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -50,9 +49,7 @@ def process(work: Path, raw: Path, warehouse: Path, run_id: str, settings: Setti
             workers: int | None = None) -> steps.RunSummary:
     """Check and load every pending file in order, with its feedback and alerts; refresh the figures.
     With Dask workers, they check the files ahead and this one writer applies their checks in order."""
-    runner = parallel.task_runner(workers)
-    with connect(work, create=True) as con, runner or nullcontext():
-        stage = parallel.stage_on(runner, check_files, raw) if runner else None
+    with connect(work, create=True) as con, parallel.dask_stage(workers, check_files, raw) as stage:
         return steps.write_run(con, raw, warehouse, run_id, settings, FileProgress("ingest", "log"), stage)
 
 
