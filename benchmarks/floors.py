@@ -80,9 +80,9 @@ def read_csv(csv: Path, db: Path) -> int:
 
 def empty_flow() -> None:
     """Run a Prefect flow with no task, with the settings ``ecostat ingest`` applies."""
-    from ecostat import settings
+    from ecostat.common import environment
 
-    settings.apply()
+    environment.apply()
     from prefect import flow
 
     @flow(name="empty")
@@ -93,12 +93,12 @@ def empty_flow() -> None:
 
 
 def check_only(folder: Path) -> int:
-    """Read and check every xlsx under ``folder`` as a worker does (:func:`ecostat.ingest.checked`), each as
+    """Read and check every xlsx under ``folder`` as a worker does (:func:`ecostat.run.ingest.checked`), each as
     received by its unit folder; returns the files checked."""
     import datetime as dt
 
-    from ecostat.archive import Receipt
-    from ecostat.ingest import checked
+    from ecostat.intake.archive import Receipt
+    from ecostat.run.ingest import checked
 
     files = sorted(folder.rglob("*.xlsx"))
     now = dt.datetime.now(dt.UTC)

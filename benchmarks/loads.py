@@ -27,8 +27,8 @@ from typing import cast
 import openpyxl
 from openpyxl.styles import Alignment, Font
 
-from ecostat.forms import FORMS
-from ecostat.registry import REGISTRY_DIR
+from ecostat.contract.forms import FORMS
+from ecostat.contract.registry import REGISTRY_DIR
 
 CITY = "360100"
 DISTRICT_FORMS = ("outfall_remediation", "inspection_problems", "petitions", "enforcement")

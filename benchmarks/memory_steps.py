@@ -21,10 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-STEPS = {"ecostat.ingest": ("read_tables", "check_table", "check_across_periods", "load_accepted", "send_feedback",
+STEPS = {"ecostat.run.ingest": ("read_tables", "check_table", "check_across_periods", "load_accepted", "send_feedback",
                             "refresh_figures"),
-         "ecostat.site": ("build_site_after_run",),
-         "ecostat.lake": ("refresh",)}
+         "ecostat.publish.site": ("build_site_after_run",),
+         "ecostat.store.lake": ("refresh",)}
 
 
 def rss_mb() -> int:
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(module_name)
         for name in names:
             setattr(module, name, sampler.wrap(name, getattr(module, name)))
-    from ecostat.ingest import run_plain
+    from ecostat.run.ingest import run_plain
 
     with tempfile.TemporaryDirectory(prefix="ecostat-memory-") as tmp:
         inbox = Path(tmp) / "raw" / "inbox" / args.unit

@@ -5,12 +5,13 @@ pending alerts, outside the write lock → rebuild the status site (unless nothi
 Parquet lake beside the warehouse (when a file was processed) → the run's artifacts (every file's outcome
 is in them).
 
-The work is in :mod:`ecostat.ingest`, :mod:`ecostat.delivery`, :mod:`ecostat.audit`, :mod:`ecostat.report`,
-:mod:`ecostat.site` and :mod:`ecostat.lake`; tasks are per step, not per file. With ``workers`` > 1 (or
-``ECOSTAT_DASK_ADDRESS``), the files are read and checked by ``check_files`` tasks, a batch of files each,
-on Dask workers (:mod:`ecostat.parallel`), and the ``process`` step applies their checks in order. The flow
-holds the warehouse's write lock and (with a Prefect server) the global concurrency limit ``ecostat-writer``
-from receiving to publishing, and a run that fails alerts the operator with its ecostat run id."""
+The work is in :mod:`ecostat.run.ingest`, :mod:`ecostat.notify.delivery`, :mod:`ecostat.notify.audit`,
+:mod:`ecostat.run.artifact`, :mod:`ecostat.publish.site` and :mod:`ecostat.store.lake`; tasks are per step,
+not per file. With ``workers`` > 1 (or ``ECOSTAT_DASK_ADDRESS``), the files are read and checked by
+``check_files`` tasks, a batch of files each, on Dask workers (:mod:`ecostat.run.parallel`), and the
+``process`` step applies their checks in order. The flow holds the warehouse's write lock and (with a Prefect
+server) the global concurrency limit ``ecostat-writer`` from receiving to publishing, and a run that fails
+alerts the operator with its ecostat run id."""
 
 from __future__ import annotations
 
@@ -20,16 +21,18 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from ecostat import audit as checks
-from ecostat import ingest as steps
-from ecostat import lake, parallel, report
-from ecostat.archive import Receipt
-from ecostat.config import Settings, load_settings
-from ecostat.delivery import Delivery, deliver_pending
-from ecostat.progress import FileProgress
-from ecostat.sitestate import site_needs_rebuild
-from ecostat.warehouse import connect
-from ecostat.writer import writer_slot
+from ecostat.common.progress import FileProgress
+from ecostat.contract.operator_settings import Settings, load_settings
+from ecostat.intake.archive import Receipt
+from ecostat.notify import audit as checks
+from ecostat.notify.delivery import Delivery, deliver_pending
+from ecostat.publish.sitestate import site_needs_rebuild
+from ecostat.run import artifact as report
+from ecostat.run import ingest as steps
+from ecostat.run import parallel
+from ecostat.store import lake
+from ecostat.store.warehouse import connect
+from ecostat.store.writer import writer_slot
 
 
 @task(cache_policy=NO_CACHE)
@@ -85,7 +88,7 @@ def publish_artifacts(summary: steps.RunSummary, audited: checks.AuditResult | N
 @task(cache_policy=NO_CACHE)
 def rebuild_site(raw: Path, warehouse: Path) -> None:
     """Rebuild the status site from the published warehouse, after the deliveries; never fails the run."""
-    from ecostat.site import build_site_after_run
+    from ecostat.publish.site import build_site_after_run
 
     build_site_after_run(warehouse, raw)
 

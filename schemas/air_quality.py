@@ -1,6 +1,6 @@
 """Form 4.1 空气质量 (air_quality): one row per unit; the 360100 row is the city-wide figure."""
 
-from ecostat.formspec import Form, count, days_in_period, measure, not_above, not_below, percent, rate
+from ecostat.contract.formspec import Form, count, days_in_period, measure, not_above, not_below, percent, rate
 
 FORM = Form(
     "air_quality", "空气质量", section="4.1",

@@ -1,7 +1,7 @@
 """Form 4.8 饮用水水源地 (drinking_water): one row per drinking-water source; a source code is current for
 one unit only in a period."""
 
-from ecostat.formspec import Form, choice, count, not_above, text, yes_no
+from ecostat.contract.formspec import Form, choice, count, not_above, text, yes_no
 
 FORM = Form(
     "drinking_water", "饮用水水源地", section="4.8",

@@ -1,6 +1,6 @@
 """Form 4.11 生态环境损害赔偿 (eco_damage): one row per unit; compensation in 万元."""
 
-from ecostat.formspec import Form, amount_needs_cases, count, measure
+from ecostat.contract.formspec import Form, amount_needs_cases, count, measure
 
 FORM = Form(
     "eco_damage", "生态环境损害赔偿", section="4.11",

@@ -1,6 +1,6 @@
 """Form 4.10 环评审批 (eia_approvals): one row per unit; investment in 万元."""
 
-from ecostat.formspec import Form, amount_needs_cases, count, measure
+from ecostat.contract.formspec import Form, amount_needs_cases, count, measure
 
 FORM = Form(
     "eia_approvals", "环评审批", section="4.10",

@@ -1,6 +1,6 @@
 """Form 4.6 环境执法 (enforcement): one row per unit; money in 万元."""
 
-from ecostat.formspec import Form, amount_needs_cases, count, measure, not_above
+from ecostat.contract.formspec import Form, amount_needs_cases, count, measure, not_above
 
 FORM = Form(
     "enforcement", "环境执法", section="4.6",

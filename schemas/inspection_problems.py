@@ -1,6 +1,6 @@
 """Form 4.4 督察整改问题 (inspection_problems): one row per unit and inspection batch."""
 
-from ecostat.formspec import Form, choice, count, not_above
+from ecostat.contract.formspec import Form, choice, count, not_above
 
 FORM = Form(
     "inspection_problems", "督察整改问题", section="4.4",

@@ -1,6 +1,6 @@
 """Form 4.3 入河排污口整治 (outfall_remediation): one row per unit and water body."""
 
-from ecostat.formspec import Form, choice, count, no_fall, not_above
+from ecostat.contract.formspec import Form, choice, count, no_fall, not_above
 
 FORM = Form(
     "outfall_remediation", "入河排污口整治", section="4.3",

@@ -1,6 +1,6 @@
 """Form 4.5 信访件办理 (petitions): one row per unit and inspection batch."""
 
-from ecostat.formspec import Form, choice, count, not_above, parts_sum
+from ecostat.contract.formspec import Form, choice, count, not_above, parts_sum
 
 FORM = Form(
     "petitions", "信访件办理", section="4.5",

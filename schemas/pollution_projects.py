@@ -1,7 +1,7 @@
 """Form 4.9 污染防治申报项目 (pollution_projects): one row per project applied for central funding; money in
 万元 (元 and 亿元 in headers and cells are converted)."""
 
-from ecostat.formspec import Form, choice, measure, text
+from ecostat.contract.formspec import Form, choice, measure, text
 
 FORM = Form(
     "pollution_projects", "污染防治申报项目", section="4.9",

@@ -1,6 +1,6 @@
 """Form 4.13 核与辐射 (radiation): one row per unit."""
 
-from ecostat.formspec import Form, count, not_above, positive_together
+from ecostat.contract.formspec import Form, count, not_above, positive_together
 
 FORM = Form(
     "radiation", "核与辐射", section="4.13",

@@ -1,6 +1,6 @@
 """Form 4.7 农村环境与土壤 (rural_soil): one row per unit; farmland in 亩."""
 
-from ecostat.formspec import Form, count, cumulative_chain, measure, not_above, not_below, percent, rate
+from ecostat.contract.formspec import Form, count, cumulative_chain, measure, not_above, not_below, percent, rate
 
 FORM = Form(
     "rural_soil", "农村环境与土壤", section="4.7",

@@ -1,6 +1,6 @@
 """Form 4.12 土壤、重金属与无废城市 (soil_waste): one row per unit; heavy metals in kg (吨 converted)."""
 
-from ecostat.formspec import Form, count, measure, not_above
+from ecostat.contract.formspec import Form, count, measure, not_above
 
 FORM = Form(
     "soil_waste", "土壤、重金属与无废城市", section="4.12",

@@ -2,7 +2,7 @@
 only, each row naming the unit that contains the section; a section code is current for one unit only in a
 period."""
 
-from ecostat.formspec import Form, choice, class_vs_tp, measure, text
+from ecostat.contract.formspec import Form, choice, class_vs_tp, measure, text
 
 FORM = Form(
     "water_sections", "水质断面", section="4.2",

@@ -20,12 +20,12 @@ import openpyxl
 import pytest
 import xlwt
 
-from ecostat import ingest as steps
-from ecostat import settings
-from ecostat.ingest import TableOutcome
-from ecostat.warehouse import connect
+from ecostat.common import environment
+from ecostat.run import ingest as steps
+from ecostat.run.ingest import TableOutcome
+from ecostat.store.warehouse import connect
 
-settings.apply()
+environment.apply()
 SAMPLES = Path(__file__).resolve().parent.parent / "raw" / "samples"
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ecostat.forms import FORMS
-from ecostat.readers import RawTable
+from ecostat.contract.forms import FORMS
+from ecostat.read.readers import RawTable
 
 VALID: dict[str, dict[str, object]] = {
     "air_quality": {"pm25": 32, "pm10": 55, "good_days": 337, "valid_days": 366, "good_day_rate": "92.08%"},

@@ -5,7 +5,7 @@ the cells of every feedback workbook (value, fill, comment, link, number format)
 ``python tests/reference.py RAW WAREHOUSE OUT.json.gz`` ingests ``RAW/inbox`` with whatever ``ecostat``
 is importable (``ecostat ingest --no-prefect``'s steps) and writes the dump; ``tools/make_reference.py``
 runs it with the code of a fixed commit, ``tests/test_reference.py`` with the code under test. It uses
-only what every version has: ``ecostat.ingest.run_plain``, SQL over the warehouse and openpyxl.
+only what every version has: ``ecostat.run.ingest.run_plain``, SQL over the warehouse and openpyxl.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def workbook_dump(path: Path) -> dict[str, object]:
 
 def dump(raw: Path, db: Path) -> dict[str, object]:
     """Ingest ``raw/inbox`` into ``db`` (feedback written, no Prefect) and dump what it left."""
-    from ecostat.ingest import run_plain
+    from ecostat.run.ingest import run_plain
 
     run_plain(raw, db)
     out = warehouse_dump(db)

@@ -13,11 +13,11 @@ import apprise
 import duckdb
 import pytest
 
-from ecostat import ingest as steps
-from ecostat.config import Deadline, load_settings
-from ecostat.delivery import journal_path
-from ecostat.redaction import redact_url
-from ecostat.settings import SettingsError
+from ecostat.common.environment import SettingsError
+from ecostat.contract.operator_settings import Deadline, load_settings
+from ecostat.notify.delivery import journal_path
+from ecostat.notify.redaction import redact_url
+from ecostat.run import ingest as steps
 from tests.conftest import write_csv, write_xlsx
 from tests.forms_data import column_of, header, row
 from tests.webhook import closed_port, webhook

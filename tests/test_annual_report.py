@@ -16,12 +16,12 @@ import pytest
 from docx.oxml.ns import qn
 from PIL import Image
 
-from ecostat import charts
-from ecostat.annual_report import report_context, year_to_date
-from ecostat.certify import certify
 from ecostat.cli import main
-from ecostat.pdf_writer import write_pdf
-from ecostat.warehouse import connect
+from ecostat.publish.annual import charts
+from ecostat.publish.annual.build import report_context, year_to_date
+from ecostat.publish.annual.pdf import write_pdf
+from ecostat.store.certify import certify
+from ecostat.store.warehouse import connect
 from tests.test_phrasing import SEED_SENTENCES
 
 

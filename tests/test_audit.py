@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ecostat import audit
-from ecostat.audit import audit_and_alert, audit_year, run_audit, store_results
-from ecostat.config import Settings
+from ecostat.contract.operator_settings import Settings
+from ecostat.notify import audit
+from ecostat.notify.audit import audit_and_alert, audit_year, run_audit, store_results
 from tests.conftest import ingest_files, write_csv
 from tests.forms_data import header, row
 

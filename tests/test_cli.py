@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ecostat import ingest as steps
 from ecostat.cli import main, parser
+from ecostat.run import ingest as steps
 from tests.conftest import write_csv
 from tests.forms_data import header, row
 from tests.webhook import webhook

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ecostat import ingest as steps
+from ecostat.run import ingest as steps
 from tests.conftest import write_csv
 from tests.forms_data import header, row
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ecostat.lake import lake_dir
+from ecostat.store.lake import lake_dir
 from tests.conftest import prefect_env, stop_group, wait_healthy
 from tests.webhook import closed_port
 

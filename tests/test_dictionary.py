@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ecostat.dictionary import DICTIONARY_FILE, render
-from ecostat.figuredefs import figures
-from ecostat.forms import FORMS
+from ecostat.contract.forms import FORMS
+from ecostat.publish.dictionary import DICTIONARY_FILE, render
+from ecostat.store.figuredefs import figures
 
 
 def test_the_committed_data_dictionary_is_current():

@@ -9,10 +9,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from ecostat import ingest as steps
 from ecostat.cli import main
-from ecostat.feedback import ERROR_FILL, FEEDBACK_SHEET, WARNING_FILL
-from ecostat.safecell import csv_value, put
+from ecostat.common.safecell import csv_value, put
+from ecostat.publish.feedback import ERROR_FILL, FEEDBACK_SHEET, WARNING_FILL
+from ecostat.run import ingest as steps
 from tests.conftest import write_csv, write_xlsx
 from tests.forms_data import header, row
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ecostat import figuredefs, registry
-from ecostat import ingest as steps
-from ecostat.figuredefs import Condition, Figure, figure_problems, figures, reference_problems
-from ecostat.forms import FORMS
+from ecostat.contract import registry
+from ecostat.contract.forms import FORMS
+from ecostat.run import ingest as steps
+from ecostat.store import figuredefs
+from ecostat.store.figuredefs import Condition, Figure, figure_problems, figures, reference_problems
 from tests.conftest import write_csv
 from tests.forms_data import header, row
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
-from ecostat import ingest as steps
 from ecostat.cli import main
+from ecostat.run import ingest as steps
 from tests.forms_data import header, row
 from tests.test_load import OUTFALL, drop
 

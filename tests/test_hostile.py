@@ -17,10 +17,10 @@ import openpyxl
 import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
 
-from ecostat import ingest as steps
 from ecostat.cli import main
-from ecostat.readers import CFB_SIGNATURE, read_tables
-from ecostat.warehouse import connect
+from ecostat.read.readers import CFB_SIGNATURE, read_tables
+from ecostat.run import ingest as steps
+from ecostat.store.warehouse import connect
 from tests.conftest import write_csv, write_xlsx
 from tests.forms_data import header, row
 

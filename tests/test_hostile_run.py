@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from benchmarks.hostile import UPLOADS, Sizes, outcome, plant
-from ecostat import ingest as steps
+from ecostat.run import ingest as steps
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import duckdb
 import openpyxl
 
-from ecostat import archive, intake
-from ecostat import ingest as steps
+from ecostat.intake import archive
+from ecostat.intake import inbox as intake
+from ecostat.run import ingest as steps
 from tests.conftest import write_csv, write_xlsx
 from tests.forms_data import header, row
 

@@ -14,9 +14,9 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pytest
 
-from ecostat import lake
 from ecostat.cli import main
-from ecostat.ingest import run_plain
+from ecostat.run.ingest import run_plain
+from ecostat.store import lake
 from tests.conftest import write_csv
 from tests.forms_data import header, row
 

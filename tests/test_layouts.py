@@ -11,10 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ecostat import ingest as steps
+from ecostat.check.validation import CheckedTable, check_table
 from ecostat.cli import main
-from ecostat.readers import read_tables
-from ecostat.validation import CheckedTable, check_table
+from ecostat.read.readers import read_tables
+from ecostat.run import ingest as steps
 from tests.conftest import Merge, write_book
 from tests.forms_data import header, row
 

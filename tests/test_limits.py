@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from benchmarks.hostile import parquet_bomb, styled_empty_rows
-from ecostat import ingest as steps
-from ecostat.warehouse import connect
+from ecostat.run import ingest as steps
+from ecostat.store.warehouse import connect
 from tests.conftest import write_csv
 from tests.forms_data import header, row
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ecostat import ingest as steps
+from ecostat.run import ingest as steps
 from tests.conftest import write_csv, write_xlsx
 from tests.forms_data import header, row
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecostat.normalize import (
+from ecostat.contract.normalize import (
     MISSING_MARKERS,
     Number,
     Period,
@@ -20,7 +20,7 @@ from ecostat.normalize import (
     parse_period,
     text_key,
 )
-from ecostat.registry import registry
+from ecostat.contract.registry import registry
 
 FAST = settings(max_examples=200, deadline=None)
 
@@ -280,7 +280,7 @@ def test_units_registry(raw: object, code: str) -> None:
 def test_units_registry_every_csv_word_resolves() -> None:
     import csv
 
-    from ecostat.registry import REGISTRY_DIR
+    from ecostat.contract.registry import REGISTRY_DIR
     with open(REGISTRY_DIR / "units.csv", encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 11

@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ecostat import ingest as steps
 from ecostat.cli import main
+from ecostat.run import ingest as steps
 from tests.conftest import write_csv, write_xlsx
 from tests.forms_data import column_of, header, row
 

@@ -18,13 +18,15 @@ import pandas as pd
 import pytest
 
 from benchmarks.loads import SCALES, generate
-from ecostat import archive, intake, parallel
-from ecostat import ingest as steps
-from ecostat.archive import Receipt
-from ecostat.catalogue import Finding
-from ecostat.config import load_settings
-from ecostat.warehouse import connect
-from ecostat.writer import LEASE_SECONDS, WRITER_LIMIT, WarehouseBusy, lease_path
+from ecostat.contract.catalogue import Finding
+from ecostat.contract.operator_settings import load_settings
+from ecostat.intake import archive
+from ecostat.intake import inbox as intake
+from ecostat.intake.archive import Receipt
+from ecostat.run import ingest as steps
+from ecostat.run import parallel
+from ecostat.store.warehouse import connect
+from ecostat.store.writer import LEASE_SECONDS, WRITER_LIMIT, WarehouseBusy, lease_path
 from tests.conftest import SAMPLES, write_csv
 from tests.forms_data import header, row
 

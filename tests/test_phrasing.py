@@ -12,10 +12,8 @@ import pandas as pd
 import pytest
 
 from ecostat.cli import main
-from ecostat.figuredefs import FIGURES_FILE
-from ecostat.figures import annual_figures
-from ecostat.forms import FORMS
-from ecostat.phrasing import (
+from ecostat.contract.forms import FORMS
+from ecostat.publish.annual.phrasing import (
     TEXT_FILE,
     change_clause,
     figure_texts,
@@ -24,7 +22,9 @@ from ecostat.phrasing import (
     sentences,
     text_for,
 )
-from ecostat.warehouse import connect
+from ecostat.store.figuredefs import FIGURES_FILE
+from ecostat.store.figures import annual_figures
+from ecostat.store.warehouse import connect
 
 # The seed's 2024 statements as the samples reproduce them, in the precision figure_text.csv sets.
 SEED_SENTENCES = [

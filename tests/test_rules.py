@@ -8,10 +8,10 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from ecostat.catalogue import rules
-from ecostat.forms import FORMS
-from ecostat.registry import CITY, may_submit
-from ecostat.validation import check_table, schema_passes
+from ecostat.check.validation import check_table, schema_passes
+from ecostat.contract.catalogue import rules
+from ecostat.contract.forms import FORMS
+from ecostat.contract.registry import CITY, may_submit
 from tests.forms_data import VALID, column_of, header, raw, row
 
 TODAY = dt.date(2026, 11, 29)

@@ -16,11 +16,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ecostat import archive
-from ecostat import ingest as steps
 from ecostat.cli import main
-from ecostat.faults import POINTS
-from ecostat.writer import WarehouseBusy, writing
+from ecostat.common.faults import POINTS
+from ecostat.intake import archive
+from ecostat.run import ingest as steps
+from ecostat.store.writer import WarehouseBusy, writing
 from tests.conftest import prefect_env, write_csv, write_xlsx
 from tests.forms_data import header, row
 

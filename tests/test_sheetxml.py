@@ -9,9 +9,9 @@ from pathlib import Path
 
 import openpyxl
 
-from ecostat import readers
-from ecostat.readers import read_tables
-from ecostat.sheetxml import percent_styles, scan_workbook
+from ecostat.read import readers
+from ecostat.read.readers import read_tables
+from ecostat.read.sheetxml import percent_styles, scan_workbook
 
 
 def _book(path: Path) -> Path:

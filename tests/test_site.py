@@ -11,11 +11,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
-from ecostat import ingest as steps
 from ecostat.cli import main
-from ecostat.config import Deadline, Settings
-from ecostat.site import build_site, site_dir
-from ecostat.warehouse import connect
+from ecostat.contract.operator_settings import Deadline, Settings
+from ecostat.publish.site import build_site, site_dir
+from ecostat.run import ingest as steps
+from ecostat.store.warehouse import connect
 from tests.browser import browser
 from tests.conftest import ingest_files, write_csv
 from tests.forms_data import header, row

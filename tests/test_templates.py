@@ -7,13 +7,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from ecostat.catalogue import rules
+from ecostat.check.validation import INSTRUCTIONS_SHEET
 from ecostat.cli import main
-from ecostat.forms import FORMS
-from ecostat.formspec import INTEGER, PERCENT
-from ecostat.registry import CITY, registry
-from ecostat.templates import FIRST_ROW, HEADER_ROW, column_headers, prefilled_rows
-from ecostat.validation import INSTRUCTIONS_SHEET
+from ecostat.contract.catalogue import rules
+from ecostat.contract.forms import FORMS
+from ecostat.contract.formspec import INTEGER, PERCENT
+from ecostat.contract.registry import CITY, registry
+from ecostat.publish.templates import FIRST_ROW, HEADER_ROW, column_headers, prefilled_rows
 from tests.forms_data import VALID
 
 

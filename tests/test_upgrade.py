@@ -13,13 +13,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ecostat import ingest as steps
-from ecostat import migrations, verdicts
 from ecostat.cli import main
-from ecostat.forms import FORMS, known_header_keys
-from ecostat.formspec import INTEGER, Form, count
-from ecostat.warehouse import connect, create_objects, declared_schema
-from ecostat.writer import work_path
+from ecostat.contract.forms import FORMS, known_header_keys
+from ecostat.contract.formspec import INTEGER, Form, count
+from ecostat.intake import verdicts
+from ecostat.run import ingest as steps
+from ecostat.store import migrations
+from ecostat.store.warehouse import connect, create_objects, declared_schema
+from ecostat.store.writer import work_path
 from tests.conftest import write_csv
 from tests.forms_data import header, row
 
@@ -214,8 +215,8 @@ def test_a_rejection_of_an_earlier_contract_stands_in_a_run_too(tmp_path):
     verdict was a rejection stays rejected."""
     raw, db = tmp_path / "raw", tmp_path / "wh" / "ecostat.duckdb"
     drop(raw, "360102/a.csv", [header("outfall_remediation"), row("outfall_remediation")])
-    from ecostat.archive import receipts
-    from ecostat.intake import receive_inbox
+    from ecostat.intake.archive import receipts
+    from ecostat.intake.inbox import receive_inbox
 
     assert receive_inbox(raw) == 1
     (rec,) = receipts(raw / "archive")

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ecostat.warehouse import connect, sql_files
+from ecostat.store.warehouse import connect, sql_files
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "warehouse-guide.md"
 

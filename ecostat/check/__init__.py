@@ -1,0 +1,3 @@
+"""Checking tables against the contract: recognising the form, the layout, cell parsing, table rules and cross-
+period rules.
+"""

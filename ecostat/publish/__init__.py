@@ -1,0 +1,1 @@
+"""What people read: feedback workbooks, templates, the data dictionary, the status site and the annual report."""

@@ -1,0 +1,397 @@
+"""The year's data report for the writers of the bureau's annual work summary: a ``.docx`` for the office
+(GB/T 9704 layout, edited in WPS or Word) and a PDF of the same content for circulation.
+
+One context (:class:`ReportContext`, built by :func:`report_context`) feeds both: the Chinese sentences
+of :mod:`ecostat.publish.annual.phrasing`, district tables of the figures, the charts of
+:mod:`ecostat.publish.annual.charts`, and an appendix tracing each figure to the submissions it came from.
+The figures are those ``annual_figures`` serves (certified for a certified year) or, with ``live``, the values the current reports give; the
+report says which.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ecostat.common.progress import FileProgress
+from ecostat.contract.forms import FORMS
+from ecostat.contract.registry import CITY, registry
+from ecostat.publish.annual import charts
+from ecostat.publish.annual.phrasing import (
+    CHANGE_UNITS,
+    dimension_key,
+    dimension_name,
+    finite,
+    format_number,
+    in_registry_order,
+    missing_texts,
+    rounded,
+    sentences,
+    text_for,
+)
+from ecostat.store.figures import annual_figures
+
+MONTHS = 12
+
+
+class NoFigures(Exception):
+    """The warehouse has no figures for the year asked."""
+
+
+@dataclass
+class Section:
+    """A heading (numbered ``（一）``) and its sentences."""
+
+    heading: str
+    sentences: list[str]
+
+
+@dataclass
+class Table:
+    """A table of the report (the first column names the row)."""
+
+    caption: str
+    header: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class Chart:
+    """A chart: its file name (stem), caption and PNG bytes."""
+
+    name: str
+    caption: str
+    png: bytes = field(repr=False)
+
+    @property
+    def aspect(self) -> float:
+        """Height over width (from the PNG header)."""
+        width, height = struct.unpack(">II", self.png[16:24])
+        return height / width
+
+
+@dataclass
+class Source:
+    """The submissions a form's figures come from (a part of the appendix)."""
+
+    title: str  # the form and its figures
+    table: Table | None  # unit, period, file, received, sha256 prefix of each submission
+
+
+SOURCE_HEADER = ["单位", "报告期", "文件", "接收时间", "SHA-256（前12位）"]
+SOURCES_NOTE = "下列报表为各指标计算所依据的各单位本年度最终报表（年报，无年报时为最近一期月报）。"
+
+
+@dataclass
+class ReportContext:
+    """Everything the report says, shared by the ``.docx`` and the PDF."""
+
+    city: str
+    year: int
+    title: str
+    generated_at: str
+    live: bool
+    certified: bool
+    basis: str
+    sections: list[Section]
+    summary: Table  # the city's figures, rounded as the sentences round them
+    tables: list[Table]  # district breakdowns
+    charts: list[Chart]
+    sources: list[Source]
+    unphrased: list[str]
+
+    @property
+    def file_stem(self) -> str:
+        """The report files' name without suffix."""
+        return f"{self.city}{self.year}年生态环境统计数据报告"
+
+    @property
+    def unphrased_note(self) -> str:
+        """The sentence naming the figures without phrasing data (empty when there are none)."""
+        return f"以下指标尚无措辞数据，按通用格式表述：{'、'.join(self.unphrased)}。" if self.unphrased else ""
+
+    @property
+    def sources_note(self) -> str:
+        """What the appendix lists."""
+        return SOURCES_NOTE
+
+    @property
+    def headings(self) -> dict[str, str]:
+        """The numbered first-level headings of the parts that have content (一、数据说明 …)."""
+        parts = {"basis": "数据说明", "figures": "主要指标", "tables": "统计表", "charts": "图表"}
+        present = [k for k in parts if k in ("basis", "figures", "tables") or getattr(self, k)]
+        return {k: f"{chinese_number(i)}、{parts[k]}" for i, k in enumerate(present, 1)}
+
+
+def chinese_date(when: dt.date) -> str:
+    """2026年1月5日."""
+    return f"{when.year}年{when.month}月{when.day}日"
+
+
+def chinese_number(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 21 → 二十一 (for n below 100)."""
+    digits = "零一二三四五六七八九"
+    tens, ones = divmod(n, 10)
+    return (("" if tens == 1 else digits[tens]) + "十" if tens else "") + (digits[ones] if ones or not tens else "")
+
+
+def _shown(value: object, figure: str, name_zh: str, unit: str) -> str:
+    number = finite(value)
+    if number is None:
+        return ""
+    t = text_for(figure, name_zh, unit)
+    return format_number(number, t.decimals, t.rounding)
+
+
+def _unit_text(figure: str, name_zh: str, unit: str) -> str:
+    return text_for(figure, name_zh, unit).unit_text or unit
+
+
+def basis(con: duckdb.DuckDBPyConnection, year: int, live: bool, now: dt.datetime) -> tuple[bool, str]:
+    """Whether the report states certified figures, and the sentence that says so."""
+    row = con.execute("""SELECT version, certified_at, certified_by FROM meta_certified_figures
+                         WHERE year = ? AND is_current LIMIT 1""", [year]).fetchone()
+    pending_row = con.execute("SELECT count(*) FROM mart_pending_amendments WHERE year = ?", [year]).fetchone()
+    pending = int(pending_row[0]) if pending_row else 0
+    as_of = f"{chinese_date(now)}{now:%H:%M}"
+    if row is None:
+        return False, (f"{year}年度指标尚未认证。本报告数据为实时数据，根据截至{as_of}的有效报表计算，"
+                       "可能随后续报送而变化。")
+    version, certified_at, by = row
+    when = chinese_date(certified_at.astimezone())
+    if live:
+        return False, (f"本报告数据为实时数据，根据截至{as_of}的有效报表计算；"
+                       f"{year}年度指标已于{when}认证（第{version}版），实时数据与认证数据有{pending}项不同。")
+    text = f"本报告数据为{year}年度已认证指标（第{version}版，{when}由{by}认证）。"
+    if pending:
+        text += f"认证后收到的报表将改变其中{pending}项指标，尚待修订认证。"
+    return True, text
+
+
+def district_frames(con: duckdb.DuckDBPyConnection, year: int, live: bool) -> dict[str, pd.DataFrame]:
+    """Each district's (non-city unit's) figures of the year, in the registry's order of units."""
+    every = annual_figures(con, year, None, live=live)
+    by_scope = {scope: frame.reset_index(drop=True) for scope, frame in every.groupby("scope", sort=False)}
+    return {u.code: by_scope[u.code] for u in registry("units").entries if u.code != CITY and u.code in by_scope}
+
+
+def summary_table(city: pd.DataFrame, year: int) -> Table:
+    """The city's figures with last year's value and the change, at each figure's precision."""
+    shown = rounded(city)
+    rows = []
+    for r, s in zip(city.itertuples(index=False), shown.itertuples(index=False), strict=True):
+        unit = _unit_text(r.figure, r.name_zh, r.unit)
+        change = f"{s.change}{CHANGE_UNITS.get(r.change_unit, unit)}" if s.change else ""
+        rows.append([r.name_zh, dimension_name(r.dimension), f"{s.value}", unit, f"{s.previous_value}", change])
+    return Table("全市指标汇总", ["指标", "维度", f"{year}年", "单位", f"{year - 1}年", "同比变化"], rows)
+
+
+def district_tables(city: pd.DataFrame, districts: dict[str, pd.DataFrame]) -> list[Table]:
+    """One table per section and dimension: the districts' values of its figures, then the city's."""
+    names = {u.code: u.name for u in registry("units").entries}
+    values = {(u, r.figure, dimension_key(r.dimension)): r.value for u, f in districts.items()
+              for r in f.itertuples(index=False)}
+    groups: dict[tuple[str, str | None], list[tuple[str, str | None, str, str]]] = {}
+    for r in city.itertuples(index=False):
+        dim = dimension_key(r.dimension)
+        if any((u, r.figure, dim) in values for u in districts):
+            section = text_for(r.figure, r.name_zh, r.unit).section
+            groups.setdefault((section, dim), []).append((r.figure, dim, r.name_zh, r.unit))
+    city_values = {(r.figure, dimension_key(r.dimension)): r.value for r in city.itertuples(index=False)}
+    tables = []
+    for (section, dim), columns in groups.items():
+        header = ["单位", *(f"{name}（{_unit_text(fig, name, unit)}）" for fig, _, name, unit in columns)]
+        rows = [[names.get(u, u), *(_shown(values.get((u, fig, d)), fig, name, unit) for fig, d, name, unit in columns)]
+                for u in districts if any((u, fig, d) in values for fig, d, _, _ in columns)]
+        rows.append(["全市", *(_shown(city_values.get((fig, d)), fig, name, unit) for fig, d, name, unit in columns)])
+        suffix = f"（{dimension_name(dim)}）" if dim else ""
+        tables.append(Table(f"{section}分单位情况{suffix}", header, rows))
+    return tables
+
+
+def yoy_panels(city: pd.DataFrame, year: int) -> list[charts.Panel]:
+    """One panel per figure marked ``yoy`` that has a previous value: last year's bar beside this year's."""
+    panels: dict[str, charts.Panel] = {}
+    for r in city.itertuples(index=False):
+        t = text_for(r.figure, r.name_zh, r.unit)
+        if "yoy" not in t.charts or finite(r.previous_value) is None:
+            continue
+        panel = panels.setdefault(r.figure, charts.Panel(
+            f"{r.name_zh}（{_unit_text(r.figure, r.name_zh, r.unit)}）", [],
+            {f"{year - 1}年": [], f"{year}年": []}, {f"{year - 1}年": [], f"{year}年": []}))
+        panel.categories.append(dimension_name(r.dimension))
+        for label, value in ((f"{year - 1}年", r.previous_value), (f"{year}年", r.value)):
+            panel.series[label].append(finite(value))
+            panel.labels[label].append(_shown(value, r.figure, r.name_zh, r.unit))
+    return list(panels.values())
+
+
+def district_panels(city: pd.DataFrame, districts: dict[str, pd.DataFrame], year: int) -> list[charts.Panel]:
+    """One panel per figure (and dimension) marked ``districts``: the districts' values side by side."""
+    names = {u.code: u.name for u in registry("units").entries}
+    panels = []
+    for r in city.itertuples(index=False):
+        if "districts" not in text_for(r.figure, r.name_zh, r.unit).charts:
+            continue
+        dim = dimension_key(r.dimension)
+        found = [(names.get(u, u), row.value) for u, f in districts.items()
+                 for row in f.itertuples(index=False) if row.figure == r.figure and dimension_key(row.dimension) == dim
+                 and finite(row.value) is not None]
+        if found:
+            label = f"{year}年"
+            title = f"{dimension_name(dim)}{r.name_zh}（{_unit_text(r.figure, r.name_zh, r.unit)}）"
+            panels.append(charts.Panel(title, [n for n, _ in found], {label: [float(v) for _, v in found]},
+                                       {label: [_shown(v, r.figure, r.name_zh, r.unit) for _, v in found]}))
+    return panels
+
+
+def year_to_date(rows: list[tuple[str, int | None, float]]) -> tuple[list[float | None], list[int], list[bool]]:
+    """The city's year-to-date curve from (unit, month or None for the annual report, value) rows: at each
+    month the sum over units of each unit's latest report up to that month (the annual report counts as
+    December's); with, per month, how many units that sum covers and whether any unit reported then."""
+    by_unit: dict[str, dict[int, float]] = {}
+    for unit, month, value in sorted(rows, key=lambda r: r[1] is None):  # the annual report wins December
+        by_unit.setdefault(unit, {})[month or MONTHS] = value
+    curve: list[float | None] = []
+    covered, reported = [], []
+    for m in range(1, MONTHS + 1):
+        latest = [reports[max(k for k in reports if k <= m)] for reports in by_unit.values()
+                  if any(k <= m for k in reports)]
+        curve.append(sum(latest) if latest else None)
+        covered.append(len(latest))
+        reported.append(any(m in reports for reports in by_unit.values()))
+    return curve, covered, reported
+
+
+def monthly_rows(con: duckdb.DuckDBPyConnection, form: str, field_code: str,
+                 year: int) -> list[tuple[str, int | None, float]]:
+    """Each unit's current reports of a form in the year: (unit, month or None, the field's sum)."""
+    spec = FORMS[form]
+    column = spec.field(field_code).code  # an identifier from the form registry, never from the data
+    return [(u, m, float(v)) for u, m, v in con.execute(
+        f'SELECT unit_code, month, sum("{column}") FROM "{spec.table}" WHERE is_current AND year = ? '
+        f'AND "{column}" IS NOT NULL GROUP BY unit_code, month', [year]).fetchall()]
+
+
+def monthly_panels(con: duckdb.DuckDBPyConnection, city: pd.DataFrame, year: int) -> list[charts.Panel]:
+    """One panel per summed figure marked ``monthly`` whose form has a monthly report in the year."""
+    panels = []
+    for figure, name, unit in dict.fromkeys((r.figure, r.name_zh, r.unit) for r in city.itertuples(index=False)):
+        t = text_for(figure, name, unit)
+        if "monthly" not in t.charts or t.field is None or t.form not in FORMS:
+            continue
+        rows = monthly_rows(con, t.form, t.field, year)
+        if not any(month is not None for _, month, _ in rows):
+            continue
+        curve, covered, reported = year_to_date(rows)
+        units = len({u for u, _, _ in rows})
+        panels.append(charts.Panel(
+            f"{name}（{_unit_text(figure, name, unit)}）", [f"{m}月" for m in range(1, MONTHS + 1)],
+            {"全市累计": curve},
+            {"全市累计": [_shown(v, figure, name, unit) if new else ""
+                      for v, new in zip(curve, reported, strict=True)]},
+            [f"{c}/{units}" if c else "" for c in covered]))
+    return panels
+
+
+def report_charts(con: duckdb.DuckDBPyConnection, city: pd.DataFrame, districts: dict[str, pd.DataFrame],
+                  year: int) -> list[Chart]:
+    """The year-over-year, districts-compared and monthly year-to-date charts (those with data)."""
+    out = []
+    yoy = yoy_panels(city, year)
+    if yoy:
+        out.append(Chart("yoy", f"{year}年主要指标与上年对比", charts.bars(yoy, columns=4)))
+    compared = district_panels(city, districts, year)
+    if compared:
+        out.append(Chart("districts", f"{year}年各单位指标对比", charts.bars(compared, columns=2, horizontal=True)))
+    monthly = monthly_panels(con, city, year)
+    if monthly:
+        out.append(Chart("monthly", f"{year}年各月累计进度（各单位截至当月最近一期报表之和；"
+                                    "横轴下方为已计入单位数/本年报送单位数）", charts.lines(monthly, columns=2)))
+    return [Chart(c.name, f"图{i} {c.caption}", c.png) for i, c in enumerate(out, 1)]
+
+
+def sources(con: duckdb.DuckDBPyConnection, city: pd.DataFrame, year: int) -> list[Source]:
+    """Per form: the city figures computed from it and the submissions of its final reports of the year."""
+    names = {u.code: u.name for u in registry("units").entries}
+    by_form: dict[str, list[str]] = {}
+    for r in city.itertuples(index=False):
+        form = text_for(r.figure, r.name_zh, r.unit).form
+        if r.name_zh not in by_form.setdefault(form, []):
+            by_form[form].append(r.name_zh)
+    out = []
+    for i, (form, figures) in enumerate(by_form.items(), 1):
+        if form not in FORMS:
+            out.append(Source(f"{i}. 来源未登记：{'、'.join(figures)}", None))
+            continue
+        rows = con.execute(f"""SELECT DISTINCT f.unit_code, f.period, f.file, f.sheet, f.received_at, f.sha256
+                               FROM "{FORMS[form].table}" f
+                               JOIN core_final_reports r ON r.form = ? AND r.unit_code = f.unit_code
+                                AND r.year = f.year AND r.period = f.period
+                               WHERE f.is_current AND f.year = ? ORDER BY f.received_at, f.file, f.sheet""",
+                           [form, year]).fetchall()
+        zh = FORMS[form].zh
+        out.append(Source(f"{i}. {zh}：{'、'.join(figures)}", Table(f"附表{i} {zh}来源报表", SOURCE_HEADER, [
+            [names.get(u, u), period, file + (f" [{sheet}]" if sheet else ""),
+             f"{received.astimezone():%Y-%m-%d %H:%M}", sha[:12]]
+            for u, period, file, sheet, received, sha in rows])))
+    return out
+
+
+def report_context(con: duckdb.DuckDBPyConnection, year: int, *, live: bool = False,
+                   now: dt.datetime | None = None) -> ReportContext:
+    """Everything the year's report says (``NoFigures`` when the year has none)."""
+    now = now or dt.datetime.now().astimezone()
+    city_name = registry("units").by_code(CITY).name
+    city = annual_figures(con, year, CITY, live=live)
+    if city.empty:
+        raise NoFigures(year)
+    city = in_registry_order(city)
+    certified, basis_text = basis(con, year, live, now)
+    grouped: dict[str, list[str]] = {}
+    for s in sentences(city):
+        grouped.setdefault(s.section, []).append(s.text)
+    districts = district_frames(con, year, live)
+    numbered = [Table(f"表{i} {t.caption}", t.header, t.rows)
+                for i, t in enumerate([summary_table(city, year), *district_tables(city, districts)], 1)]
+    return ReportContext(
+        city=city_name, year=year, title=f"{city_name}{year}年生态环境统计数据报告",
+        generated_at=chinese_date(now), live=not certified, certified=certified, basis=basis_text,
+        sections=[Section(f"（{chinese_number(i)}）{h}", s) for i, (h, s) in enumerate(grouped.items(), 1)],
+        summary=numbered[0], tables=numbered[1:], charts=report_charts(con, city, districts, year),
+        sources=sources(con, city, year),
+        unphrased=missing_texts(list(dict.fromkeys(city["figure"]))))
+
+
+def write_report(con: duckdb.DuckDBPyConnection, year: int, out: Path, *, live: bool = False,
+                 progress: FileProgress | None = None) -> list[Path]:
+    """Write the report's ``.docx``, PDF and chart PNGs into ``out``; returns their paths.
+
+    ``progress`` counts the three steps (context and charts, ``.docx``, PDF)."""
+    from ecostat.publish.annual.docx import write_docx
+    from ecostat.publish.annual.pdf import write_pdf
+
+    progress = progress or FileProgress("report")
+    progress.start(3)
+    try:
+        ctx = report_context(con, year, live=live)
+        chart_dir = out / "charts"
+        chart_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for chart in ctx.charts:
+            path = chart_dir / f"{year}_{chart.name}.png"
+            path.write_bytes(chart.png)
+            written.append(path)
+        progress.step([])
+        written.append(write_docx(ctx, out / f"{ctx.file_stem}.docx"))
+        progress.step([])
+        written.append(write_pdf(ctx, out / f"{ctx.file_stem}.pdf"))
+        progress.step([])
+    finally:
+        progress.close()
+    return written

@@ -1,0 +1,3 @@
+"""A run wired from the stages: the steps of an ingest, the plain runner, parallel checking, the run artifact,
+deployment.
+"""
