@@ -1,6 +1,6 @@
 """The benchmark's smallest scale as a smoke test: every measure runs to its end and the loads give
 the outcome they were generated for. No timing is asserted (performance comes from the benchmark's
-own ratios, run by hand: see the README)."""
+own ratios, run by hand: see docs/benchmark.md)."""
 
 from __future__ import annotations
 

@@ -312,9 +312,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_rebuild(args: argparse.Namespace) -> int:
     """Replay the archive into a new warehouse file."""
     from ecostat.common.progress import FileProgress
+    from ecostat.contract.version import CONTRACT_VERSION
     from ecostat.intake import verdicts
     from ecostat.run.ingest import attempts_path, pending, replay
-    from ecostat.store.migrations import CONTRACT_VERSION
     from ecostat.store.warehouse import connect
     from ecostat.store.writer import work_path, writing
 
@@ -591,8 +591,9 @@ def _width(text: str) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the year's report (.docx, PDF, chart PNGs); 1 when the year has no figures."""
     from ecostat.common.progress import FileProgress
-    from ecostat.publish.annual.build import NoFigures, write_report
+    from ecostat.publish.annual.build import write_report
     from ecostat.publish.annual.charts import FontMissing
+    from ecostat.publish.annual.context import NoFigures
     from ecostat.store.warehouse import connect
 
     out: Path = args.out or args.warehouse.resolve().parent / "reports"

@@ -24,8 +24,8 @@ from pathlib import Path
 import duckdb
 
 from ecostat.common.durable import append_lines, read_lines
+from ecostat.contract.version import CONTRACT_VERSION
 from ecostat.intake.archive import receipts
-from ecostat.store.migrations import CONTRACT_VERSION
 
 log = logging.getLogger(__name__)
 JOURNAL = "verdicts.jsonl"

@@ -20,9 +20,8 @@ import duckdb
 
 from ecostat.common.display import printable
 from ecostat.contract.catalogue import Finding, rules
-from ecostat.contract.forms import FORMS
+from ecostat.contract.labels import form_label, unit_label, unit_outbox
 from ecostat.contract.operator_settings import Settings
-from ecostat.contract.registry import registry
 from ecostat.notify.redaction import recipient_id, redact_url
 
 if TYPE_CHECKING:
@@ -60,29 +59,6 @@ def record(con: duckdb.DuckDBPyConnection, alerts: list[Alert], settings: Settin
 
 
 # ---------------------------------------------------------------- messages
-
-def unit_label(code: str | None) -> str:
-    """``东湖区（360102）``, or the code alone when it is not in the registry."""
-    if not code:
-        return "未知单位 unknown unit"
-    entry = registry("units").resolve(code)
-    return f"{entry.name}（{code}）" if entry else code
-
-
-def form_label(code: str | None) -> str:
-    """``入河排污口整治（outfall_remediation）``."""
-    if not code:
-        return "未识别 not recognised"
-    form = FORMS.get(code)
-    return f"{form.zh}（{code}）" if form else code
-
-
-def feedback_path(outbox: Path, unit: str | None) -> str:
-    """Where a unit's feedback files are written (under the run's real outbox)."""
-    from ecostat.publish.feedback import UNASSIGNED
-
-    return f"{outbox / (unit or UNASSIGNED)}/"
-
 
 def _quoted(text: object) -> str:
     """Submitted text inside a message: escaped and set off in 「」 so it never reads as ours."""
@@ -128,11 +104,11 @@ def file_alert(rec: Receipt, outcomes: list[TableOutcome], run_id: str, settings
         lines.append(f"- {'[' + _quoted(t.sheet) + '] ' if t.sheet else ''}{form_label(t.form)}：错误 {t.errors} 个，"
                      f"警告 {t.warnings} 个")
     lines += [advice, f"前 {len(first)} 条问题：", *(_finding_line(i, f) for i, f in enumerate(first, 1)),
-              f"反馈文件：{feedback_path(outbox, rec.submitter)}", "",
+              f"反馈文件：{unit_outbox(outbox, rec.submitter)}/", "",
               f"{'Held back by ecostat (the bureau is looking into it)' if held else kind.capitalize()}: "
               f"{printable(rec.file)}, unit {rec.submitter or '?'}: {len(shown)} of {len(outcomes)} tables, "
               f"{sum(t.errors for t in shown)} errors, {sum(t.warnings for t in shown)} warnings. "
-              f"Feedback: {feedback_path(outbox, rec.submitter)}"]
+              f"Feedback: {unit_outbox(outbox, rec.submitter)}/"]
     title = f"【ecostat】{head}：{unit_label(rec.submitter)} {_quoted(rec.file)}"
     return Alert(f"file:{rec.receipt_id}:{kind}", kind, title, "\n".join(lines), rec.submitter,
                  shown[0].submission_id, run_id)

@@ -10,9 +10,9 @@ from pathlib import Path
 from ecostat.contract.forms import COMMON_HEADERS, FORMS
 from ecostat.contract.formspec import Form
 from ecostat.contract.registry import CITY, registry
+from ecostat.contract.version import CONTRACT_VERSION
 from ecostat.store.figuredefs import Condition, Figure, figures
 from ecostat.store.formsql import AT_LEAST, LINEAGE
-from ecostat.store.migrations import CONTRACT_VERSION
 
 DICTIONARY_FILE = Path(__file__).resolve().parents[2] / "docs" / "data-dictionary.md"
 SCOPE_TEXT = {"all": f"全市（{CITY}，各单位合计）及各区县 city total and each other unit",

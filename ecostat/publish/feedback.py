@@ -22,13 +22,13 @@ from ecostat.common.display import markdown_text
 from ecostat.common.durable import open_folder, write_bytes
 from ecostat.common.safecell import is_formula_like, safe_text, write
 from ecostat.contract.catalogue import Finding, SeverityCounts
+from ecostat.contract.labels import UNASSIGNED
 from ecostat.read.readers import RawTable, TableRows, row_numbers, take
 from ecostat.read.sheetxml import column_index
 
 FEEDBACK_SHEET = "反馈 Feedback"
 ERROR_FILL = "FFFFC7CE"
 WARNING_FILL = "FFFFEB9C"
-UNASSIGNED = "_unassigned"
 STATUS_LABELS = {
     "accepted": "接收 accepted",
     "rejected": "退回 rejected",

@@ -23,15 +23,16 @@ from urllib.parse import quote
 import duckdb
 
 from ecostat.contract.forms import FORMS
+from ecostat.contract.labels import form_label, unit_label
 from ecostat.contract.normalize import Period
 from ecostat.contract.obligations import overdue, units_required
 from ecostat.contract.operator_settings import Settings, load_settings
 from ecostat.contract.registry import CITY, registry
 from ecostat.intake import archive
-from ecostat.notify.alerts import form_label, unit_label
 from ecostat.notify.audit import SUMMARY_PAGE, audit_year
 from ecostat.notify.delivery import journal_outcomes
-from ecostat.publish.annual.build import NoFigures, ReportContext, report_context
+from ecostat.publish.annual.build import report_context
+from ecostat.publish.annual.context import NoFigures, ReportContext
 from ecostat.publish.feedback import feedback_paths
 from ecostat.publish.render import render
 from ecostat.publish.sitestate import site_dir

@@ -4,7 +4,7 @@ Submitted text (file names, sheets, cells) is escaped for Markdown."""
 from __future__ import annotations
 
 from ecostat.common.display import markdown_text, printable
-from ecostat.notify.alerts import form_label, unit_label
+from ecostat.contract.labels import form_label, unit_label
 from ecostat.notify.audit import AuditResult
 from ecostat.run.ingest import RunSummary
 

@@ -42,6 +42,7 @@ from ecostat.common.faults import fault_point
 from ecostat.common.progress import FileProgress
 from ecostat.contract.catalogue import Finding, finding
 from ecostat.contract.operator_settings import Settings, load_settings
+from ecostat.contract.version import CONTRACT_VERSION
 from ecostat.intake import archive, verdicts
 from ecostat.intake.archive import Receipt
 from ecostat.intake.inbox import receive_inbox
@@ -51,7 +52,6 @@ from ecostat.publish.feedback import reports_from_outcomes, write_feedback
 from ecostat.publish.sitestate import site_needs_rebuild
 from ecostat.read.readers import RawTable, ReadError, read_tables
 from ecostat.store.figures import refresh_figures
-from ecostat.store.migrations import CONTRACT_VERSION
 from ecostat.store.warehouse import (
     FileLog,
     already_loaded,

@@ -7,7 +7,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from ecostat.store.warehouse import transaction
+from ecostat.store.db import transaction
 
 
 class CertificationError(Exception):

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ecostat.common.faults import fault_point
 from ecostat.contract.registry import CITY
-from ecostat.store.warehouse import transaction
+from ecostat.store.db import transaction
 
 FIGURE_COLUMNS = ["year", "scope", "figure", "dimension", "value", "unit", "previous_value", "change",
                   "change_unit", "name_zh"]

@@ -38,7 +38,8 @@ import pyarrow.dataset as ds
 from ecostat.common.durable import flock, fsync_dir
 from ecostat.contract.forms import FORMS
 from ecostat.store import migrations
-from ecostat.store.warehouse import connect, transaction
+from ecostat.store.db import transaction
+from ecostat.store.warehouse import connect
 
 FORMAT = "ecostat-lake/1"
 MANIFEST = "_lake.json"

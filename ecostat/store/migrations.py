@@ -24,11 +24,13 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from ecostat.contract.version import CONTRACT_VERSION
+from ecostat.store.db import transaction
+
 if TYPE_CHECKING:
     from ecostat.contract.formspec import Form
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "warehouse" / "migrations"
-CONTRACT_VERSION = "2"  # the submission contract this code implements
 STEP_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.(sql|py)$")
 BASELINE_TABLE = "submission_log"  # present in every warehouse since contract v1
 UNDECLARED = "added by newer code, then upgrade ecostat; dropped or renamed, then write a step"
@@ -144,7 +146,6 @@ def record(con: duckdb.DuckDBPyConnection, version: int, name: str, how: str, st
 
 def apply_steps(con: duckdb.DuckDBPyConnection, version: int) -> list[Step]:
     """Apply every step after ``version``, each in one transaction with its version row."""
-    from ecostat.store.warehouse import transaction  # the warehouse module builds on this one
 
     applied = []
     for step in steps():
@@ -244,7 +245,6 @@ def _shown(col: tuple[str, bool]) -> str:
 
 def apply_derived(con: duckdb.DuckDBPyConnection, changes: Changes, version: int) -> None:
     """Apply derived changes in one transaction with their version row."""
-    from ecostat.store.warehouse import transaction
 
     if changes.statements:
         with transaction(con):

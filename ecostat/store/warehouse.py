@@ -8,8 +8,7 @@ Identifiers in SQL built here come only from the form registry; values are alway
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -25,6 +24,7 @@ from ecostat.contract.forms import FORMS
 from ecostat.contract.registry import registry
 from ecostat.intake.archive import Receipt
 from ecostat.store import figuredefs, formsql, migrations
+from ecostat.store.db import transaction
 
 if TYPE_CHECKING:
     from ecostat.contract.formspec import Form
@@ -67,19 +67,6 @@ def connect(path: Path, *, read_only: bool = False, create: bool = False,
             con.close()
             raise
     return con
-
-
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """One transaction: committed when the block ends, rolled back if anything (even a kill signal
-    turned exception) escapes it."""
-    con.execute("BEGIN")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 def sql_files() -> list[Path]:

@@ -4,15 +4,13 @@
 One context (:class:`ReportContext`, built by :func:`report_context`) feeds both: the Chinese sentences
 of :mod:`ecostat.publish.annual.phrasing`, district tables of the figures, the charts of
 :mod:`ecostat.publish.annual.charts`, and an appendix tracing each figure to the submissions it came from.
-The figures are those ``annual_figures`` serves (certified for a certified year) or, with ``live``, the values the current reports give; the
-report says which.
+The figures are those ``annual_figures`` serves (certified for a certified year) or, with ``live``, the values
+the current reports give; the report says which.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import struct
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -22,6 +20,18 @@ from ecostat.common.progress import FileProgress
 from ecostat.contract.forms import FORMS
 from ecostat.contract.registry import CITY, registry
 from ecostat.publish.annual import charts
+from ecostat.publish.annual.context import (
+    SOURCE_HEADER,
+    Chart,
+    NoFigures,
+    ReportContext,
+    Section,
+    Source,
+    Table,
+    chinese_number,
+)
+from ecostat.publish.annual.docx import write_docx
+from ecostat.publish.annual.pdf import write_pdf
 from ecostat.publish.annual.phrasing import (
     CHANGE_UNITS,
     dimension_key,
@@ -39,105 +49,9 @@ from ecostat.store.figures import annual_figures
 MONTHS = 12
 
 
-class NoFigures(Exception):
-    """The warehouse has no figures for the year asked."""
-
-
-@dataclass
-class Section:
-    """A heading (numbered ``（一）``) and its sentences."""
-
-    heading: str
-    sentences: list[str]
-
-
-@dataclass
-class Table:
-    """A table of the report (the first column names the row)."""
-
-    caption: str
-    header: list[str]
-    rows: list[list[str]]
-
-
-@dataclass
-class Chart:
-    """A chart: its file name (stem), caption and PNG bytes."""
-
-    name: str
-    caption: str
-    png: bytes = field(repr=False)
-
-    @property
-    def aspect(self) -> float:
-        """Height over width (from the PNG header)."""
-        width, height = struct.unpack(">II", self.png[16:24])
-        return height / width
-
-
-@dataclass
-class Source:
-    """The submissions a form's figures come from (a part of the appendix)."""
-
-    title: str  # the form and its figures
-    table: Table | None  # unit, period, file, received, sha256 prefix of each submission
-
-
-SOURCE_HEADER = ["单位", "报告期", "文件", "接收时间", "SHA-256（前12位）"]
-SOURCES_NOTE = "下列报表为各指标计算所依据的各单位本年度最终报表（年报，无年报时为最近一期月报）。"
-
-
-@dataclass
-class ReportContext:
-    """Everything the report says, shared by the ``.docx`` and the PDF."""
-
-    city: str
-    year: int
-    title: str
-    generated_at: str
-    live: bool
-    certified: bool
-    basis: str
-    sections: list[Section]
-    summary: Table  # the city's figures, rounded as the sentences round them
-    tables: list[Table]  # district breakdowns
-    charts: list[Chart]
-    sources: list[Source]
-    unphrased: list[str]
-
-    @property
-    def file_stem(self) -> str:
-        """The report files' name without suffix."""
-        return f"{self.city}{self.year}年生态环境统计数据报告"
-
-    @property
-    def unphrased_note(self) -> str:
-        """The sentence naming the figures without phrasing data (empty when there are none)."""
-        return f"以下指标尚无措辞数据，按通用格式表述：{'、'.join(self.unphrased)}。" if self.unphrased else ""
-
-    @property
-    def sources_note(self) -> str:
-        """What the appendix lists."""
-        return SOURCES_NOTE
-
-    @property
-    def headings(self) -> dict[str, str]:
-        """The numbered first-level headings of the parts that have content (一、数据说明 …)."""
-        parts = {"basis": "数据说明", "figures": "主要指标", "tables": "统计表", "charts": "图表"}
-        present = [k for k in parts if k in ("basis", "figures", "tables") or getattr(self, k)]
-        return {k: f"{chinese_number(i)}、{parts[k]}" for i, k in enumerate(present, 1)}
-
-
 def chinese_date(when: dt.date) -> str:
     """2026年1月5日."""
     return f"{when.year}年{when.month}月{when.day}日"
-
-
-def chinese_number(n: int) -> str:
-    """1 → 一, 10 → 十, 12 → 十二, 21 → 二十一 (for n below 100)."""
-    digits = "零一二三四五六七八九"
-    tens, ones = divmod(n, 10)
-    return (("" if tens == 1 else digits[tens]) + "十" if tens else "") + (digits[ones] if ones or not tens else "")
 
 
 def _shown(value: object, figure: str, name_zh: str, unit: str) -> str:
@@ -373,9 +287,6 @@ def write_report(con: duckdb.DuckDBPyConnection, year: int, out: Path, *, live: 
     """Write the report's ``.docx``, PDF and chart PNGs into ``out``; returns their paths.
 
     ``progress`` counts the three steps (context and charts, ``.docx``, PDF)."""
-    from ecostat.publish.annual.docx import write_docx
-    from ecostat.publish.annual.pdf import write_pdf
-
     progress = progress or FileProgress("report")
     progress.start(3)
     try:

@@ -21,7 +21,7 @@ from docx.shared import Mm, Pt
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
-from ecostat.publish.annual.build import ReportContext, Table
+from ecostat.publish.annual.context import ReportContext, Table
 
 LATIN = "Times New Roman"
 TITLE = ("方正小标宋简体", 22)   # 二号

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ecostat.publish.annual.build import ReportContext
+from ecostat.publish.annual.context import ReportContext
 from ecostat.publish.render import render
 
 

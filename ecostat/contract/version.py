@@ -1,0 +1,3 @@
+"""The version of the submission contract this code implements (``../shared/submission-contract.md``)."""
+
+CONTRACT_VERSION = "2"
