@@ -16,6 +16,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from ecostat.cli import review
 from ecostat.common import environment
 from ecostat.common.display import printable
 from ecostat.common.environment import SettingsError
@@ -177,6 +178,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=int, required=True)
     p.add_argument("--month", type=int, choices=range(1, 13), metavar="M", help="for a monthly report")
     p.add_argument("--out", type=Path, help="the xlsx to write (default: <unit>_<period>_<form>_template.xlsx)")
+    review.register(sub)  # the review desk: ecostat/cli/review.py
     p = command("audit", "Great Expectations audit of a year; Data Docs beside the warehouse",
                 "ecostat audit --year 2024")
     _raw(p)
@@ -218,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     from ecostat.store.writer import WarehouseBusy
 
     try:
-        return commands[args.command](args)
+        return commands[args.command](args) if args.command in commands else int(args.handler(args))
     except NoWarehouse as exc:
         print(f"no warehouse at {exc}: run `ecostat ingest` first / 数据仓库不存在，请先运行 ecostat ingest",
               file=sys.stderr)
