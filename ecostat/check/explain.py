@@ -65,11 +65,15 @@ def bounds() -> dict[str, tuple[Bound, ...]]:
 
 def finding_key(rule_id: str, field: str, key: tuple[object, ...]) -> str:
     """What an explanation stands for within a slice: the rule, the field and the row's key codes."""
-    return f"{rule_id}:{field}:" + "|".join("" if is_missing(k) else str(k) for k in key)
+    return f"{rule_id}:{field}:" + "|".join("" if _na(k) else str(k) for k in key)
+
+
+def _na(v: object) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and v != v)
 
 
 def _number(v: object) -> float | None:
-    if is_missing(v) or isinstance(v, bool):
+    if _na(v) or isinstance(v, bool):
         return None
     try:
         f = float(v)  # type: ignore[arg-type]
@@ -121,7 +125,7 @@ def _against_history(con: duckdb.DuckDBPyConnection, table: CheckedTable, limits
     known = _history(con, table, [b.field for b in limits])
     if known.empty:
         return
-    known["_rank"] = known["month"].apply(lambda m: 13 if is_missing(m) else int(m))
+    known["_rank"] = known["month"].apply(lambda m: 13 if _na(m) else int(m))
     # the final report of each unit and year: the annual one, else the latest month (contract §5)
     final_rank = known.groupby(["unit_code", "year"])["_rank"].transform("max")
     final = known[known["_rank"] == final_rank]
@@ -135,7 +139,7 @@ def _against_history(con: duckdb.DuckDBPyConnection, table: CheckedTable, limits
         by_key[(rec["unit_code"], *(rec[k] for k in form.key))][int(rec["year"])] = rec
     frame = table.frame
     for i, row in enumerate(frame.index.tolist()):
-        if not is_missing(frame.at[row, "month"]) or is_missing(frame.at[row, "unit_code"]):
+        if not _na(frame.at[row, "month"]) or _na(frame.at[row, "unit_code"]):
             continue
         year, ident = int(frame.at[row, "year"]), (frame.at[row, "unit_code"], *keys[i])
         years = by_key.get(ident, {})

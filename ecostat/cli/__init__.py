@@ -143,6 +143,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--by", required=True, help="who certifies")
     p.add_argument("--amend", action="store_true", help="replace the certified figures with the live ones")
     p.add_argument("--reason", help="why (required with --amend)")
+    p.add_argument("--with-pending", action="store_true",
+                   help="certify although reports feeding the figures are not approved (recorded and named)")
     p = command("amendments", "certified figures that later submissions would change",
                 "ecostat amendments --year 2024 --format csv")
     _warehouse(p)
@@ -499,7 +501,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
 
     try:
         with writing(existing(args.warehouse).resolve()) as work, connect(work, create=True) as con:
-            version, changed = certify(con, args.year, args.by, amend=args.amend, reason=args.reason)
+            version, changed = certify(con, args.year, args.by, amend=args.amend, reason=args.reason,
+                                       with_pending=args.with_pending)
     except CertificationError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -555,17 +558,23 @@ def cmd_figures(args: argparse.Namespace) -> int:
     """Print the annual figures of a year."""
     from ecostat.publish.annual.phrasing import dimension_name, rounded, sentences
     from ecostat.store.figures import annual_figures
+    from ecostat.store.review import figures_approved
     from ecostat.store.warehouse import connect
 
     scope = unit_code(args.scope)
     with connect(existing(args.warehouse), read_only=True) as con:
         frame = annual_figures(con, args.year, scope)
+        approved = figures_approved(con, args.year, scope)
     if frame.empty:
         print(f"no figures for {args.year} / {args.year} 年暂无指标", file=sys.stderr)
         return 1
     if args.format == "text":
         print("\n".join(s.text for s in sentences(frame)))
         return 0
+    if args.format == "table":
+        frame["inputs_approved"] = [approved.get((f, d if isinstance(d, str) else None))
+                                    for f, d in zip(frame["figure"], frame["dimension"], strict=True)]
+        _note_unapproved(frame)
     frame.insert(4, "dimension_zh", [dimension_name(d) for d in frame["dimension"]])
     if args.format == "table":
         _print_table(rounded(frame))
@@ -574,10 +583,19 @@ def cmd_figures(args: argparse.Namespace) -> int:
     return 0
 
 
+def _note_unapproved(frame) -> None:  # type: ignore[no-untyped-def]
+    """Say which figures rest on reports not yet approved (contract v3 §9)."""
+    unapproved = [v for v in frame["inputs_approved"] if v is False]
+    if unapproved:
+        print(f"注：{len(unapproved)} 项指标所依据的报表尚未全部审核通过（标 *）/ {len(unapproved)} figures rest on "
+              "reports not yet approved (marked *): see `ecostat review list --state pending`")
+
+
 def _print_table(frame) -> None:  # type: ignore[no-untyped-def]
     rows = [("指标 figure", "维度", "数值 value", "单位", "上年 previous", "变化 change", "")]
     for r in frame.itertuples(index=False):
-        rows.append((f"{r.name_zh} {r.figure}", r.dimension_zh, r.value, r.unit, r.previous_value,
+        mark = " *" if getattr(r, "inputs_approved", None) is False else ""
+        rows.append((f"{r.name_zh} {r.figure}{mark}", r.dimension_zh, r.value, r.unit, r.previous_value,
                      r.change, r.change_unit if r.change else ""))
     widths = [max(_width(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:

@@ -39,7 +39,9 @@ def load_deadlines(con: duckdb.DuckDBPyConnection, deadlines: Sequence[Deadline]
     with transaction(con):
         con.execute("DELETE FROM meta_deadlines")
         rows = {(d.form, d.period): d.due for d in deadlines}
-        con.executemany("INSERT INTO meta_deadlines VALUES (?, ?, ?)", [[f, p, due] for (f, p), due in rows.items()])
+        if rows:
+            con.executemany("INSERT INTO meta_deadlines VALUES (?, ?, ?)",
+                            [[f, p, due] for (f, p), due in rows.items()])
 
 
 def current_version(con: duckdb.DuckDBPyConnection, form: str, unit: str, period: str) -> dict[str, Any] | None:
@@ -113,3 +115,10 @@ def unapproved_inputs(con: duckdb.DuckDBPyConnection, year: int) -> pd.DataFrame
     """Every slice feeding a figure of ``year`` that is not approved, with its state."""
     return con.execute("""SELECT DISTINCT form, unit_code, period, state FROM core_figure_inputs
                           WHERE year = ? AND state <> 'approved' ORDER BY unit_code, form, period""", [year]).df()
+
+
+def figures_approved(con: duckdb.DuckDBPyConnection, year: int, scope: str) -> dict[tuple[str, str | None], bool]:
+    """Per (figure, dimension) of ``year`` and ``scope``: whether every report it rests on is approved."""
+    return {(f, d): bool(a) for f, d, a in con.execute(
+        "SELECT figure, dimension, inputs_approved FROM annual_figures WHERE year = ? AND scope = ? "
+        "AND inputs_approved IS NOT NULL", [year, scope]).fetchall()}

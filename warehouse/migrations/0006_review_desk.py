@@ -10,7 +10,8 @@ from pathlib import Path
 import duckdb
 
 WAREHOUSE = Path(__file__).resolve().parents[1]
-TABLES = ("meta_review_warnings", "meta_review_decisions", "meta_obligations", "meta_deadlines")
+TABLES = ("meta_review_warnings", "meta_review_decisions", "meta_obligations", "meta_deadlines",
+          "meta_certified_pending")
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> None:
