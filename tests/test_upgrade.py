@@ -103,7 +103,7 @@ def test_upgrade_keeps_every_row_and_every_figure_and_twice_is_a_no_op(v1, capsy
     with duckdb.connect(str(db), read_only=True) as con:  # v3 §7: every current slice pending, nothing re-judged
         assert con.execute("SELECT DISTINCT state FROM review_states").fetchall() == [("pending",)]
         assert con.execute("SELECT count(*) FROM meta_review_warnings").fetchone() == (0,)
-        assert con.execute("SELECT count(*) FROM submission_log WHERE receipt_id IS NULL").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM review_states WHERE receipt_id IS NULL").fetchone() == (0,)
     new_forms = "; ".join(f"create fact_{f}" for f in sorted(
         ("drinking_water", "pollution_projects", "eia_approvals", "eco_damage", "soil_waste", "radiation")))
     assert versions(db) == [(1, "baseline", "found", "2"), *((s.version, s.name, "migrated", "2")

@@ -5,8 +5,9 @@
 -- current version.
 CREATE OR REPLACE VIEW explanations AS
 WITH w AS (
-    SELECT w.*, l.receipt_id, l.submitter, l.received_at
+    SELECT w.*, r.receipt_id, l.submitter, l.received_at
     FROM meta_review_warnings w JOIN submission_log l USING (submission_id)
+    JOIN core_submission_receipts r USING (submission_id)
 ),
 d AS (
     SELECT receipt_id, form, unit_code, period, finding_key, arg_max(text, position) AS text,

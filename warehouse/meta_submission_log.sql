@@ -13,6 +13,5 @@ CREATE TABLE IF NOT EXISTS submission_log (
     slices         VARCHAR[],          -- unit:period slices this table wrote
     replaced       BIGINT[],           -- submissions whose rows this table superseded
     sha256         VARCHAR NOT NULL,
-    received_at    TIMESTAMPTZ NOT NULL,
-    receipt_id     VARCHAR             -- the receipt of meta_received_files (schema version 6; filled in by its step)
+    received_at    TIMESTAMPTZ NOT NULL
 );

@@ -58,7 +58,8 @@ def decision_problem(con: duckdb.DuckDBPyConnection, d: Decision, submitted_by: 
     if why is not None:
         return why
     if d.kind == "explanation":
-        hit = con.execute("""SELECT count(*) FROM meta_review_warnings w JOIN submission_log l USING (submission_id)
+        hit = con.execute("""SELECT count(*) FROM meta_review_warnings w
+                             JOIN core_submission_receipts l USING (submission_id)
                              WHERE l.receipt_id = ? AND w.form = ? AND w.unit_code = ? AND w.period = ?
                                AND w.finding_key = ?""",
                           [d.receipt_id, d.form, d.unit_code, d.period, d.finding_key]).fetchone()

@@ -222,8 +222,7 @@ def already_loaded(con: duckdb.DuckDBPyConnection, sha256: str, submitter: str |
 LOG_TYPES = {"submission_id": pa.int64(), "run_id": pa.string(), "file": pa.string(), "sheet": pa.string(),
              "form": pa.string(), "submitter": pa.string(), "status": pa.string(), "errors": pa.int32(),
              "warnings": pa.int32(), "rows_loaded": pa.int32(), "slices": pa.list_(pa.string()),
-             "replaced": pa.list_(pa.int64()), "sha256": pa.string(), "received_at": pa.timestamp("us", "UTC"),
-             "receipt_id": pa.string()}
+             "replaced": pa.list_(pa.int64()), "sha256": pa.string(), "received_at": pa.timestamp("us", "UTC")}
 WARNING_TYPES = pa.schema({"submission_id": pa.int64(), "form": pa.string(), "unit_code": pa.string(),
                            "period": pa.string(), "finding_key": pa.string(), "rule_id": pa.string(),
                            "field": pa.string(), "value": pa.string(), "row_number": pa.int32(),
@@ -267,8 +266,7 @@ class FileLog:
         self.rows.append({"submission_id": submission_id, "run_id": self.run_id, "file": rec.file, "sheet": sheet,
                           "form": form, "submitter": rec.submitter, "status": status, "errors": errors,
                           "warnings": len(findings) - errors, "rows_loaded": rows_loaded, "slices": slices or [],
-                          "replaced": replaced or [], "sha256": rec.sha256, "received_at": rec.received_at,
-                          "receipt_id": rec.receipt_id})
+                          "replaced": replaced or [], "sha256": rec.sha256, "received_at": rec.received_at})
         if status == "accepted":
             self.warnings += review_warnings(submission_id, findings)
         self.issues += [(submission_id, rec.file, f.sheet, f.row, f.column, f.header, f.value, f.rule_id,
