@@ -5,16 +5,14 @@ no warnings and no decisions: every current slice is pending and nothing is re-j
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 
-WAREHOUSE = Path(__file__).resolve().parents[1]
+from ecostat.store.warehouse import SQL_DIR
 TABLES = ("meta_review_warnings", "meta_review_decisions", "meta_obligations", "meta_deadlines",
           "meta_certified_pending")
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the review desk's tables."""
+    """Create the review desk's tables, as their files in ``warehouse/`` declare them (written once)."""
     for name in TABLES:
-        con.execute((WAREHOUSE / f"{name}.sql").read_text(encoding="utf-8"))
+        con.execute((SQL_DIR / f"{name}.sql").read_text(encoding="utf-8"))
