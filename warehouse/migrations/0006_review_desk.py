@@ -8,6 +8,7 @@ from __future__ import annotations
 import duckdb
 
 from ecostat.store.warehouse import SQL_DIR
+
 TABLES = ("meta_review_warnings", "meta_review_decisions", "meta_obligations", "meta_deadlines",
           "meta_certified_pending")
 
