@@ -100,6 +100,10 @@ def test_upgrade_keeps_every_row_and_every_figure_and_twice_is_a_no_op(v1, capsy
     assert after == before  # every row of every v1 table, every value
     same_figures(live, figure_values(db))
     same_figures(served, figure_values(db, "annual_figures"))  # 2023 as certified, 2024 live
+    with duckdb.connect(str(db), read_only=True) as con:  # v3 §7: every current slice pending, nothing re-judged
+        assert con.execute("SELECT DISTINCT state FROM review_states").fetchall() == [("pending",)]
+        assert con.execute("SELECT count(*) FROM meta_review_warnings").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM review_states WHERE receipt_id IS NULL").fetchone() == (0,)
     new_forms = "; ".join(f"create fact_{f}" for f in sorted(
         ("drinking_water", "pollution_projects", "eia_approvals", "eco_damage", "soil_waste", "radiation")))
     assert versions(db) == [(1, "baseline", "found", "2"), *((s.version, s.name, "migrated", "2")

@@ -19,11 +19,11 @@ import argparse
 import sys
 from importlib import metadata
 
-from ecostat.cli import check, demo, figures, ingest, operations
+from ecostat.cli import check, demo, figures, ingest, operations, review
 from ecostat.cli.shared import NoWarehouse, Usage
 from ecostat.common.environment import SettingsError
 
-GROUPS = (demo, ingest, figures, check, operations)  # the order of the commands in ``ecostat --help``
+GROUPS = (demo, ingest, figures, review, check, operations)  # the order of the commands in ``ecostat --help``
 
 
 def parser() -> argparse.ArgumentParser:

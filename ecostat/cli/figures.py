@@ -17,6 +17,7 @@ from ecostat.cli.shared import (
     first_line,
     form_code,
     format_option,
+    print_frame,
     raw_option,
     unit_code,
     warehouse_option,
@@ -52,6 +53,8 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--by", required=True, help="who certifies")
     p.add_argument("--amend", action="store_true", help="replace the certified figures with the live ones")
     p.add_argument("--reason", help="why (required with --amend)")
+    p.add_argument("--with-pending", action="store_true",
+                   help="certify although reports feeding the figures are not approved (recorded and named)")
     p = command(sub, "amendments", "certified figures that later submissions would change",
                 "ecostat amendments --year 2024 --format csv", cmd_amendments)
     warehouse_option(p)
@@ -105,7 +108,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
                 rows = result.fetchmany(args.limit + 1)
                 more = len(rows) > args.limit
-                _print_frame(pd.DataFrame(rows[:args.limit], columns=[d[0] for d in result.description]), "table")
+                print_frame(pd.DataFrame(rows[:args.limit], columns=[d[0] for d in result.description]), "table")
                 if more:
                     print(f"…（仅显示前 {args.limit} 行 first {args.limit} rows shown; --limit or --format csv "
                           "for more）", file=sys.stderr)
@@ -169,7 +172,7 @@ def cmd_history(args: argparse.Namespace) -> int:
                  "file": v.file, "sheet": v.sheet, "received_at": v.received_at, "errors": v.errors,
                  "warnings": v.warnings, "changes": v.changes, "footer": dict(v.footer)}
                 for (form, period), vs in slices.items() for v in vs]
-        _print_frame(pd.DataFrame(rows), args.format)
+        print_frame(pd.DataFrame(rows), args.format)
         return 0
     for (form, period), versions in slices.items():
         print(f"{FORMS[form].zh} {form} · {unit} · {period}")
@@ -192,7 +195,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
 
     try:
         with writing(existing(args.warehouse).resolve()) as work, connect(work, create=True) as con:
-            version, changed = certify(con, args.year, args.by, amend=args.amend, reason=args.reason)
+            version, changed = certify(con, args.year, args.by, amend=args.amend, reason=args.reason,
+                                       with_pending=args.with_pending)
     except CertificationError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -214,63 +218,52 @@ def cmd_amendments(args: argparse.Namespace) -> int:
     if frame.empty and args.format == "table":
         print("没有待认证的修订 / no pending amendments")
         return 0
-    _print_frame(frame, args.format)
+    print_frame(frame, args.format)
     return 0
-
-
-def _print_frame(frame, fmt: str) -> None:  # type: ignore[no-untyped-def]
-    if fmt == "csv":
-        from ecostat.common.safecell import csv_value
-
-        tty = sys.stdout.isatty()
-        frame.map(lambda v: printable(v) if tty and isinstance(v, str) else csv_value(v)).to_csv(sys.stdout,
-                                                                                                   index=False)
-    elif fmt == "json":  # json escapes C0 controls; on a terminal C1 and bidi ones are escaped too
-        tty = sys.stdout.isatty()
-        records = json.loads(frame.to_json(orient="records", force_ascii=False, date_format="iso"))
-        print(json.dumps(_printable_json(records) if tty else records, ensure_ascii=False, indent=1))
-    else:
-        print(frame.map(lambda v: printable(v) if isinstance(v, str) else v).to_string(index=False))
-
-
-def _printable_json(value: object) -> object:
-    """Every string inside a JSON value shown escaped (:func:`printable`)."""
-    if isinstance(value, str):
-        return printable(value)
-    if isinstance(value, list):
-        return [_printable_json(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _printable_json(v) for k, v in value.items()}
-    return value
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
     """Print the annual figures of a year."""
     from ecostat.publish.annual.phrasing import dimension_name, rounded, sentences
     from ecostat.store.figures import annual_figures
+    from ecostat.store.review import figures_approved
     from ecostat.store.warehouse import connect
 
     scope = unit_code(args.scope)
     with connect(existing(args.warehouse), read_only=True) as con:
         frame = annual_figures(con, args.year, scope)
+        approved = figures_approved(con, args.year, scope)
     if frame.empty:
         print(f"no figures for {args.year} / {args.year} 年暂无指标", file=sys.stderr)
         return 1
     if args.format == "text":
         print("\n".join(s.text for s in sentences(frame)))
         return 0
+    if args.format == "table":
+        frame["inputs_approved"] = [approved.get((f, d if isinstance(d, str) else None))
+                                    for f, d in zip(frame["figure"], frame["dimension"], strict=True)]
+        _note_unapproved(frame)
     frame.insert(4, "dimension_zh", [dimension_name(d) for d in frame["dimension"]])
     if args.format == "table":
         _print_table(rounded(frame))
     else:
-        _print_frame(frame, args.format)
+        print_frame(frame, args.format)
     return 0
+
+
+def _note_unapproved(frame) -> None:  # type: ignore[no-untyped-def]
+    """Say which figures rest on reports not yet approved (contract v3 §9)."""
+    unapproved = [v for v in frame["inputs_approved"] if v is False]
+    if unapproved:
+        print(f"注：{len(unapproved)} 项指标所依据的报表尚未全部审核通过（标 *）/ {len(unapproved)} figures rest on "
+              "reports not yet approved (marked *): see `ecostat review list --state pending`")
 
 
 def _print_table(frame) -> None:  # type: ignore[no-untyped-def]
     rows = [("指标 figure", "维度", "数值 value", "单位", "上年 previous", "变化 change", "")]
     for r in frame.itertuples(index=False):
-        rows.append((f"{r.name_zh} {r.figure}", r.dimension_zh, r.value, r.unit, r.previous_value,
+        mark = " *" if getattr(r, "inputs_approved", None) is False else ""
+        rows.append((f"{r.name_zh} {r.figure}{mark}", r.dimension_zh, r.value, r.unit, r.previous_value,
                      r.change, r.change_unit if r.change else ""))
     widths = [max(_width(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:

@@ -4,6 +4,8 @@ units and forms named by code or name, and the two errors :func:`ecostat.cli.mai
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeAlias
@@ -81,3 +83,30 @@ def existing(warehouse: Path) -> Path:
 def first_line(exc: BaseException) -> str:
     """The first line of an error's message, escaped for a terminal."""
     return printable(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+
+
+def print_frame(frame, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    """Rows printed as a table, CSV or JSON, submitted text escaped on a terminal."""
+    if fmt == "csv":
+        from ecostat.common.safecell import csv_value
+
+        tty = sys.stdout.isatty()
+        frame.map(lambda v: printable(v) if tty and isinstance(v, str) else csv_value(v)).to_csv(sys.stdout,
+                                                                                                   index=False)
+    elif fmt == "json":  # json escapes C0 controls; on a terminal C1 and bidi ones are escaped too
+        tty = sys.stdout.isatty()
+        records = json.loads(frame.to_json(orient="records", force_ascii=False, date_format="iso"))
+        print(json.dumps(printable_json(records) if tty else records, ensure_ascii=False, indent=1))
+    else:
+        print(frame.map(lambda v: printable(v) if isinstance(v, str) else v).to_string(index=False))
+
+
+def printable_json(value: object) -> object:
+    """Every string inside a JSON value shown escaped (:func:`printable`)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [printable_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: printable_json(v) for k, v in value.items()}
+    return value

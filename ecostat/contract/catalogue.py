@@ -27,6 +27,7 @@ class Rule:
     en: str
     hint_zh: str = ""
     hint_en: str = ""
+    needs_explanation: bool = False  # a warning the unit must explain before its report is approved (§8)
 
     def hint_applies(self, params: dict[str, object]) -> bool:
         """Whether the finding's parameters fill every placeholder of the hint."""
@@ -42,7 +43,15 @@ def rules() -> dict[str, Rule]:
     for rule in out.values():
         if rule.severity not in SEVERITIES:
             raise ValueError(f"rule {rule.id}: unknown severity {rule.severity!r}")
+        if rule.needs_explanation and rule.severity != "warning":
+            raise ValueError(f"rule {rule.id}: only a warning can need an explanation")
     return out
+
+
+def needs_explanation(rule_id: str) -> bool:
+    """Whether a finding of ``rule_id`` must be explained before its slice can be approved (contract v3 §8)."""
+    rule = rules().get(rule_id)
+    return rule is not None and rule.needs_explanation
 
 
 class _Blank(dict):

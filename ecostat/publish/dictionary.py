@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from ecostat.contract.catalogue import rules
 from ecostat.contract.forms import COMMON_HEADERS, FORMS
 from ecostat.contract.formspec import Form
 from ecostat.contract.registry import CITY, registry
@@ -121,7 +122,37 @@ def render() -> str:
               "them; a ratio divides summed counts, never averages percentages.", ""]
     for fig in figures():
         lines += _figure_section(fig)
+    lines += review_section()
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+REVIEW_VIEWS = {"review_states": "mart_review_states.sql", "explanations": "mart_explanations.sql",
+                "reporting_rates": "mart_reporting_rates.sql"}
+
+
+def review_section() -> list[str]:
+    """The review desk (contract v3 §8–§10): the rules whose warnings need an explanation, and the views
+    ``review_states``, ``explanations`` and ``reporting_rates`` with their columns (from a warehouse built in
+    memory) and what their SQL file says of them."""
+    import duckdb
+
+    from ecostat.store.warehouse import SQL_DIR, _built, declared_objects
+
+    order, _ = _built(tuple(sql for _, sql in declared_objects()))
+    lines = ["## Review desk", "", "Warnings that need an explanation (`needs_explanation` in `rules.toml`) before "
+             "the slice can be approved:", "",
+             *_table(["rule", "说明", "meaning"], [[f"`{r.id}`", r.zh, r.en] for r in rules().values()
+                                                  if r.needs_explanation]), ""]
+    with duckdb.connect(":memory:") as mem:
+        for sql in order:
+            mem.execute(sql)
+        for view, file in REVIEW_VIEWS.items():
+            about = [ln[3:] for ln in (SQL_DIR / file).read_text(encoding="utf-8").splitlines() if ln.startswith("-- ")]
+            cols = mem.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
+                               "ORDER BY column_index", [view]).fetchall()
+            lines += [f"### `{view}`", "", " ".join(about), "",
+                      *_table(["column", "type"], [[f"`{c}`", t] for c, t in cols]), ""]
+    return lines
 
 
 def write(path: Path = DICTIONARY_FILE) -> Path:

@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 
 from ecostat.check.crossperiod import check_periods
+from ecostat.check.explain import check_explanations
 from ecostat.check.validation import CheckedTable, check_table, is_instructions
 from ecostat.common import budget
 from ecostat.common.display import printable
@@ -48,6 +49,7 @@ from ecostat.intake.archive import Receipt
 from ecostat.intake.inbox import receive_inbox
 from ecostat.notify import alerts
 from ecostat.notify.delivery import Delivery, deliver_pending, fold
+from ecostat.notify.review import review_step
 from ecostat.publish.feedback import reports_from_outcomes, write_feedback
 from ecostat.publish.sitestate import site_needs_rebuild
 from ecostat.read.readers import RawTable, ReadError, read_tables
@@ -211,6 +213,7 @@ def check_across_periods(con: duckdb.DuckDBPyConnection | None, rec: Receipt, ta
     one pass reports everything), then every finding of the table named after its file. ``earlier``: the
     file's accepted tables not loaded into the warehouse (a dry run)."""
     check_periods(con, table, earlier)
+    check_explanations(con, table)  # review desk (contract v3 §8): warnings that need an explanation
     for f in table.findings:
         f.file = rec.file
 
@@ -454,6 +457,7 @@ def write_run(con: duckdb.DuckDBPyConnection, raw: Path, warehouse: Path, run_id
     verdicts.backfill(con, raw / "archive")
     summary = process_pending(con, raw, run_id, settings, progress, attempts=attempts_path(warehouse),
                               stage=stage)
+    review_step(con, raw, settings, run_id)  # review desk (contract v3 §9): the decision journal's new records
     with transaction(con):
         alerts.record(con, alerts.missing_report_alerts(con, settings, dt.date.today(), run_id), settings)
         finish_run(con, summary)
@@ -468,6 +472,7 @@ def replay(con: duckdb.DuckDBPyConnection, raw: Path, *, progress: FileProgress 
     run_id = new_run_id()
     start_run(con, run_id)
     summary = process_pending(con, raw, run_id, None, progress, journal=False, attempts=attempts)
+    review_step(con, raw, None, run_id)  # review desk: decisions replayed in journal order, no alerts
     finish_run(con, summary)
     return summary
 

@@ -19,8 +19,9 @@ import pandas as pd
 import pyarrow as pa
 
 from ecostat.common.faults import fault_point
-from ecostat.contract.catalogue import Finding
+from ecostat.contract.catalogue import Finding, needs_explanation
 from ecostat.contract.forms import FORMS
+from ecostat.contract.obligations import obligations
 from ecostat.contract.registry import registry
 from ecostat.intake.archive import Receipt
 from ecostat.store import figuredefs, formsql, migrations
@@ -179,6 +180,9 @@ def create_objects(con: duckdb.DuckDBPyConnection) -> Upgrade:
         con.execute("DELETE FROM meta_units")
         con.executemany("INSERT INTO meta_units VALUES (?, ?, ?)",
                         [[e.code, e.name, e.get("kind")] for e in registry("units").entries])
+        con.execute("DELETE FROM meta_obligations")
+        con.executemany("INSERT INTO meta_obligations VALUES (?, ?)",
+                        [[form, unit] for form, units in obligations().items() for unit in units])
     return upgrade
 
 
@@ -219,6 +223,22 @@ LOG_TYPES = {"submission_id": pa.int64(), "run_id": pa.string(), "file": pa.stri
              "form": pa.string(), "submitter": pa.string(), "status": pa.string(), "errors": pa.int32(),
              "warnings": pa.int32(), "rows_loaded": pa.int32(), "slices": pa.list_(pa.string()),
              "replaced": pa.list_(pa.int64()), "sha256": pa.string(), "received_at": pa.timestamp("us", "UTC")}
+WARNING_TYPES = pa.schema({"submission_id": pa.int64(), "form": pa.string(), "unit_code": pa.string(),
+                           "period": pa.string(), "finding_key": pa.string(), "rule_id": pa.string(),
+                           "field": pa.string(), "value": pa.string(), "row_number": pa.int32(),
+                           "message_zh": pa.string(), "message_en": pa.string(), "cell_explanation": pa.string()})
+
+
+def review_warnings(submission_id: int, findings: list[Finding]) -> list[dict[str, object]]:
+    """The rows of ``meta_review_warnings`` for an accepted table's findings that need an explanation (those
+    the checks marked with their slice and key, :mod:`ecostat.check.explain`)."""
+    return [{"submission_id": submission_id, "form": f.params["form"], "unit_code": f.params["unit_code"],
+             "period": f.params["period"], "finding_key": f.params["finding_key"], "rule_id": f.rule_id,
+             "field": f.params["field"], "value": f.value, "row_number": f.row, "message_zh": f.message_zh,
+             "message_en": f.message_en, "cell_explanation": f.params.get("explanation")}
+            for f in findings if needs_explanation(f.rule_id) and "finding_key" in f.params]
+
+
 NOTE_TYPES = {"submission_id": pa.int64(), "position": pa.int32(), "row_number": pa.int32(), "label": pa.string(),
               "value": pa.string()}
 
@@ -235,6 +255,7 @@ class FileLog:
     issues: list[tuple[object, ...]] = field(default_factory=list)
     notes: list[tuple[int, int, int, str, str]] = field(default_factory=list)
     replaced: dict[str, set[int]] = field(default_factory=dict)  # fact table → submissions it replaced
+    warnings: list[dict[str, object]] = field(default_factory=list)  # of meta_review_warnings
 
     def add(self, submission_id: int, *, sheet: str | None, form: str | None, status: str,
             findings: list[Finding], rows_loaded: int = 0, slices: list[str] | None = None,
@@ -246,6 +267,8 @@ class FileLog:
                           "form": form, "submitter": rec.submitter, "status": status, "errors": errors,
                           "warnings": len(findings) - errors, "rows_loaded": rows_loaded, "slices": slices or [],
                           "replaced": replaced or [], "sha256": rec.sha256, "received_at": rec.received_at})
+        if status == "accepted":
+            self.warnings += review_warnings(submission_id, findings)
         self.issues += [(submission_id, rec.file, f.sheet, f.row, f.column, f.header, f.value, f.rule_id,
                          f.severity, f.message_zh, f.message_en) for f in findings]
         return submission_id
@@ -268,6 +291,8 @@ class FileLog:
             insert_arrow(con, "meta_submission_notes", pa.table(
                 {name: pa.array(list(col), type=t)
                  for (name, t), col in zip(NOTE_TYPES.items(), zip(*self.notes, strict=True), strict=True)}))
+        if self.warnings:
+            insert_arrow(con, "meta_review_warnings", pa.Table.from_pylist(self.warnings, schema=WARNING_TYPES))
         for table, ids in self.replaced.items():
             if ids:
                 con.execute(f"""UPDATE submission_log SET status = 'superseded'

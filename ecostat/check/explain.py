@@ -1,0 +1,207 @@
+"""The warnings that need an explanation (contract v3 §8) and the explanations a table gives itself.
+
+- ``VALUE_IMPLAUSIBLE``: a value outside the plausible range the bureau publishes (``plausibility.csv``:
+  min, max; the city's own row is not held to a district's range, as in the audit);
+- ``PERIOD_JUMP``: an annual value against the same key's value in the unit's final report of the year
+  before, beyond the column's ``max_jump_pct`` and its smallest meaningful amount ``min_jump``;
+- ``PERIOD_OUTLIER``: an annual value more than 3 standard deviations from the mean of the unit's final
+  reports of at least 3 earlier years (and further from it than ``min_jump``), computed from the warehouse;
+- ``PERIOD_DECEMBER_YTD``: an annual value that differs from the same unit's December year-to-date report.
+
+Jumps and outliers are judged on annual reports only: a monthly report is year-to-date, so June against a
+whole year is no jump. The columns judged are those ``plausibility.csv`` names.
+
+Every finding that needs an explanation is given, in its parameters, the slice it belongs to and its
+``finding_key`` (rule, field, row key): an explanation stands for that key and value. The text of the row's
+``说明``/``备注`` cell is its explanation when it says why (:mod:`ecostat.contract.explanation`); when it
+does not, an ``EXPLANATION_REFUSED`` warning says why not.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from ecostat.check.validation import CheckedTable
+from ecostat.contract.catalogue import format_number, needs_explanation
+from ecostat.contract.explanation import explanation_problem
+from ecostat.contract.normalize import is_missing, shown, text_key
+from ecostat.contract.registry import CITY, registry
+
+REMARK_HEADERS = frozenset(text_key(w) for w in ("备注", "说明"))
+MIN_YEARS = 3
+SIGMAS = 3.0
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A column's published plausibility: range, largest yearly change and smallest meaningful amount."""
+
+    field: str
+    low: float
+    high: float
+    jump_pct: float | None
+    min_jump: float
+
+
+@cache
+def bounds() -> dict[str, tuple[Bound, ...]]:
+    """Per form, the columns ``plausibility.csv`` names."""
+    out: dict[str, list[Bound]] = defaultdict(list)
+    for e in registry("plausibility").entries:
+        form, fld = e.code.split(".")
+        extra = dict(e.extra)
+        out[form].append(Bound(fld, float(extra["min"]), float(extra["max"]),
+                               float(extra["max_jump_pct"]) if extra.get("max_jump_pct") else None,
+                               float(extra.get("min_jump") or 0)))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def finding_key(rule_id: str, field: str, key: tuple[object, ...]) -> str:
+    """What an explanation stands for within a slice: the rule, the field and the row's key codes."""
+    return f"{rule_id}:{field}:" + "|".join("" if _na(k) else str(k) for k in key)
+
+
+def _na(v: object) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and v != v)
+
+
+def _number(v: object) -> float | None:
+    if _na(v) or isinstance(v, bool):
+        return None
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def check_explanations(con: duckdb.DuckDBPyConnection | None, table: CheckedTable) -> None:
+    """Add the warnings of §8 to ``table`` (those against history only with a warehouse), then mark each
+    warning that needs an explanation with its slice and key, and with the row's remark where it counts."""
+    form, frame = table.form, table.frame
+    if form is None or frame is None or frame.empty:
+        return
+    limits = [b for b in bounds().get(form.code, ()) if b.field in frame.columns]
+    rows = frame.index.tolist()
+    keys: list[tuple[object, ...]] = (list(zip(*(frame[k].tolist() for k in form.key), strict=True)) if form.key
+                                      else [()] * len(rows))
+    units, periods = frame["unit_code"].tolist(), frame["period"].tolist()
+    for b in limits:
+        for row, unit, value in zip(rows, units, frame[b.field].tolist(), strict=True):
+            v = _number(value)
+            if v is not None and unit != CITY and not b.low <= v <= b.high:
+                table.add("VALUE_IMPLAUSIBLE", int(row), b.field, value=table.written(int(row), b.field),
+                          low=b.low, high=b.high)
+    if con is not None and limits:
+        _against_history(con, table, limits, keys)
+    _mark(table, keys, units, periods)
+
+
+def _history(con: duckdb.DuckDBPyConnection, table: CheckedTable, fields: list[str]) -> pd.DataFrame:
+    """The stored current rows of the table's units (slices the table replaces left out), then the table's own."""
+    assert table.form is not None and table.frame is not None
+    form, frame = table.form, table.frame
+    cols = list(dict.fromkeys(["unit_code", "period", "year", "month", *form.key, *fields]))
+    quoted = ", ".join(f'"{c}"' for c in cols)
+    own = frame[cols].dropna(subset=["unit_code", "period"])
+    stored = con.execute(f'SELECT {quoted} FROM "{form.table}" WHERE is_current AND list_contains(?, unit_code)',
+                         [sorted(set(own["unit_code"]))]).df()
+    replaced = set(zip(own["unit_code"], own["period"], strict=True))
+    stored = stored[[(u, p) not in replaced for u, p in zip(stored["unit_code"], stored["period"], strict=True)]]
+    return pd.concat([stored.assign(_row=None), own.assign(_row=own.index)], ignore_index=True)
+
+
+def _against_history(con: duckdb.DuckDBPyConnection, table: CheckedTable, limits: list[Bound],
+                     keys: list[tuple[object, ...]]) -> None:
+    assert table.form is not None and table.frame is not None
+    form = table.form
+    known = _history(con, table, [b.field for b in limits])
+    if known.empty:
+        return
+    known["_rank"] = known["month"].apply(lambda m: 13 if _na(m) else int(m))
+    # the final report of each unit and year: the annual one, else the latest month (contract §5)
+    final_rank = known.groupby(["unit_code", "year"])["_rank"].transform("max")
+    final = known[known["_rank"] == final_rank]
+    by_key: dict[tuple[object, ...], dict[int, dict[str, Any]]] = defaultdict(dict)
+    december: dict[tuple[object, ...], dict[str, Any]] = {}
+    for rec in known.to_dict("records"):
+        ident = (rec["unit_code"], *(rec[k] for k in form.key))
+        if rec["_rank"] == 12:
+            december[(rec["year"], *ident)] = rec
+    for rec in final.to_dict("records"):
+        by_key[(rec["unit_code"], *(rec[k] for k in form.key))][int(rec["year"])] = rec
+    frame = table.frame
+    for i, row in enumerate(frame.index.tolist()):
+        if not _na(frame.at[row, "month"]) or _na(frame.at[row, "unit_code"]):
+            continue
+        year, ident = int(frame.at[row, "year"]), (frame.at[row, "unit_code"], *keys[i])
+        years = by_key.get(ident, {})
+        dec = december.get((year, *ident))
+        for b in limits:
+            v = _number(frame.at[row, b.field])
+            if v is None:
+                continue
+            written = table.written(int(row), b.field)
+            before = _number(years[year - 1][b.field]) if year - 1 in years else None
+            if b.jump_pct is not None and before is not None and abs(v - before) > b.min_jump:
+                pct = math.inf if before == 0 else abs(v - before) / abs(before) * 100
+                if pct > b.jump_pct:
+                    table.add("PERIOD_JUMP", int(row), b.field, value=written, other_value=before,
+                              other_period=years[year - 1]["period"], limit=b.jump_pct,
+                              jump_pct="∞" if pct == math.inf else format_number(round((v - before) / abs(before)
+                                                                                       * 100, 1)))
+            history = [x for y, r in years.items() if y < year and (x := _number(r[b.field])) is not None]
+            if len(history) >= MIN_YEARS:
+                mean = sum(history) / len(history)
+                sd = math.sqrt(sum((x - mean) ** 2 for x in history) / (len(history) - 1))
+                if abs(v - mean) > SIGMAS * sd and abs(v - mean) > b.min_jump:
+                    table.add("PERIOD_OUTLIER", int(row), b.field, value=written, years=len(history),
+                              mean=round(mean, 2), sd=round(sd, 2))
+            ytd = _number(dec[b.field]) if dec is not None else None
+            if ytd is not None and abs(v - ytd) > 1e-9:
+                table.add("PERIOD_DECEMBER_YTD", int(row), b.field, value=written, other_value=ytd,
+                          other_period=dec["period"] if dec else "")
+
+
+def remark_index(table: CheckedTable) -> int | None:
+    """The column of the table's ``说明``/``备注`` header (in its one or two header rows), if any."""
+    if table.raw is None or table.header_row is None:
+        return None
+    for n in (table.header_row, table.header_row + 1):
+        for j, cell in enumerate(table.raw.cells(n)):
+            if isinstance(cell, str) and text_key(cell.replace("\n", "")) in REMARK_HEADERS:
+                return j
+    return None
+
+
+def _mark(table: CheckedTable, keys: list[tuple[object, ...]], units: list[object], periods: list[object]) -> None:
+    assert table.form is not None and table.frame is not None
+    at = {int(r): i for i, r in enumerate(table.frame.index.tolist())}
+    remark = remark_index(table)
+    refused: set[int] = set()
+    for f in list(table.findings):
+        if not needs_explanation(f.rule_id) or f.row not in at or "finding_key" in f.params:
+            continue
+        i = at[f.row]
+        field = next((c for c, col in table.columns.items() if col.letter == f.column), f.column or "")
+        f.params.update(form=table.form.code, unit_code=units[i], period=periods[i], field=field,
+                        finding_key=finding_key(f.rule_id, field, keys[i]))
+        cells = table.raw.cells(f.row) if table.raw is not None and remark is not None else []
+        text = shown(cells[remark]).strip() if remark is not None and remark < len(cells) \
+            and not is_missing(cells[remark]) else ""
+        if not text:
+            continue
+        problem = explanation_problem(text)
+        if problem is None:
+            f.params["explanation"] = text
+        elif f.row not in refused:
+            refused.add(f.row)
+            table.add("EXPLANATION_REFUSED", f.row, index=remark, header="备注", value=text,
+                      reason_zh=problem[0], reason_en=problem[1])
