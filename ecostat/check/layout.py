@@ -16,7 +16,7 @@ import numpy as np
 
 from ecostat.contract.forms import known_header_keys
 from ecostat.contract.normalize import header_key, is_missing, shown, text_key
-from ecostat.read.readers import RawTable, Rows, TableRows, take
+from ecostat.read.types import RawTable, Rows
 
 # Columns the bureau never defined but every paper form has: ignored without a finding.
 IGNORED_HEADERS = frozenset(text_key(w) for w in ("序号", "备注", "说明"))
@@ -48,7 +48,7 @@ class Layout:
 
     header_rows: list[int]                 # row numbers of the header block (one or two rows)
     header: list[tuple[int, object]]       # per column: (row number of the header cell, the cell)
-    body: TableRows                        # rows below the header and above the footer, notes left out
+    body: Rows                             # rows below the header and above the footer, notes left out
     footer: list[FooterPair] = field(default_factory=list)  # label–value pairs of notes and footer rows
     footer_row: int | None = None          # the first footer row
     not_data: set[int] = field(default_factory=set)  # rows below the header that are notes or footer
@@ -104,16 +104,11 @@ def lay_out(raw: RawTable, at: int) -> Layout:
         # the lowest cell written: a sub-header under its group cell, or a cell merged down
         written = [(n, cells[j]) for n, cells in block if j < len(cells) and not is_missing(cells[j])]
         header.append(written[-1] if written else (block[0][0], None))
-    layout = Layout([n for n, _ in block], header, [])
     below = raw.rows[last + 1:]
+    layout = Layout([n for n, _ in block], header, below)
     body: list[int] = []  # positions in ``below``
-    if isinstance(below, Rows):
-        _place_columns(layout, below, body)
-    else:
-        seen_data = False
-        for k, (n, cells) in enumerate(below):
-            seen_data = _place(layout, body, k, n, cells, seen_data)
-    layout.body = take(below, body)
+    _place_rows(layout, below, body)
+    layout.body = below.take(body)
     return layout
 
 
@@ -144,11 +139,12 @@ def _cell_kind(cell: object) -> int:
     return 1
 
 
-def _place_columns(layout: Layout, below: Rows, body: list[int]) -> None:
+def _place_rows(layout: Layout, below: Rows, body: list[int]) -> None:
     """:func:`_place` of every row, judging a column at a time which rows may be footer or note rows: only
     those are looked at one by one (and, once the footer has begun, every row after it)."""
-    kinds = np.array([below.mapped_array(j, _cell_kind, np.int8) for j in range(len(below.codes))],
-                     dtype=np.int8).reshape(len(below.codes), len(below))
+    width = below.width
+    kinds = np.array([below.mapped_array(j, _cell_kind, np.int8) for j in range(width)],
+                     dtype=np.int8).reshape(width, len(below))
     given: np.ndarray = np.asarray((kinds > 0).any(axis=0))
     seen_data, start = False, 0
     for c in [*np.flatnonzero((kinds == 2).any(axis=0)).tolist(), len(below)]:
