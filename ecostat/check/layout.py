@@ -128,32 +128,33 @@ def _place(layout: Layout, body: list[int], k: int, n: int, cells: list[object],
     return seen_data or any(not is_missing(c) for c in cells)
 
 
-def _cell_kind(cell: object) -> int:
-    """0: empty; 1: given; 2: given text that may start a footer or a note row."""
-    if is_missing(cell):
-        return 0
-    if isinstance(cell, str):
-        text = cell.strip()
-        if _LABELLED.match(text) or text.startswith(NOTE_PREFIXES):
-            return 2
-    return 1
+def _may_end_body(cell: object) -> bool:
+    """Whether a cell is text that may start a footer or a note row."""
+    if not isinstance(cell, str):
+        return False
+    text = cell.strip()
+    return _LABELLED.match(text) is not None or text.startswith(NOTE_PREFIXES)
+
+
+def _is_given(cell: object) -> bool:
+    return not is_missing(cell)
 
 
 def _place_rows(layout: Layout, below: Rows, body: list[int]) -> None:
-    """:func:`_place` of every row, judging a column at a time which rows may be footer or note rows: only
-    those are looked at one by one (and, once the footer has begun, every row after it)."""
-    width = below.width
-    kinds = np.array([below.mapped_array(j, _cell_kind, np.int8) for j in range(width)],
-                     dtype=np.int8).reshape(width, len(below))
-    given: np.ndarray = np.asarray((kinds > 0).any(axis=0))
+    """:func:`_place` of every row that may be a footer or note row (:meth:`Rows.candidates`): the rows
+    between two such rows are body rows (and, once the footer has begun, every row is looked at)."""
+    given: np.ndarray | None = None  # per row, whether it holds something: asked only of rows not looked at
     seen_data, start = False, 0
-    for c in [*np.flatnonzero((kinds == 2).any(axis=0)).tolist(), len(below)]:
+    for c in [*below.candidates(_may_end_body), len(below)]:
         if layout.footer_row is not None:
             for k in range(start, len(below)):
                 seen_data = _place(layout, body, k, *below[k], seen_data)
             return
-        body.extend(range(start, c))  # rows that are neither footer nor notes
-        seen_data = seen_data or bool(given[start:c].any())
+        if start < c:
+            body.extend(range(start, c))  # rows that are neither footer nor notes
+            if not seen_data:
+                given = below.any_cell(_is_given) if given is None else given
+                seen_data = bool(given[start:c].any())
         if c < len(below):
             seen_data = _place(layout, body, c, *below[c], seen_data)
         start = c + 1

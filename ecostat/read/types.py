@@ -129,6 +129,16 @@ class Rows(Sequence[Row]):
         """:meth:`mapped` as a numpy array of ``dtype``."""
         return object_array(self.mapped(j, fn), dtype)
 
+    def any_cell(self, test: Callable[[object], bool]) -> np.ndarray:
+        """Per row, whether any of its cells passes ``test`` (a numpy array of bools)."""
+        raise NotImplementedError
+
+    def candidates(self, test: Callable[[object], bool]) -> list[int]:
+        """The positions of the rows that may have a cell passing ``test``, to be looked at one by one: every
+        row of rows kept as a list (looking at a row costs no more than looking at its cells); of rows kept
+        by column, exactly those, found a column at a time."""
+        raise NotImplementedError
+
 
 class _ListedRows(Rows):
     """Rows kept as a list of (row number, cells)."""
@@ -182,6 +192,12 @@ class _ListedRows(Rows):
 
     def mapped(self, j: int, fn: Callable[[object], Any]) -> list[Any]:
         return distinct_map(self.column(j), fn)
+
+    def any_cell(self, test: Callable[[object], bool]) -> np.ndarray:
+        return np.fromiter((any(map(test, cells)) for _, cells in self.rows), dtype=bool, count=len(self.rows))
+
+    def candidates(self, test: Callable[[object], bool]) -> list[int]:
+        return list(range(len(self.rows)))
 
 
 class ColumnRows(Rows):
@@ -260,6 +276,15 @@ class ColumnRows(Rows):
         for k, v in enumerate(self.distinct[j]):
             out[k] = fn(v)
         return out[self._codes(j)]
+
+    def any_cell(self, test: Callable[[object], bool]) -> np.ndarray:
+        found = np.zeros(len(self.at), dtype=bool)
+        for j in range(len(self.codes)):
+            found |= self.mapped_array(j, test, bool)
+        return found
+
+    def candidates(self, test: Callable[[object], bool]) -> list[int]:
+        return np.flatnonzero(self.any_cell(test)).tolist()  # type: ignore[no-any-return]
 
 
 @dataclass
