@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ecostat.contract.forms import FORMS
-from ecostat.read.readers import RawTable
+from ecostat.read.types import RawTable
 
 VALID: dict[str, dict[str, object]] = {
     "air_quality": {"pm25": 32, "pm10": 55, "good_days": 337, "valid_days": 366, "good_day_rate": "92.08%"},

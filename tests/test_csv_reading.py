@@ -10,7 +10,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecostat.read.readers import _csv_rows, _plain_csv_rows
+from ecostat.read.text import _csv_rows, _plain_csv_rows
 
 CELLS = st.text(alphabet=list("ab1 ,;\t\"'—无٣赣江１\r\n"), max_size=6)
 
@@ -55,8 +55,8 @@ def test_a_table_read_a_column_at_a_time_is_checked_as_its_rows(body: list[list[
     frame — is what the path over a list of rows makes of it."""
     import datetime as dt
 
-    from ecostat.check.validation import check_table
-    from ecostat.read.readers import RawTable, Rows
+    from ecostat.check.table import check_table
+    from ecostat.read.types import RawTable, Rows
     from tests.forms_data import header
 
     table = [header("outfall_remediation"), *body]

@@ -18,7 +18,8 @@ import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
 
 from ecostat.cli import main
-from ecostat.read.readers import CFB_SIGNATURE, read_tables
+from ecostat.read.tables import read_tables
+from ecostat.read.xls import CFB_SIGNATURE
 from ecostat.run import ingest as steps
 from ecostat.store.warehouse import connect
 from tests.conftest import write_csv, write_xlsx

@@ -11,9 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ecostat.check.validation import CheckedTable, check_table
+from ecostat.check.table import check_table
+from ecostat.check.types import CheckedTable
 from ecostat.cli import main
-from ecostat.read.readers import read_tables
+from ecostat.read.tables import read_tables
 from ecostat.run import ingest as steps
 from tests.conftest import Merge, write_book
 from tests.forms_data import header, row

@@ -16,7 +16,10 @@ import pyarrow.parquet as pq
 import pytest
 import xlwt
 
-from ecostat.read.readers import CFB_SIGNATURE, RawTable, ReadError, decode_csv, read_tables
+from ecostat.read.tables import read_tables
+from ecostat.read.text import decode_csv
+from ecostat.read.types import RawTable, ReadError
+from ecostat.read.xls import CFB_SIGNATURE
 from tests.conftest import write_book, write_csv, write_xlsx
 
 HEADER = ["区县代码", "报告期", "水体名称", "需整治排口数（个）", "已完成整治数（个）"]

@@ -8,7 +8,8 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from ecostat.check.validation import check_table, schema_passes
+from ecostat.check.rules import schema_passes
+from ecostat.check.table import check_table
 from ecostat.contract.catalogue import rules
 from ecostat.contract.forms import FORMS
 from ecostat.contract.registry import CITY, may_submit

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import openpyxl
 
-from ecostat.read import readers
-from ecostat.read.readers import read_tables
+from ecostat.read import excel as readers
 from ecostat.read.sheetxml import percent_styles, scan_workbook
+from ecostat.read.tables import read_tables
 
 
 def _book(path: Path) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from ecostat.check.validation import INSTRUCTIONS_SHEET
+from ecostat.check.recognise import INSTRUCTIONS_SHEET
 from ecostat.cli import main
 from ecostat.contract.catalogue import rules
 from ecostat.contract.forms import FORMS

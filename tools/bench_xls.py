@@ -15,7 +15,7 @@ from pathlib import Path
 
 import xlwt
 
-from ecostat.read.readers import read_tables
+from ecostat.read.tables import read_tables
 
 HEADER = ["区县代码", "报告期", "所属水体", "需整治排口数", "已完成整治数", "比例", "备注"]
 

@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from ecostat.check.validation import CheckedTable
+from ecostat.check.types import CheckedTable
 from ecostat.contract.normalize import Period
 
 

@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ecostat.check.validation import CheckedTable
+from ecostat.check.types import CheckedTable
 from ecostat.contract.catalogue import format_number, needs_explanation
 from ecostat.contract.explanation import explanation_problem
 from ecostat.contract.normalize import is_missing, shown, text_key

@@ -16,7 +16,7 @@ import numpy as np
 
 from ecostat.contract.forms import known_header_keys
 from ecostat.contract.normalize import header_key, is_missing, shown, text_key
-from ecostat.read.readers import RawTable, Rows, TableRows, take
+from ecostat.read.types import RawTable, Rows
 
 # Columns the bureau never defined but every paper form has: ignored without a finding.
 IGNORED_HEADERS = frozenset(text_key(w) for w in ("序号", "备注", "说明"))
@@ -48,7 +48,7 @@ class Layout:
 
     header_rows: list[int]                 # row numbers of the header block (one or two rows)
     header: list[tuple[int, object]]       # per column: (row number of the header cell, the cell)
-    body: TableRows                        # rows below the header and above the footer, notes left out
+    body: Rows                             # rows below the header and above the footer, notes left out
     footer: list[FooterPair] = field(default_factory=list)  # label–value pairs of notes and footer rows
     footer_row: int | None = None          # the first footer row
     not_data: set[int] = field(default_factory=set)  # rows below the header that are notes or footer
@@ -104,16 +104,11 @@ def lay_out(raw: RawTable, at: int) -> Layout:
         # the lowest cell written: a sub-header under its group cell, or a cell merged down
         written = [(n, cells[j]) for n, cells in block if j < len(cells) and not is_missing(cells[j])]
         header.append(written[-1] if written else (block[0][0], None))
-    layout = Layout([n for n, _ in block], header, [])
     below = raw.rows[last + 1:]
+    layout = Layout([n for n, _ in block], header, below)
     body: list[int] = []  # positions in ``below``
-    if isinstance(below, Rows):
-        _place_columns(layout, below, body)
-    else:
-        seen_data = False
-        for k, (n, cells) in enumerate(below):
-            seen_data = _place(layout, body, k, n, cells, seen_data)
-    layout.body = take(below, body)
+    _place_rows(layout, below, body)
+    layout.body = below.take(body)
     return layout
 
 
@@ -133,31 +128,33 @@ def _place(layout: Layout, body: list[int], k: int, n: int, cells: list[object],
     return seen_data or any(not is_missing(c) for c in cells)
 
 
-def _cell_kind(cell: object) -> int:
-    """0: empty; 1: given; 2: given text that may start a footer or a note row."""
-    if is_missing(cell):
-        return 0
-    if isinstance(cell, str):
-        text = cell.strip()
-        if _LABELLED.match(text) or text.startswith(NOTE_PREFIXES):
-            return 2
-    return 1
+def _may_end_body(cell: object) -> bool:
+    """Whether a cell is text that may start a footer or a note row."""
+    if not isinstance(cell, str):
+        return False
+    text = cell.strip()
+    return _LABELLED.match(text) is not None or text.startswith(NOTE_PREFIXES)
 
 
-def _place_columns(layout: Layout, below: Rows, body: list[int]) -> None:
-    """:func:`_place` of every row, judging a column at a time which rows may be footer or note rows: only
-    those are looked at one by one (and, once the footer has begun, every row after it)."""
-    kinds = np.array([below.mapped_array(j, _cell_kind, np.int8) for j in range(len(below.codes))],
-                     dtype=np.int8).reshape(len(below.codes), len(below))
-    given: np.ndarray = np.asarray((kinds > 0).any(axis=0))
+def _is_given(cell: object) -> bool:
+    return not is_missing(cell)
+
+
+def _place_rows(layout: Layout, below: Rows, body: list[int]) -> None:
+    """:func:`_place` of every row that may be a footer or note row (:meth:`Rows.candidates`): the rows
+    between two such rows are body rows (and, once the footer has begun, every row is looked at)."""
+    given: np.ndarray | None = None  # per row, whether it holds something: asked only of rows not looked at
     seen_data, start = False, 0
-    for c in [*np.flatnonzero((kinds == 2).any(axis=0)).tolist(), len(below)]:
+    for c in [*below.candidates(_may_end_body), len(below)]:
         if layout.footer_row is not None:
             for k in range(start, len(below)):
                 seen_data = _place(layout, body, k, *below[k], seen_data)
             return
-        body.extend(range(start, c))  # rows that are neither footer nor notes
-        seen_data = seen_data or bool(given[start:c].any())
+        if start < c:
+            body.extend(range(start, c))  # rows that are neither footer nor notes
+            if not seen_data:
+                given = below.any_cell(_is_given) if given is None else given
+                seen_data = bool(given[start:c].any())
         if c < len(below):
             seen_data = _place(layout, body, c, *below[c], seen_data)
         start = c + 1

@@ -23,8 +23,8 @@ from ecostat.common.durable import open_folder, write_bytes
 from ecostat.common.safecell import is_formula_like, safe_text, write
 from ecostat.contract.catalogue import Finding, SeverityCounts
 from ecostat.contract.labels import UNASSIGNED
-from ecostat.read.readers import RawTable, TableRows, row_numbers, take
 from ecostat.read.sheetxml import column_index
+from ecostat.read.types import RawTable, Rows
 
 FEEDBACK_SHEET = "反馈 Feedback"
 ERROR_FILL = "FFFFC7CE"
@@ -124,7 +124,7 @@ class _Formats:
         return self.cache[key]
 
 
-def copied_rows(report: TableReport) -> tuple[TableRows, bool]:
+def copied_rows(report: TableReport) -> tuple[Rows, bool]:
     """The rows of a table the feedback copies, and whether that is all of them: every row of a table
     up to :data:`FULL_COPY_ROWS` rows; of a bigger one, its first :data:`HEAD_ROWS` rows (banner and
     header) and each row that has a finding."""
@@ -133,7 +133,7 @@ def copied_rows(report: TableReport) -> tuple[TableRows, bool]:
     if len(rows) <= FULL_COPY_ROWS:
         return rows, True
     marked = {f.row for f in report.findings if f.row is not None}
-    return take(rows, [k for k, n in enumerate(row_numbers(rows)) if n <= HEAD_ROWS or n in marked]), False
+    return rows.take([k for k, n in enumerate(rows.numbers()) if n <= HEAD_ROWS or n in marked]), False
 
 
 def _copy_table(ws: Worksheet, fmt: _Formats, report: TableReport) -> bool:

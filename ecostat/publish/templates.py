@@ -12,7 +12,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ecostat.check.validation import INSTRUCTIONS_SHEET
+from ecostat.check.recognise import INSTRUCTIONS_SHEET
 from ecostat.common.safecell import put
 from ecostat.contract.catalogue import rules
 from ecostat.contract.forms import FORMS

@@ -34,7 +34,9 @@ import duckdb
 
 from ecostat.check.crossperiod import check_periods
 from ecostat.check.explain import check_explanations
-from ecostat.check.validation import CheckedTable, check_table, is_instructions
+from ecostat.check.recognise import is_instructions
+from ecostat.check.table import check_table
+from ecostat.check.types import CheckedTable
 from ecostat.common import budget
 from ecostat.common.display import printable
 from ecostat.common.durable import append_lines, read_lines
@@ -52,7 +54,8 @@ from ecostat.notify.delivery import Delivery, deliver_pending, fold
 from ecostat.notify.review import review_step
 from ecostat.publish.feedback import reports_from_outcomes, write_feedback
 from ecostat.publish.sitestate import site_needs_rebuild
-from ecostat.read.readers import RawTable, ReadError, read_tables
+from ecostat.read.tables import read_tables
+from ecostat.read.types import RawTable, ReadError
 from ecostat.store.figures import refresh_figures
 from ecostat.store.warehouse import (
     FileLog,

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pandas as pd
 import pyarrow as pa
 
-from ecostat.check.validation import CheckedTable
+from ecostat.check.types import CheckedTable
 from ecostat.common import environment
 from ecostat.contract.catalogue import Finding
 from ecostat.contract.forms import FORMS

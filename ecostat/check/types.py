@@ -1,0 +1,81 @@
+"""What checking hands on to the warehouse, the feedback and the run: a :class:`CheckedTable` (its form, its
+normalised rows as a frame, its findings) and the :class:`Column` mapping of the submitter's columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ecostat.check.layout import FooterPair
+from ecostat.contract.catalogue import Finding, SeverityCounts, finding, format_number
+from ecostat.contract.formspec import Form
+from ecostat.contract.normalize import column_letter, shown
+from ecostat.read.types import RawTable
+
+
+@dataclass
+class Column:
+    """A column of the submitter's table mapped to a field."""
+
+    index: int
+    header: str
+    field: str
+    factor: float = 1.0
+
+    @property
+    def letter(self) -> str:
+        """Its spreadsheet letter."""
+        return column_letter(self.index)
+
+
+@dataclass
+class CheckedTable(SeverityCounts):
+    """A table after checking: its form, its normalised rows and everything found wrong."""
+
+    sheet: str | None
+    form: Form | None
+    frame: pd.DataFrame | None
+    findings: list[Finding] = field(default_factory=list)
+    columns: dict[str, Column] = field(default_factory=dict)
+    header_row: int | None = None
+    raw: RawTable | None = field(default=None, repr=False, compare=False)  # the table as submitted
+    flagged: set[tuple[int, int]] = field(default_factory=set, repr=False)  # (row, column index) already reported
+    footer: list[FooterPair] = field(default_factory=list)  # 填报人：王敏 …: recorded, never a finding
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the table may be loaded."""
+        return self.form is not None and self.frame is not None and self.errors == 0
+
+    def add(self, rule_id: str, row: int | None, code: str | None = None, *, index: int | None = None,
+            header: str | None = None, value: object = None, **params: Any) -> Finding:
+        """Record a finding at ``row`` and the column of field ``code`` (or column ``index``)."""
+        col = self.columns.get(code) if code else None
+        if col is not None:
+            index, header = col.index, header or col.header
+        f = finding(rule_id, row=row, column=column_letter(index) if index is not None else None,
+                    header=header, value=value, **params)
+        f.sheet = self.sheet
+        self.findings.append(f)
+        return f
+
+    def is_percent_cell(self, row: int, index: int) -> bool:
+        """Whether the reader saw the cell in a percentage number format (``0.921`` shown ``92.1%``)."""
+        return self.raw is not None and (row, index) in self.raw.percent
+
+    def shown(self, row: int, index: int, value: object) -> str:
+        """A cell as the submitter sees it: a percentage-formatted ``0.921`` is ``92.1%``."""
+        if self.is_percent_cell(row, index) and isinstance(value, int | float):
+            return f"{format_number(value * 100)}%"
+        return shown(value)
+
+    def written(self, row: int, code: str) -> str | None:
+        """The cell of field ``code`` in data row ``row`` as the submitter wrote it."""
+        col = self.columns.get(code)
+        if self.frame is None or col is None:
+            return None
+        cells = self.raw.cells(row) if self.raw is not None else []
+        return self.shown(row, col.index, cells[col.index]) if col.index < len(cells) else None
+

@@ -1,0 +1,146 @@
+"""Text and columnar formats, each one table whose row 1 is the header: csv (UTF-8, UTF-8 with BOM, GBK or
+GB18030: a plain UTF-8 file split by Arrow, anything else decoded in Python and split by the csv module),
+json (an array of objects keyed by header) and parquet. Big tables of these are held a column at a time
+(:class:`ecostat.read.types.ColumnRows`)."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+
+import charset_normalizer
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from ecostat.common import budget
+from ecostat.read.limits import check_size, check_unpacked
+from ecostat.read.types import ColumnRows, RawTable, ReadError, Row, Rows, object_array
+
+UNICODE_TEXT = "Excel“Unicode 文本”导出（UTF-16，制表符分隔）/ Excel 'Unicode Text' export (UTF-16, tab-separated)"
+ARROW_MAX_COLUMNS = 1000  # Arrow's reader costs kilobytes a column: a very wide csv goes to the csv module
+
+
+def decode_csv(data: bytes) -> str:
+    """Decode csv bytes as UTF-8 (with or without BOM), else GB18030 (a superset of GBK).
+
+    NUL bytes mean UTF-16/32 (Excel's "Unicode text"), which both would otherwise misread.
+    """
+    for encoding in () if b"\x00" in data else ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    guess = charset_normalizer.from_bytes(data).best()
+    if guess and guess.encoding.startswith("utf_16"):
+        raise ReadError("FILE_ENCODING", UNICODE_TEXT)
+    raise ReadError("FILE_ENCODING", f"looks like {guess.encoding}" if guess else "binary data")
+
+
+def read_csv(data: bytes) -> list[RawTable]:
+    """A csv: its size checked first (lines × the first line's fields), then read: a plain UTF-8 file
+    straight from its bytes by Arrow (:func:`_plain_csv_rows`), anything else decoded
+    (:func:`decode_csv`) and split by Python's csv module."""
+    rows: Rows | None = None
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    first = _first_fields(data[start:data.find(b"\n") + 1 or len(data)])
+    if first is not None and b"\x00" not in data:
+        check_size(None, data.count(b"\n") + 1, len(first))
+        rows = _plain_csv_rows(data, start, len(first))
+    if rows is None:
+        text = decode_csv(data)
+        first = _first_fields(text[:text.find("\n") + 1 or len(text)].encode("utf-8")) or []
+        check_size(None, text.count("\n") + 1, len(first))
+        rows = _csv_rows(text)
+    check_size(None, len(rows), rows.width)
+    return [RawTable(None, rows)]
+
+
+def _first_fields(line: bytes) -> list[str] | None:
+    """The fields of a csv's first line, or None when it is not UTF-8."""
+    try:
+        return next(csv.reader(io.StringIO(line.decode("utf-8"), newline="")), [])
+    except UnicodeDecodeError:
+        return None
+
+
+def _csv_rows(text: str) -> Rows:
+    """The rows of a csv by Python's csv module; equal cells share one string (a column of the same unit
+    code or period costs one)."""
+    same: dict[str, str] = {}
+    rows: list[Row] = []
+    for i, r in enumerate(csv.reader(io.StringIO(text, newline="")), 1):
+        if i % 4096 == 0:
+            budget.check()
+        rows.append((i, [same.setdefault(c, c) for c in r]))
+    return Rows.of_list(rows)
+
+
+def _plain_csv_rows(data: bytes, start: int, width: int) -> Rows | None:
+    """The rows of a plain UTF-8 csv (from byte ``start``, after a BOM) read from its bytes by Arrow's
+    parser — many times faster, and no decoded copy of the text — or None when the file is not plain
+    enough for its reading to equal that of :func:`decode_csv` and Python's csv module exactly: not
+    UTF-8, any quote, an empty line, rows of different widths, or a field over the csv module's size
+    limit all go to :func:`_csv_rows`."""
+    if width > ARROW_MAX_COLUMNS or b'"' in data or data[start:start + 1] in (b"\n", b"\r") or any(
+            e in data for e in (b"\n\n", b"\r\r", b"\n\r")):  # an empty line, whatever the line ends
+        return None
+    try:
+        table = pa_csv.read_csv(
+            pa.BufferReader(pa.py_buffer(data).slice(start)),
+            read_options=pa_csv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pa_csv.ParseOptions(quote_char=False, ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(column_types={f"f{j}": pa.string() for j in range(width)},
+                                                  strings_can_be_null=False, check_utf8=True))
+    except pa.ArrowInvalid:
+        return None
+    if table.num_columns != width:
+        return None
+    if any((pc.max(pc.utf8_length(column)).as_py() or 0) > csv.field_size_limit() for column in table.columns):
+        return None
+    arrow_columns = table.columns
+    del table
+    distinct, codes = [], []
+    for _ in range(width):  # each Arrow column freed once it is read
+        coded = arrow_columns.pop(0).combine_chunks().dictionary_encode()
+        distinct.append(object_array(coded.dictionary.to_pylist()))  # each distinct text once
+        codes.append(coded.indices.to_numpy())
+        del coded
+    pa.default_memory_pool().release_unused()
+    budget.check()
+    return ColumnRows(distinct, codes)
+
+
+def _records_table(header: list[str], columns: list[list[object]]) -> RawTable:
+    """One table from named columns of equal length: row 1 the header, then a row per record."""
+    check_size(None, len(columns[0]) + 1 if columns else 1, len(header))
+    return RawTable(None, Rows.of_columns([[name, *column] for name, column in zip(header, columns, strict=True)])
+                    if header else Rows.of_list([(1, [])]))
+
+
+def read_json(data: bytes) -> list[RawTable]:
+    """A json file: an array of objects, keyed by header (keys in order of first appearance)."""
+    records = json.loads(decode_csv(data))
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ReadError("FILE_UNREADABLE", "json must be an array of objects / json 应为对象数组")
+    header = list(dict.fromkeys(k for rec in records for k in rec))
+    check_size(None, len(records) + 1, len(header))
+    return [_records_table(header, [[rec.get(k) for rec in records] for k in header])]
+
+
+def read_parquet(data: bytes) -> list[RawTable]:
+    """A parquet file: its metadata first (rows, columns, decompressed size), then its columns."""
+    parquet = pq.ParquetFile(io.BytesIO(data))
+    meta = parquet.metadata
+    check_size(None, meta.num_rows + 1, meta.num_columns)
+    check_unpacked("FILE_UNPACKED_TOO_LARGE", sum(meta.row_group(g).column(c).total_uncompressed_size
+                                                  for g in range(meta.num_row_groups) for c in range(meta.num_columns)))
+    table = parquet.read()
+    # a name given twice keeps its first place and its last column, as records keyed by name would
+    # (and a file without rows has no header, as an empty array of records has none)
+    last = {name: j for j, name in enumerate(table.column_names)} if table.num_rows else {}
+    header = list(last)
+    return [_records_table(header, [table.column(last[name]).to_pylist() for name in header])]
