@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 
 from ecostat.check.crossperiod import check_periods
+from ecostat.check.untouched import without_untouched
 from ecostat.check.validation import CheckedTable, check_table, is_instructions
 from ecostat.common import budget
 from ecostat.common.display import printable
@@ -178,14 +179,14 @@ def to_check(tried: int, kept: verdicts.Verdict | None) -> bool:
 
 def _check_tables(rec: Receipt, data: bytes, today: dt.date | None) -> list[CheckedTable]:
     checked = []
-    for raw in read_tables(Path(rec.file), data):
+    for raw in (raws := read_tables(Path(rec.file), data)):
         if is_instructions(raw):
             continue
         table = check_table(raw, rec.submitter, today=today)
         if not rec.name_exact:
             table.findings.insert(0, finding("FILE_NAME_ESCAPED", value=rec.file))
         checked.append(table)
-    return checked
+    return without_untouched(rec.file, raws, checked)  # issue 20: untouched template sheets skipped (§3.1)
 
 
 def _unread_finding(rec: Receipt, data: bytes) -> Finding:
