@@ -21,14 +21,14 @@ def packaged_font() -> Path | None:
     """The collection shipped in the ``noto-cjk-sans-otc`` package (None when it is not installed)."""
     try:
         path = Path(str(resources.files(PACKAGE).joinpath(PACKAGE_FILE)))
-    except ModuleNotFoundError:
+    except ImportError:
         return None
     return path if path.is_file() else None
 
 
-def cjk_font_file(system: tuple[Path, ...] = SYSTEM_FILES) -> Path:
+def cjk_font_file() -> Path:
     """The Noto Sans CJK collection to draw and embed with: a system one if present, else the packaged one."""
-    for path in system:
+    for path in SYSTEM_FILES:
         if path.is_file():
             return path
     packaged = packaged_font()
