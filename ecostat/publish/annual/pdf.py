@@ -3,7 +3,9 @@ from the same context as the ``.docx``) rendered by WeasyPrint with the free Not
 system's Noto Serif/Sans CJK SC where installed (``local()``), else the Noto Sans CJK collection of the pinned
 package ``noto-cjk-sans-otc`` (:mod:`ecostat.publish.annual.fonts`), named by an ``@font-face`` with its
 ``file:`` URL. Images are ``data:`` URIs; nothing else is fetched (the fetcher allows that one font file and
-``data:`` only). A character no font has is drawn as an empty box, and WeasyPrint logs a warning naming it."""
+``data:`` only). The collection's first face is the Japanese one; the page's ``lang="zh-CN"`` has HarfBuzz
+apply the font's ``locl`` feature, so every character takes its simplified Chinese form (直, 骨, 户). A
+character no font has is drawn as an empty box, and WeasyPrint logs a warning naming it."""
 
 from __future__ import annotations
 
