@@ -6,9 +6,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import os
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,22 +16,13 @@ from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
 
-import pytest
 from websockets.sync.client import connect
+
+from tests.programs import chromium_or_skip
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars"]
 WIDTH = 1280
-
-
-def chromium_or_skip() -> str:
-    """The chromium binary; CI must have it (``.ci/run`` installs it)."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is required on CI (.ci/run installs it)")
-        pytest.skip("chromium not installed (apt-get install chromium)")
-    return browser
 
 
 @dataclass

@@ -22,14 +22,8 @@ from ecostat.publish.annual.build import report_context, year_to_date
 from ecostat.publish.annual.pdf import write_pdf
 from ecostat.store.certify import certify
 from ecostat.store.warehouse import connect
+from tests.programs import poppler_or_skip
 from tests.test_phrasing import SEED_SENTENCES
-
-
-def tool_or_skip(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} not installed (apt-get install poppler-utils)")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -93,17 +87,17 @@ def test_the_docx_states_the_seed_figures_and_every_run_names_its_east_asian_fon
 def test_the_pdf_embeds_the_cjk_fonts_and_renders_every_glyph(report, tmp_path: Path):
     out, _, records = report
     pdf = out / "南昌市2024年生态环境统计数据报告.pdf"
-    fonts = subprocess.run([tool_or_skip("pdffonts"), str(pdf)], capture_output=True, text=True, check=True).stdout
+    fonts = subprocess.run([poppler_or_skip("pdffonts"), str(pdf)], capture_output=True, text=True, check=True).stdout
     rows = fonts.splitlines()[2:]
     assert rows and all(" yes yes yes " in r for r in rows), fonts  # embedded, subset, with a Unicode map
     assert all("Noto" in r.split()[0] and "CJK" in r.split()[0] for r in rows), fonts
     assert not [r for r in records if "notdef" in r], records  # WeasyPrint names any character no font has
-    text = subprocess.run([tool_or_skip("pdftotext"), str(pdf), "-"], capture_output=True, text=True,
+    text = subprocess.run([poppler_or_skip("pdftotext"), str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
     flat = re.sub(r"\s+", "", text)
     for sentence in SEED_SENTENCES:
         assert sentence in flat, sentence
-    subprocess.run([tool_or_skip("pdftoppm"), "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    subprocess.run([poppler_or_skip("pdftoppm"), "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page-*.png"))
     assert len(pages) > 5
     for page in pages:  # each page has ink on it

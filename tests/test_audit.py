@@ -3,9 +3,7 @@ and its alert."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from ecostat.notify import audit
 from ecostat.notify.audit import audit_and_alert, audit_year, run_audit, store_results
 from tests.conftest import ingest_files, write_csv
 from tests.forms_data import header, row
+from tests.programs import chromium_or_skip
 
 OUTFALL = "fact_outfall_remediation"
 
@@ -102,10 +101,6 @@ def test_a_crashed_audit_alerts_the_operator_with_the_error(small, monkeypatch, 
     assert "Traceback" in caplog.text
 
 
-def chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 def dump_dom(browser: str, page: Path, profile: Path) -> str:
     out = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                           "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -116,11 +111,7 @@ def dump_dom(browser: str, page: Path, profile: Path) -> str:
 
 
 def test_data_docs_render_a_failing_expectation_in_headless_chromium(small, tmp_path: Path):
-    browser = chromium()
-    if browser is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is required on CI (.ci/run installs it)")
-        pytest.skip("chromium not installed (apt-get install chromium)")
+    browser = chromium_or_skip()
     con, _ = small
     docs = tmp_path / "docs"
     run_audit(con, 2024, docs)

@@ -21,11 +21,11 @@ import pytest
 
 from ecostat.store.lake import lake_dir
 from tests.conftest import prefect_env, stop_group, wait_healthy
+from tests.programs import PG_BIN, postgres_or_skip
 from tests.webhook import closed_port
 
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SCHEDULE = "0 3 1 1 *"  # far from now: no scheduled run races the triggered one
 POOL = "ecostat-test"
 
@@ -57,6 +57,7 @@ def _psql(port: int, sql: str, **variables: str) -> str:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """PostgreSQL in a temporary folder on a free port, a Prefect server on it, the deployment and a
     worker; all stopped at the end whatever happens."""
+    postgres_or_skip()
     tmp = tmp_path_factory.mktemp("deploy")
     pg_dir = Path(tempfile.mkdtemp(prefix="ecostat-pg-"))  # outside pytest's 0700 folders: postgres reads it
     if os.geteuid() == 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import openpyxl
@@ -12,6 +13,7 @@ from ecostat.cli import main
 from ecostat.contract.catalogue import rules
 from ecostat.contract.forms import FORMS
 from ecostat.contract.formspec import INTEGER, PERCENT
+from ecostat.contract.obligations import units_required
 from ecostat.contract.registry import CITY, registry
 from ecostat.publish.templates import FIRST_ROW, HEADER_ROW, column_headers, prefilled_rows
 from tests.forms_data import VALID
@@ -75,20 +77,61 @@ def test_template_round_trip(tmp_path: Path, capsys, code: str) -> None:
 
 
 def test_all_forms_in_one_template(tmp_path: Path, capsys) -> None:
+    """A unit's template holds the forms it owes (report_obligations.csv); filled, each sheet is accepted."""
     path = tmp_path / "all.xlsx"
-    assert main(["template", "all", "--unit", "360112", "--year", "2024", "--month", "6", "--out", str(path)]) == 0
+    assert main(["template", "all", "--unit", "360100", "--year", "2024", "--month", "6", "--out", str(path)]) == 0
     wb = openpyxl.load_workbook(path)
-    forms = [f for f in FORMS.values() if f.submitters is None]  # water sections come from the city only
-    assert wb.sheetnames == [*(f.zh for f in forms), INSTRUCTIONS_SHEET] and "水质断面" not in wb.sheetnames
-    assert wb["空气质量"]["B3"].value == "2024-06" and wb["空气质量"]["A3"].value == "360112"
+    forms = [f for f in FORMS.values() if CITY in units_required(f.code)]
+    assert wb.sheetnames == [*(f.zh for f in forms), INSTRUCTIONS_SHEET] and "水质断面" in wb.sheetnames
+    assert "信访件办理" not in wb.sheetnames  # districts and counties report petitions, not the city
+    assert wb["空气质量"]["B3"].value == "2024-06" and wb["空气质量"]["A3"].value == "360100"
     for form in forms:
         fill(wb, form.code)
     wb["空气质量"]["E3"], wb["空气质量"]["F3"], wb["空气质量"]["G3"] = 160, 182, None  # six months only
     wb.save(path)
     capsys.readouterr()
-    assert main(["validate", str(path), "--unit", "360112", "--warehouse", str(tmp_path / "none.duckdb")]) == 0
+    assert main(["validate", str(path), "--unit", "360100", "--warehouse", str(tmp_path / "none.duckdb")]) == 0
     out = capsys.readouterr().out
     assert "ERROR" not in out and "WARNING" not in out and out.count("通过 accepted") == len(forms)
+
+
+def test_a_district_gets_the_forms_it_owes_and_untouched_sheets_are_skipped(tmp_path: Path, capsys,
+                                                                           caplog) -> None:
+    """Issue 20: a district's template has only the district forms; filled in as a district fills it (some
+    sheets, the others left as generated or with blank rows), the filled sheets are accepted and the
+    untouched ones skipped with a note, not rejected with TABLE_EMPTY (contract v3 §3.1)."""
+    path = tmp_path / "district.xlsx"
+    assert main(["template", "all", "--unit", "360102", "--year", "2024", "--out", str(path)]) == 0
+    wb = openpyxl.load_workbook(path)
+    owed = [f for f in FORMS.values() if "360102" in units_required(f.code)]
+    assert wb.sheetnames == [*(f.zh for f in owed), INSTRUCTIONS_SHEET]
+    assert not {"空气质量", "水质断面", "核与辐射", "环评审批", "污染防治申报项目"} & set(wb.sheetnames)
+    filled, untouched = owed[:4], owed[4:]
+    for form in filled:
+        fill(wb, form.code)
+    wb[untouched[0].zh].cell(FIRST_ROW + 1, 3).value = None  # a blank row is still untouched
+    wb[untouched[0].zh].cell(FIRST_ROW, 1).value = None  # and so is a row without its pre-filled code
+    wb.save(path)
+    capsys.readouterr()
+    with caplog.at_level(logging.WARNING, logger="ecostat.check.untouched"):
+        assert main(["validate", str(path), "--unit", "360102", "--warehouse", str(tmp_path / "none.duckdb")]) == 0
+    out, notes = capsys.readouterr().out, caplog.text
+    assert "TABLE_EMPTY" not in out and out.count("通过 accepted") == len(filled)
+    for form in untouched:
+        assert f"[{form.zh}]: 未填写的模板工作表，已跳过" in notes, notes
+    for form in filled:
+        assert f"[{form.zh}]: 未填写" not in notes
+    # a sheet with one cell given is no longer untouched: it is checked (and here rejected)
+    wb[untouched[0].zh].cell(FIRST_ROW, 3).value = 5
+    wb.save(path)
+    assert main(["validate", str(path), "--unit", "360102", "--warehouse", str(tmp_path / "none.duckdb")]) == 1
+    # an empty sheet of a workbook that is no template (no instructions sheet) is still TABLE_EMPTY
+    del wb[INSTRUCTIONS_SHEET]
+    wb[untouched[0].zh].cell(FIRST_ROW, 3).value = None
+    wb.save(path)
+    capsys.readouterr()
+    assert main(["validate", str(path), "--unit", "360102", "--warehouse", str(tmp_path / "none.duckdb")]) == 1
+    assert capsys.readouterr().out.count("TABLE_EMPTY") == len(untouched)
 
 
 def test_instructions_come_from_the_schemas_and_catalogue(tmp_path: Path) -> None:

@@ -280,20 +280,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Write the year's report (.docx, PDF, chart PNGs); 1 when the year has no figures."""
     from ecostat.common.progress import FileProgress
     from ecostat.publish.annual.build import write_report
-    from ecostat.publish.annual.charts import FontMissing
     from ecostat.publish.annual.context import NoFigures
     from ecostat.store.warehouse import connect
 
     out: Path = args.out or args.warehouse.resolve().parent / "reports"
+    problems: list[str] = []  # what could not be made (the .docx always is): said, and still exit 0
     try:
         with connect(existing(args.warehouse), read_only=True) as con:
-            paths = write_report(con, args.year, out, live=args.live, progress=FileProgress.auto("report"))
+            paths = write_report(con, args.year, out, live=args.live, progress=FileProgress.auto("report"),
+                                 problems=problems)
     except NoFigures:
         print(f"no figures for {args.year} / {args.year} 年暂无指标", file=sys.stderr)
         return 1
-    except FontMissing as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
     print("\n".join(str(p) for p in paths))
     return 0
 

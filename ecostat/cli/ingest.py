@@ -64,8 +64,10 @@ def run_ingest(raw: Path, warehouse: Path, *, prefect: bool, wait: float = 0.0, 
         raise Usage(f"no inbox at {raw / 'inbox'}: create {raw / 'inbox'}/<unit code>/ for the units' files "
                     "(to try ecostat on the shipped samples: ecostat demo) / 收件目录不存在")
     if prefect:
+        from ecostat.run.tempserver import guard_temporary_server
         from flows.ingest import ingest  # imports Prefect: only after the settings
 
+        guard_temporary_server()  # a temporary Prefect server dies with this process, even on kill -9
         summary = ingest(raw=raw, warehouse=warehouse, wait_seconds=wait, workers=workers)
     else:
         from ecostat.common.progress import FileProgress

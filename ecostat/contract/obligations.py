@@ -9,7 +9,7 @@ import duckdb
 
 from ecostat.contract.forms import FORMS
 from ecostat.contract.operator_settings import Deadline
-from ecostat.contract.registry import registry
+from ecostat.contract.registry import may_submit, registry
 
 
 def units_required(form: str) -> list[str]:
@@ -19,6 +19,13 @@ def units_required(form: str) -> list[str]:
         return []
     kinds = set(entry.get("kinds").split("|"))
     return [u.code for u in registry("units").entries if u.get("kind") in kinds]
+
+
+def forms_owed_or_allowed(unit: str) -> list[str]:
+    """The forms a unit fills in: those it must submit, and those no obligation names that it may submit."""
+    named = {e.code for e in registry("report_obligations").entries}
+    return [code for code, form in FORMS.items()
+            if unit in units_required(code) or (code not in named and may_submit(unit, form.submitters))]
 
 
 def obligations() -> dict[str, list[str]]:

@@ -1,7 +1,8 @@
 """The status site: static pages beside the warehouse (``site/index.html`` and one page per submission
 with findings), rebuilt after every ingest run and by ``ecostat site``.
 
-The pages need nothing but themselves: CSS inline, charts as ``data:`` URIs, no script, relative links
+The pages need nothing but themselves: CSS inline, charts as inline SVG whose text the browser sets
+(:mod:`ecostat.publish.svgcharts`: no font is needed to build them), no script, relative links
 only, so they open from a file share. They show the latest year's figures with their charts; the
 submission matrix (unit × form × period: accepted, received with warnings, rejected, missing, overdue
 against ``report_obligations.csv`` and the deadlines in the settings), each rejected cell linking to
@@ -36,6 +37,7 @@ from ecostat.publish.annual.context import NoFigures, ReportContext
 from ecostat.publish.feedback import feedback_paths
 from ecostat.publish.render import render
 from ecostat.publish.sitestate import site_dir
+from ecostat.publish.svgcharts import bars, lines
 from ecostat.store.warehouse import connect, processed_receipts
 
 log = logging.getLogger(__name__)
@@ -223,7 +225,7 @@ def build_site(con: duckdb.DuckDBPyConnection, site: Path, raw: Path, settings: 
     figures: ReportContext | None = None
     if year is not None:
         try:
-            figures = report_context(con, year, now=now)
+            figures = report_context(con, year, now=now, draw=False)
         except NoFigures:
             figures = None
     pages = submission_pages(con, raw, site)
@@ -231,6 +233,7 @@ def build_site(con: duckdb.DuckDBPyConnection, site: Path, raw: Path, settings: 
     index = site / "index.html"
     _write(index, render(
         "site_index.html", city=registry("units").by_code(CITY).name, generated=_when(now), figures=figures,
+        svg={"bars": bars, "hbars": bars, "lines": lines},
         matrices=matrices(con, settings, today or dt.date.today()), unplaced=unplaced(con),
         pending=pending_receipts(con, raw), runs=latest_runs(con, outcomes or {}), status=STATUS,
         audit_page=f"../docs/{SUMMARY_PAGE}" if (docs / SUMMARY_PAGE).is_file() else None,

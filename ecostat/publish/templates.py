@@ -18,6 +18,7 @@ from ecostat.contract.catalogue import rules
 from ecostat.contract.forms import FORMS
 from ecostat.contract.formspec import INTEGER, NUMBER, PERCENT, PERIOD, REGISTRY, TEXT, UNIT_CODE, YESNO, Field, Form
 from ecostat.contract.normalize import Period, column_letter
+from ecostat.contract.obligations import forms_owed_or_allowed
 from ecostat.contract.registry import Entry, may_submit, registry
 
 HEADER_ROW = 2
@@ -174,10 +175,11 @@ class NotSubmitter(ValueError):
 
 
 def forms_named(name: str, unit: str | None = None) -> list[Form]:
-    """The forms a template is asked for: ``all`` (those ``unit`` may submit), a form code or its Chinese
-    name (:class:`NotSubmitter` when ``unit`` may not submit it)."""
+    """The forms a template is asked for: ``all`` (every form; for a ``unit``, those it owes or may send per
+    ``report_obligations.csv``), a form code or its Chinese name (:class:`NotSubmitter` when ``unit`` may not
+    submit it)."""
     if name == "all":
-        return [f for f in FORMS.values() if unit is None or may_submit(unit, f.submitters)]
+        return list(FORMS.values()) if unit is None else [FORMS[c] for c in forms_owed_or_allowed(unit)]
     for form in FORMS.values():
         if name in (form.code, form.zh):
             if unit is not None and not may_submit(unit, form.submitters):

@@ -37,6 +37,7 @@ from ecostat.check.explain import check_explanations
 from ecostat.check.recognise import is_instructions
 from ecostat.check.table import check_table
 from ecostat.check.types import CheckedTable
+from ecostat.check.untouched import without_untouched
 from ecostat.common import budget
 from ecostat.common.display import printable
 from ecostat.common.durable import append_lines, read_lines
@@ -183,14 +184,14 @@ def to_check(tried: int, kept: verdicts.Verdict | None) -> bool:
 
 def _check_tables(rec: Receipt, data: bytes, today: dt.date | None) -> list[CheckedTable]:
     checked = []
-    for raw in read_tables(Path(rec.file), data):
+    for raw in (raws := read_tables(Path(rec.file), data)):
         if is_instructions(raw):
             continue
         table = check_table(raw, rec.submitter, today=today)
         if not rec.name_exact:
             table.findings.insert(0, finding("FILE_NAME_ESCAPED", value=rec.file))
         checked.append(table)
-    return checked
+    return without_untouched(rec.file, raws, checked)  # untouched template sheets skipped (§3.1)
 
 
 def _unread_finding(rec: Receipt, data: bytes) -> Finding:

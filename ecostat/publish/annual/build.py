@@ -23,6 +23,7 @@ from ecostat.publish.annual import charts
 from ecostat.publish.annual.context import (
     SOURCE_HEADER,
     Chart,
+    ChartData,
     NoFigures,
     ReportContext,
     Section,
@@ -31,7 +32,6 @@ from ecostat.publish.annual.context import (
     chinese_number,
 )
 from ecostat.publish.annual.docx import write_docx
-from ecostat.publish.annual.pdf import write_pdf
 from ecostat.publish.annual.phrasing import (
     CHANGE_UNITS,
     dimension_key,
@@ -213,21 +213,26 @@ def monthly_panels(con: duckdb.DuckDBPyConnection, city: pd.DataFrame, year: int
     return panels
 
 
-def report_charts(con: duckdb.DuckDBPyConnection, city: pd.DataFrame, districts: dict[str, pd.DataFrame],
-                  year: int) -> list[Chart]:
+def chart_data(con: duckdb.DuckDBPyConnection, city: pd.DataFrame, districts: dict[str, pd.DataFrame],
+               year: int) -> list[ChartData]:
     """The year-over-year, districts-compared and monthly year-to-date charts (those with data)."""
     out = []
     yoy = yoy_panels(city, year)
     if yoy:
-        out.append(Chart("yoy", f"{year}年主要指标与上年对比", charts.bars(yoy, columns=4)))
+        out.append(ChartData("yoy", f"{year}年主要指标与上年对比", "bars", yoy, 4))
     compared = district_panels(city, districts, year)
     if compared:
-        out.append(Chart("districts", f"{year}年各单位指标对比", charts.bars(compared, columns=2, horizontal=True)))
+        out.append(ChartData("districts", f"{year}年各单位指标对比", "hbars", compared, 2))
     monthly = monthly_panels(con, city, year)
     if monthly:
-        out.append(Chart("monthly", f"{year}年各月累计进度（各单位截至当月最近一期报表之和；"
-                                    "横轴下方为已计入单位数/本年报送单位数）", charts.lines(monthly, columns=2)))
-    return [Chart(c.name, f"图{i} {c.caption}", c.png) for i, c in enumerate(out, 1)]
+        out.append(ChartData("monthly", f"{year}年各月累计进度（各单位截至当月最近一期报表之和；"
+                                        "横轴下方为已计入单位数/本年报送单位数）", "lines", monthly, 2))
+    return [ChartData(c.name, f"图{i} {c.caption}", c.kind, c.panels, c.columns) for i, c in enumerate(out, 1)]
+
+
+def report_charts(data: list[ChartData]) -> list[Chart]:
+    """The charts drawn as PNG."""
+    return [Chart(c.name, c.caption, c.png()) for c in data]
 
 
 def sources(con: duckdb.DuckDBPyConnection, city: pd.DataFrame, year: int) -> list[Source]:
@@ -258,8 +263,9 @@ def sources(con: duckdb.DuckDBPyConnection, city: pd.DataFrame, year: int) -> li
 
 
 def report_context(con: duckdb.DuckDBPyConnection, year: int, *, live: bool = False,
-                   now: dt.datetime | None = None) -> ReportContext:
-    """Everything the year's report says (``NoFigures`` when the year has none)."""
+                   now: dt.datetime | None = None, draw: bool = True) -> ReportContext:
+    """Everything the year's report says (``NoFigures`` when the year has none); without ``draw``, no
+    chart is drawn (the status site draws its own, with no font)."""
     now = now or dt.datetime.now().astimezone()
     city_name = registry("units").by_code(CITY).name
     city = annual_figures(con, year, CITY, live=live)
@@ -271,26 +277,35 @@ def report_context(con: duckdb.DuckDBPyConnection, year: int, *, live: bool = Fa
     for s in sentences(city):
         grouped.setdefault(s.section, []).append(s.text)
     districts = district_frames(con, year, live)
+    data = chart_data(con, city, districts, year)
     numbered = [Table(f"表{i} {t.caption}", t.header, t.rows)
                 for i, t in enumerate([summary_table(city, year), *district_tables(city, districts)], 1)]
     return ReportContext(
         city=city_name, year=year, title=f"{city_name}{year}年生态环境统计数据报告",
         generated_at=chinese_date(now), live=not certified, certified=certified, basis=basis_text,
         sections=[Section(f"（{chinese_number(i)}）{h}", s) for i, (h, s) in enumerate(grouped.items(), 1)],
-        summary=numbered[0], tables=numbered[1:], charts=report_charts(con, city, districts, year),
+        summary=numbered[0], tables=numbered[1:], charts=report_charts(data) if draw else [],
         sources=sources(con, city, year),
-        unphrased=missing_texts(list(dict.fromkeys(city["figure"]))))
+        unphrased=missing_texts(list(dict.fromkeys(city["figure"]))), chart_data=data)
 
 
 def write_report(con: duckdb.DuckDBPyConnection, year: int, out: Path, *, live: bool = False,
-                 progress: FileProgress | None = None) -> list[Path]:
+                 progress: FileProgress | None = None, problems: list[str] | None = None) -> list[Path]:
     """Write the report's ``.docx``, PDF and chart PNGs into ``out``; returns their paths.
 
-    ``progress`` counts the three steps (context and charts, ``.docx``, PDF)."""
+    The ``.docx`` is always written. Charts that cannot be drawn (no CJK font file) are left out of it, and
+    a PDF that cannot be made (no CJK font, WeasyPrint's libraries missing) is not written: each such
+    reason is appended to ``problems``. ``progress`` counts the three steps (context and charts, ``.docx``,
+    PDF)."""
+    problems = problems if problems is not None else []
     progress = progress or FileProgress("report")
     progress.start(3)
     try:
-        ctx = report_context(con, year, live=live)
+        try:
+            ctx = report_context(con, year, live=live)
+        except charts.FontMissing as exc:
+            problems.append(f"charts not drawn / 未绘制图表: {exc}")
+            ctx = report_context(con, year, live=live, draw=False)
         chart_dir = out / "charts"
         chart_dir.mkdir(parents=True, exist_ok=True)
         written = []
@@ -301,7 +316,12 @@ def write_report(con: duckdb.DuckDBPyConnection, year: int, out: Path, *, live: 
         progress.step([])
         written.append(write_docx(ctx, out / f"{ctx.file_stem}.docx"))
         progress.step([])
-        written.append(write_pdf(ctx, out / f"{ctx.file_stem}.pdf"))
+        try:
+            from ecostat.publish.annual.pdf import write_pdf
+
+            written.append(write_pdf(ctx, out / f"{ctx.file_stem}.pdf"))
+        except (charts.FontMissing, OSError, ImportError) as exc:  # OSError: WeasyPrint's Pango not loadable
+            problems.append(f"PDF not written / 未生成 PDF: {type(exc).__name__}: {exc}")
         progress.step([])
     finally:
         progress.close()

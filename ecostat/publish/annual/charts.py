@@ -1,6 +1,7 @@
 """Charts of the annual figures (matplotlib, drawn with a CJK font so that no glyph is missing).
 
-The font is Noto Sans CJK SC from Debian's ``fonts-noto-cjk``; nothing is downloaded. Each function
+The font is Noto Sans CJK SC (:mod:`ecostat.publish.annual.fonts`: the system's or the pinned package's);
+nothing is downloaded. Each function
 draws small multiples (one panel per figure) and returns PNG bytes. matplotlib is imported when a chart
 is drawn (a third of a second): a run whose status site has no chart does without it.
 """
@@ -11,20 +12,16 @@ import io
 import math
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ecostat.publish.annual.fonts import CJK_FAMILY, FontMissing, cjk_font_file
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-CJK_FAMILY = "Noto Sans CJK SC"
-CJK_FILES = (Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),)
+__all__ = ["CJK_FAMILY", "FontMissing", "Panel", "bars", "cjk_family", "lines"]
 COLOURS = ("#9db4c0", "#1f5f8b", "#c0504d", "#e6a23c", "#5b8c5a", "#7f6a93")
 DPI = 150
-
-
-class FontMissing(RuntimeError):
-    """The CJK font is not installed."""
 
 
 @cache
@@ -33,12 +30,9 @@ def cjk_family() -> str:
     from matplotlib import font_manager
 
     if not any(f.name == CJK_FAMILY for f in font_manager.fontManager.ttflist):
-        for path in CJK_FILES:
-            if path.is_file():
-                font_manager.fontManager.addfont(str(path))
+        font_manager.fontManager.addfont(str(cjk_font_file()))
     if not any(f.name == CJK_FAMILY for f in font_manager.fontManager.ttflist):
-        raise FontMissing(f"{CJK_FAMILY} 字体未安装：apt-get install fonts-noto-cjk / "
-                          f"the CJK font {CJK_FAMILY} is missing: apt-get install fonts-noto-cjk")
+        raise FontMissing(f"{cjk_font_file()} has no face {CJK_FAMILY}")
     return CJK_FAMILY
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from ecostat.publish.annual import charts
+
 
 class NoFigures(Exception):
     """The warehouse has no figures for the year asked."""
@@ -56,6 +58,24 @@ SOURCES_NOTE = "下列报表为各指标计算所依据的各单位本年度最�
 
 
 @dataclass
+class ChartData:
+    """A chart before it is drawn: its name, caption (numbered 图1 …), kind (``bars``, ``hbars`` or
+    ``lines``) and panels. The report draws it with matplotlib, the status site as SVG."""
+
+    name: str
+    caption: str
+    kind: str
+    panels: list[charts.Panel]
+    columns: int
+
+    def png(self) -> bytes:
+        """The chart drawn by matplotlib (needs the CJK font)."""
+        if self.kind == "lines":
+            return charts.lines(self.panels, columns=self.columns)
+        return charts.bars(self.panels, columns=self.columns, horizontal=self.kind == "hbars")
+
+
+@dataclass
 class ReportContext:
     """Everything the report says, shared by the ``.docx`` and the PDF."""
 
@@ -72,6 +92,7 @@ class ReportContext:
     charts: list[Chart]
     sources: list[Source]
     unphrased: list[str]
+    chart_data: list[ChartData] = field(default_factory=list)  # the charts' panels, drawn or not
 
     @property
     def file_stem(self) -> str:

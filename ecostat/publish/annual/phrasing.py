@@ -251,13 +251,51 @@ def sentences(frame: pd.DataFrame) -> list[Sentence]:
     return [s for r in frame.itertuples(index=False) if (s := sentence(r, rows)) is not None]
 
 
+EXTRA_DECIMALS = 4  # the most decimals a value gets beyond its own so that its change adds up
+
+
+def _number(text: str) -> Decimal:
+    return Decimal(text)
+
+
+def _adds_up(value: Decimal, previous: Decimal, change: str, change_unit: str, change_decimals: int) -> bool:
+    """Whether the change written equals the change of the values written: exactly for a difference, at
+    the change's precision for a relative change (``%``)."""
+    if change_unit == "%":
+        return bool(previous) and format_number(float((value - previous) / previous * 100), change_decimals) == change
+    return value - previous == _number(change)
+
+
+def shown(value: Any, previous: Any, change: Any, change_unit: str, text: FigureText) -> tuple[str, str, str]:
+    """A row's value, previous value and change as a table writes them, at precisions that agree: the
+    change shown is the difference of the values shown (or, for a relative change, the change of the values
+    shown at its precision). The values get the decimals this needs (93 | 90 | 2.8 pp becomes
+    93.6 | 90.8 | 2.8 pp), set half up if their floor does not add up; where no precision does, the change
+    is the difference of the values written. The one place the tables' precision is decided (the DuckDB
+    view keeps the unrounded values)."""
+    v, p, c = finite(value), finite(previous), finite(change)
+    if v is None or p is None or c is None:
+        return (format_number(v, text.decimals, text.rounding) if v is not None else "",
+                format_number(p, text.decimals, text.rounding) if p is not None else "",
+                format_number(c, text.change_decimals) if c is not None else "")
+    target = format_number(c, text.change_decimals)
+    for d in range(text.decimals, max(text.decimals, text.change_decimals) + EXTRA_DECIMALS + 1):
+        for rounding in dict.fromkeys((text.rounding, "half_up")):
+            v_text, p_text = format_number(v, d, rounding), format_number(p, d, rounding)
+            if _adds_up(_number(v_text), _number(p_text), target, change_unit, text.change_decimals):
+                return v_text, p_text, target
+    d = max(text.decimals, text.change_decimals)
+    v_text, p_text = format_number(v, d, text.rounding), format_number(p, d, text.rounding)
+    if change_unit == "%":
+        return v_text, p_text, target
+    return v_text, p_text, format_number(float(_number(v_text) - _number(p_text)), d)
+
+
 def rounded(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame's value, previous value and change as text at each figure's precision."""
+    """The frame's value, previous value and change as text at precisions that agree (:func:`shown`)."""
     out = frame.copy()
-    texts = [text_for(r.figure, r.name_zh, r.unit) for r in frame.itertuples(index=False)]
-    for column in ("value", "previous_value"):
-        out[column] = [format_number(v, t.decimals, t.rounding) if finite(v) is not None else ""
-                       for v, t in zip(frame[column], texts, strict=True)]
-    out["change"] = [format_number(v, t.change_decimals) if finite(v) is not None else ""
-                     for v, t in zip(frame["change"], texts, strict=True)]
+    texts = [shown(r.value, r.previous_value, r.change, r.change_unit, text_for(r.figure, r.name_zh, r.unit))
+             for r in frame.itertuples(index=False)]
+    for i, column in enumerate(("value", "previous_value", "change")):
+        out[column] = [t[i] for t in texts]
     return out
