@@ -134,7 +134,7 @@ def test_a_certified_report_states_the_certified_figures_and_live_the_current_on
     copy = tmp_path / "w.duckdb"
     shutil.copy(warehouse, copy)
     with connect(copy) as con:
-        certify(con, 2024, "局办公室")
+        certify(con, 2024, "局办公室", with_pending=True)  # contract v3 §9: none approved
         con.execute("""UPDATE fact_enforcement SET fines = fines + 100
                        WHERE is_current AND unit_code = '360112' AND year = 2024""")  # a later change
         certified = report_context(con, 2024)

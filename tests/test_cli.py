@@ -63,7 +63,8 @@ def test_readers_take_a_format_and_units_by_name(tmp_path, capsys):
     assert main(["figures", "--year", "2024", "--scope", "东湖区", "--format", "csv", *wh]) == 0
     assert "outfall.required" in capsys.readouterr().out
     assert main(["amendments", "--format", "csv", *wh]) == 0
-    assert main(["certify", "--year", "2024", "--by", "王敏", *wh]) == 0
+    assert main(["certify", "--year", "2024", "--by", "王敏", *wh]) == 2  # contract v3 §9: nothing approved yet
+    assert main(["certify", "--year", "2024", "--by", "王敏", "--with-pending", *wh]) == 0
     assert main(["history", "--unit", "不存在区", *wh]) == 2
     assert main(["history", "--unit", "东湖区", "--form", "入河排污口整治", *wh]) == 0  # a form by name
     assert main(["query", "SELECT 1", "--memory", "lots", *wh]) == 1

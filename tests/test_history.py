@@ -40,7 +40,7 @@ def test_certified_figures_are_frozen_until_amended(tmp_path, capsys):
     wh = ["--warehouse", str(db)]
     drop(raw, "360102/a.csv", [OUTFALL, row("outfall_remediation", required=10, completed=8)])
     steps.run_plain(raw, db)
-    assert main(["certify", "--year", "2024", "--by", "张三", *wh]) == 0
+    assert main(["certify", "--year", "2024", "--by", "张三", "--with-pending", *wh]) == 0  # nothing approved
     assert served(db) == (10.0, True)
     assert main(["certify", "--year", "2024", "--by", "张三", *wh]) == 2  # already certified
     drop(raw, "360102/b.csv", [OUTFALL, row("outfall_remediation", required=12, completed=9)])
@@ -52,7 +52,8 @@ def test_certified_figures_are_frozen_until_amended(tmp_path, capsys):
     pending = capsys.readouterr().out
     assert "outfall.required" in pending and "12" in pending
     assert main(["certify", "--year", "2024", "--amend", "--by", "李四", *wh]) == 2  # no reason
-    assert main(["certify", "--year", "2024", "--amend", "--by", "李四", "--reason", "区县更正", *wh]) == 0
+    assert main(["certify", "--year", "2024", "--amend", "--by", "李四", "--reason", "区县更正", "--with-pending",
+                 *wh]) == 0
     assert served(db) == (12.0, True)
     with duckdb.connect(str(db), read_only=True) as con:
         versions = con.execute("SELECT version, value, is_current, certified_by FROM meta_certified_figures "
