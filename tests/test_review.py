@@ -14,6 +14,8 @@ import pytest
 
 from ecostat.cli import main
 from ecostat.intake.decisions import Decision, DecisionRefused, read_decisions, record_decision
+from ecostat.publish.annual.basis import basis
+from ecostat.publish.site import build_site
 from ecostat.run import ingest as steps
 from ecostat.store.review import decision_problem
 from ecostat.store.warehouse import connect
@@ -164,6 +166,9 @@ def test_certify_with_pending_records_and_names_them(jumped, capsys):
     assert main(["certify", "--year", "2024", "--by", "王敏", "--with-pending", "--warehouse", str(warehouse)]) == 0
     assert ("enforcement", "360112", "2024", "pending") in query(
         warehouse, "SELECT form, unit_code, period, state FROM meta_certified_pending WHERE year = 2024")
+    with connect(warehouse, read_only=True) as con:
+        certified, said = basis(con, 2024, False, dt.datetime.now())
+    assert certified and "尚未审核通过，经确认一并认证" in said and "青山湖区（360111）环境执法（2024）" in said
 
 
 def test_the_outlier_rule_on_a_five_year_history(tmp_path):
@@ -208,3 +213,9 @@ def test_reporting_rates_match_a_hand_count_on_the_samples(tmp_path):
     assert city["petitions"] == (n, n, n, 0, 0, n, 0)
     assert late_units == (n,)
     assert unit_row == (1, 1, 1, 1, 0)
+    with connect(warehouse, read_only=True) as con:  # the report states each form's on-time rate; the site shows it
+        _certified, said = basis(con, 2024, True, dt.datetime.now())
+        page = build_site(con, tmp_path / "site", raw).read_text(encoding="utf-8")
+    assert f"环境执法报表应报{n}份，按时报送{n - 2}份，按时报送率为{100 * (n - 2) / n:.1f}%。" in said
+    assert f"信访件办理报表应报{n}份，按时报送0份，按时报送率为0.0%。" in said
+    assert "报送率 reporting rates" in page and f"{100 * (n - 2) / n:.1f}%" in page

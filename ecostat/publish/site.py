@@ -183,6 +183,17 @@ def unplaced(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             for r in cursor.fetchall()]
 
 
+def reporting_rates(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The city's reporting rates (contract v3 §10) of every form and period with a due date, latest first."""
+    rows = con.execute("""SELECT form, period, due, expected, received, accepted, approved, on_time, late,
+                                 missing, on_time_rate
+                          FROM reporting_rates WHERE is_city ORDER BY due DESC, form""").fetchall()
+    names = ("form", "period", "due", "expected", "received", "accepted", "approved", "on_time", "late", "missing",
+             "on_time_rate")
+    return [{**dict(zip(names, r, strict=True)), "form": form_label(r[0]), "on_time_rate": f"{r[10]:.1f}%"}
+            for r in rows]
+
+
 def pending_receipts(con: duckdb.DuckDBPyConnection, raw: Path) -> list[dict[str, str]]:
     """Files received into the archive that no run has processed yet."""
     done = processed_receipts(con)
@@ -235,7 +246,8 @@ def build_site(con: duckdb.DuckDBPyConnection, site: Path, raw: Path, settings: 
         "site_index.html", city=registry("units").by_code(CITY).name, generated=_when(now), figures=figures,
         svg={"bars": bars, "hbars": bars, "lines": lines},
         matrices=matrices(con, settings, today or dt.date.today()), unplaced=unplaced(con),
-        pending=pending_receipts(con, raw), runs=latest_runs(con, outcomes or {}), status=STATUS,
+        pending=pending_receipts(con, raw), rates=reporting_rates(con), runs=latest_runs(con, outcomes or {}),
+        status=STATUS,
         audit_page=f"../docs/{SUMMARY_PAGE}" if (docs / SUMMARY_PAGE).is_file() else None,
         gx_page="../docs/index.html" if (docs / "index.html").is_file() else None))
     keep = {f"{p.submission_id}.html" for p in pages}

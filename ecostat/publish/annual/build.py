@@ -20,6 +20,7 @@ from ecostat.common.progress import FileProgress
 from ecostat.contract.forms import FORMS
 from ecostat.contract.registry import CITY, registry
 from ecostat.publish.annual import charts
+from ecostat.publish.annual.basis import basis, chinese_date
 from ecostat.publish.annual.context import (
     SOURCE_HEADER,
     Chart,
@@ -49,11 +50,6 @@ from ecostat.store.figures import annual_figures
 MONTHS = 12
 
 
-def chinese_date(when: dt.date) -> str:
-    """2026年1月5日."""
-    return f"{when.year}年{when.month}月{when.day}日"
-
-
 def _shown(value: object, figure: str, name_zh: str, unit: str) -> str:
     number = finite(value)
     if number is None:
@@ -64,27 +60,6 @@ def _shown(value: object, figure: str, name_zh: str, unit: str) -> str:
 
 def _unit_text(figure: str, name_zh: str, unit: str) -> str:
     return text_for(figure, name_zh, unit).unit_text or unit
-
-
-def basis(con: duckdb.DuckDBPyConnection, year: int, live: bool, now: dt.datetime) -> tuple[bool, str]:
-    """Whether the report states certified figures, and the sentence that says so."""
-    row = con.execute("""SELECT version, certified_at, certified_by FROM meta_certified_figures
-                         WHERE year = ? AND is_current LIMIT 1""", [year]).fetchone()
-    pending_row = con.execute("SELECT count(*) FROM mart_pending_amendments WHERE year = ?", [year]).fetchone()
-    pending = int(pending_row[0]) if pending_row else 0
-    as_of = f"{chinese_date(now)}{now:%H:%M}"
-    if row is None:
-        return False, (f"{year}年度指标尚未认证。本报告数据为实时数据，根据截至{as_of}的有效报表计算，"
-                       "可能随后续报送而变化。")
-    version, certified_at, by = row
-    when = chinese_date(certified_at.astimezone())
-    if live:
-        return False, (f"本报告数据为实时数据，根据截至{as_of}的有效报表计算；"
-                       f"{year}年度指标已于{when}认证（第{version}版），实时数据与认证数据有{pending}项不同。")
-    text = f"本报告数据为{year}年度已认证指标（第{version}版，{when}由{by}认证）。"
-    if pending:
-        text += f"认证后收到的报表将改变其中{pending}项指标，尚待修订认证。"
-    return True, text
 
 
 def district_frames(con: duckdb.DuckDBPyConnection, year: int, live: bool) -> dict[str, pd.DataFrame]:
