@@ -313,7 +313,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     """Replay the archive into a new warehouse file."""
     from ecostat.common.progress import FileProgress
     from ecostat.intake import verdicts
-    from ecostat.run.ingest import attempts_path, pending, replay
+    from ecostat.run.pending import pending, replay
+    from ecostat.run.receipt import attempts_path
     from ecostat.store.migrations import CONTRACT_VERSION
     from ecostat.store.warehouse import connect
     from ecostat.store.writer import work_path, writing
@@ -619,8 +620,8 @@ def cmd_site(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Dry run: print every finding with its cell; 1 when there is any error."""
+    from ecostat.check.files import check_across_periods, check_file
     from ecostat.intake.archive import Receipt
-    from ecostat.run.ingest import check_across_periods, check_file
     from ecostat.store.warehouse import connect
 
     unit = unit_code(args.unit)
