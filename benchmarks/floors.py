@@ -93,12 +93,12 @@ def empty_flow() -> None:
 
 
 def check_only(folder: Path) -> int:
-    """Read and check every xlsx under ``folder`` as a worker does (:func:`ecostat.run.ingest.checked`), each as
+    """Read and check every xlsx under ``folder`` as a worker does (:func:`ecostat.check.files.checked`), each as
     received by its unit folder; returns the files checked."""
     import datetime as dt
 
+    from ecostat.check.files import checked
     from ecostat.intake.archive import Receipt
-    from ecostat.run.ingest import checked
 
     files = sorted(folder.rglob("*.xlsx"))
     now = dt.datetime.now(dt.UTC)

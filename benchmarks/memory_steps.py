@@ -2,7 +2,7 @@
 
 Copies FILE into a fresh inbox under a temporary folder (as unit UNIT, default the city), runs one
 ``ecostat ingest --no-prefect`` of it in this process, and prints, after each step (read, check, load,
-feedback, figures, site, lake), how long it took, the resident memory then, and the highest resident memory
+feedback, figures, audit, site, lake), how long it took, the resident memory then, and the highest resident memory
 seen so far (sampled every 20 ms) with the step it was seen in. A diagnostic beside the benchmark's peak RSS
 (``big_csv_no_prefect``): it names the step, not a ratio. ``ECOSTAT_MAX_FILE_MB`` is raised to fit the file.
 """
@@ -21,9 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-STEPS = {"ecostat.run.ingest": ("read_tables", "check_table", "check_across_periods", "load_accepted", "send_feedback",
-                            "refresh_figures"),
-         "ecostat.publish.site": ("build_site_after_run",),
+STEPS = {"ecostat.check.files": ("read_tables", "check_table"),
+         "ecostat.run.receipt": ("check_across_periods", "load_accepted", "send_feedback"),
+         "ecostat.run.pending": ("refresh_figures",),
+         "ecostat.run.ingest": ("audit_after_run", "build_site_after_run"),
          "ecostat.store.lake": ("refresh",)}
 
 

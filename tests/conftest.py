@@ -21,8 +21,10 @@ import pytest
 import xlwt
 
 from ecostat.common import environment
+from ecostat.intake.inbox import receive_inbox
 from ecostat.run import ingest as steps
-from ecostat.run.ingest import TableOutcome
+from ecostat.run.pending import replay
+from ecostat.store.outcomes import TableOutcome
 from ecostat.store.warehouse import connect
 
 environment.apply()
@@ -101,8 +103,8 @@ def ingest_files(raw: Path, db: Path) -> tuple[duckdb.DuckDBPyConnection, str, l
     """Receive the inbox and process it through the plain steps (no feedback, no alerts), leaving the
     connection open."""
     con = connect(db, create=True)
-    steps.receive_inbox(raw)
-    summary = steps.replay(con, raw)
+    receive_inbox(raw)
+    summary = replay(con, raw)
     return con, summary.run_id, summary.tables
 
 

@@ -13,6 +13,7 @@ import apprise
 import duckdb
 import pytest
 
+from ecostat.check import files as checking
 from ecostat.common.environment import SettingsError
 from ecostat.contract.operator_settings import Deadline, load_settings
 from ecostat.notify.delivery import journal_path
@@ -128,7 +129,7 @@ def test_a_check_that_crashes_alerts_the_operator_and_tells_the_unit_the_bureau_
     def broken(*args, **kw):  # a stand-in for a bug in ecostat's checks
         raise OverflowError("cannot convert float infinity to integer")
 
-    monkeypatch.setattr(steps, "check_table", broken)
+    monkeypatch.setattr(checking, "check_table", broken)
     with webhook() as hook:
         configure(tmp_path, monkeypatch, alerts_section(hook.url("ops"), units=f'360102 = ["{hook.url("unit")}"]'))
         summary = steps.run_plain(raw, db)

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from ecostat.run import ingest as steps
+from ecostat.run.summary import RunSummary
 from tests.conftest import write_csv, write_xlsx
 from tests.forms_data import header, row
 
@@ -29,7 +30,7 @@ def drop(raw: Path, name: str, rows: list[list[object]], **kw: object) -> Path:
     return path
 
 
-def ingest(raw: Path, db: Path) -> steps.RunSummary:
+def ingest(raw: Path, db: Path) -> RunSummary:
     """One ingest run through the plain steps (the flow runs the same ones)."""
     return steps.run_plain(raw, db)
 

@@ -11,6 +11,7 @@ import pytest
 
 from ecostat.cli import main
 from ecostat.run import ingest as steps
+from ecostat.store.outcomes import TableOutcome
 from tests.conftest import write_csv, write_xlsx
 from tests.forms_data import column_of, header, row
 
@@ -32,7 +33,7 @@ def figures(db: Path, prefixes: tuple[str, ...]) -> dict[tuple, float]:
             if f.startswith(prefixes)}
 
 
-def owner_findings(table: steps.TableOutcome) -> list[tuple]:
+def owner_findings(table: TableOutcome) -> list[tuple]:
     return [(f.rule_id, f.row, f.column, f.value) for f in table.findings if f.severity == "error"]
 
 

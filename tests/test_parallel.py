@@ -18,13 +18,17 @@ import pandas as pd
 import pytest
 
 from benchmarks.loads import SCALES, generate
+from ecostat.check.files import Checked, check_archived, check_crashed
 from ecostat.contract.catalogue import Finding
 from ecostat.contract.operator_settings import load_settings
 from ecostat.intake import archive
 from ecostat.intake import inbox as intake
 from ecostat.intake.archive import Receipt
-from ecostat.run import ingest as steps
+from ecostat.intake.inbox import receive_inbox
 from ecostat.run import parallel
+from ecostat.run.pending import write_run
+from ecostat.run.receipt import QUARANTINE_AFTER, attempts_path, note_attempt
+from ecostat.run.summary import RunSummary, new_run_id
 from ecostat.store.warehouse import connect
 from ecostat.store.writer import LEASE_SECONDS, WRITER_LIMIT, WarehouseBusy, lease_path
 from tests.conftest import SAMPLES, write_csv
@@ -77,15 +81,15 @@ def test_two_workers_leave_the_warehouse_of_a_serial_run_and_hold_a_file_that_ki
 
     received = tmp_path / "received"
     _inbox(received / "inbox", tmp_path)
-    steps.receive_inbox(received)  # both runs process the very same receipts
+    receive_inbox(received)  # both runs process the very same receipts
     serial, parallel = tmp_path / "serial", tmp_path / "parallel"
     shutil.copytree(received, serial)
     shutil.copytree(received, parallel)
     poison = next(r for r in archive.receipts(serial / "archive") if r.file == POISON)
-    for _ in range(steps.QUARANTINE_AFTER):  # serially: two runs died on it, so this one holds it
-        steps.note_attempt(steps.attempts_path(serial / "ecostat.duckdb"), poison.receipt_id, "died")
+    for _ in range(QUARANTINE_AFTER):  # serially: two runs died on it, so this one holds it
+        note_attempt(attempts_path(serial / "ecostat.duckdb"), poison.receipt_id, "died")
     with connect(serial / "ecostat.duckdb", create=True) as con:
-        steps.write_run(con, serial, serial / "ecostat.duckdb", steps.new_run_id(), load_settings(serial))
+        write_run(con, serial, serial / "ecostat.duckdb", new_run_id(), load_settings(serial))
 
     monkeypatch.setenv("ECOSTAT_FAULT", f"checking:{POISON}")  # inherited by the workers, never reached here
     summary = ingest(raw=parallel, warehouse=parallel / "ecostat.duckdb", workers=2)
@@ -144,7 +148,7 @@ def test_a_second_flow_run_refuses_or_waits_while_one_writes(prefect_harness, tm
     # the second run received only once the first had published (not as soon as the first received)
     assert [o for o in order if o.startswith("received")] == ["received, first published: False",
                                                              "received, first published: True"], order
-    assert all(isinstance(r, steps.RunSummary) and r.count("accepted") == 1 for r in runs.values()), runs
+    assert all(isinstance(r, RunSummary) and r.count("accepted") == 1 for r in runs.values()), runs
 
 
 
@@ -179,7 +183,7 @@ class _Done:
     def result(self) -> list[parallel.Staged]:
         if self.error is not None:
             raise self.error
-        return [parallel.Staged.of(r, steps.check_crashed(r, RuntimeError("made by the worker"))) for r in self.batch]
+        return [parallel.Staged.of(r, check_crashed(r, RuntimeError("made by the worker"))) for r in self.batch]
 
 
 def test_checks_come_back_in_order_and_a_batch_that_fails_is_retried_quarantined_or_checked_here():
@@ -200,9 +204,9 @@ def test_checks_come_back_in_order_and_a_batch_that_fails_is_retried_quarantined
 
     here: list[str] = []
 
-    def check_here(rec: Receipt) -> steps.Checked:
+    def check_here(rec: Receipt) -> Checked:
         here.append(rec.receipt_id)
-        return steps.check_crashed(rec, RuntimeError("made by the writer"))
+        return check_crashed(rec, RuntimeError("made by the writer"))
 
     got = list(parallel.staged_checks(receipts, submit, lambda: 2, check_here))
     assert [rid for rid, _ in got] == [r.receipt_id for r in receipts]  # every receipt once, in order
@@ -219,9 +223,9 @@ def test_a_table_comes_back_from_a_worker_as_it_left(tmp_path: Path):
                    "360100/南昌市2023年饮用水水源地.csv"):  # a workbook of sheets; columnar parquet and csv
         (raw / "inbox" / sample).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(SAMPLES / sample, raw / "inbox" / sample)
-    steps.receive_inbox(raw)
+    receive_inbox(raw)
     for rec in archive.receipts(raw / "archive"):
-        result, failure = steps.check_archived(raw, rec)
+        result, failure = check_archived(raw, rec)
         assert failure is None and isinstance(result, list) and any(t.frame is not None for t in result)
         (back, _), = [batch.checked() for batch in parallel.check_batch(raw, [rec])]
         assert isinstance(back, list) and len(back) == len(result)

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ecostat.check import files as checking
 from ecostat.cli import main
 from ecostat.common.faults import POINTS
 from ecostat.intake import archive
@@ -284,14 +285,14 @@ def test_a_file_that_breaks_the_checks_is_rejected_and_the_queue_goes_on(tmp_pat
     write_csv(raw / "inbox" / "360102" / "a.csv", [header("outfall_remediation"), row("outfall_remediation")])
     write_csv(raw / "inbox" / "360103" / "b.csv",
               [header("outfall_remediation"), row("outfall_remediation", unit="360103")])
-    real = steps.check_table
+    real = checking.check_table
 
     def breaks_on_360102(table, submitter, **kw):  # a stand-in for a bug in a check
         if submitter == "360102":
             raise OverflowError("cannot convert float infinity to integer")
         return real(table, submitter, **kw)
 
-    monkeypatch.setattr(steps, "check_table", breaks_on_360102)
+    monkeypatch.setattr(checking, "check_table", breaks_on_360102)
     summary = steps.run_plain(raw, db)
     assert {t.file: (t.status, t.findings[0].rule_id if t.findings else None) for t in summary.tables} == {
         "360102/a.csv": ("rejected", "FILE_CHECK_FAILED"), "360103/b.csv": ("accepted", None)}

@@ -34,8 +34,8 @@ def register(sub: Subparsers) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Dry run: print every finding with its cell; 1 when there is any error."""
+    from ecostat.check.files import check_across_periods, check_file
     from ecostat.intake.archive import Receipt
-    from ecostat.run.ingest import check_across_periods, check_file
     from ecostat.store.warehouse import connect
 
     unit = unit_code(args.unit)

@@ -92,7 +92,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     from ecostat.common.progress import FileProgress
     from ecostat.contract.version import CONTRACT_VERSION
     from ecostat.intake import verdicts
-    from ecostat.run.ingest import attempts_path, pending, replay
+    from ecostat.run.pending import pending, replay
+    from ecostat.run.receipt import attempts_path
     from ecostat.store.warehouse import connect
     from ecostat.store.writer import work_path, writing
 

@@ -115,7 +115,7 @@ def _decide(args: argparse.Namespace) -> int:
 def _apply(raw: Path, warehouse: Path, decision_id: str, wait: float) -> int:
     from ecostat.contract.operator_settings import load_settings
     from ecostat.notify.review import review_step
-    from ecostat.run.ingest import new_run_id
+    from ecostat.run.summary import new_run_id
     from ecostat.store.warehouse import connect
     from ecostat.store.writer import WarehouseBusy, writing
 

@@ -1,4 +1,4 @@
-"""The time budget for checking one file (``ECOSTAT_MAX_FILE_SECONDS``): :func:`ecostat.run.ingest.check_file`
+"""The time budget for checking one file (``ECOSTAT_MAX_FILE_SECONDS``): :func:`ecostat.check.files.check_file`
 starts it, and the loops of the readers and of validation look at the clock as they go, so that no file
 holds the queue (and the warehouse's write lock) for longer. A single call into a parser cannot be
 interrupted; what can be known before it (sizes, rows × columns) is checked before it instead."""

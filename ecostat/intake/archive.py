@@ -3,7 +3,7 @@
 
 A file leaves the inbox only after its bytes and its journal line are on disk (fsync'd), so a
 receipt is never lost; the warehouse records which receipts it has processed, so a receipt is
-processed exactly once even if a run is killed (see ecostat.run.ingest).
+processed exactly once even if a run is killed (see ecostat.run.receipt).
 """
 
 from __future__ import annotations

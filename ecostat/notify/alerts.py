@@ -26,7 +26,7 @@ from ecostat.notify.redaction import recipient_id, redact_url
 
 if TYPE_CHECKING:
     from ecostat.intake.archive import Receipt
-    from ecostat.run.ingest import TableOutcome
+    from ecostat.store.outcomes import TableOutcome
 
 FIRST_FINDINGS = 5
 

@@ -25,6 +25,7 @@ from ecostat.contract.catalogue import Finding, SeverityCounts
 from ecostat.contract.labels import UNASSIGNED
 from ecostat.read.sheetxml import column_index
 from ecostat.read.types import RawTable, Rows
+from ecostat.store.outcomes import TableOutcome
 
 FEEDBACK_SHEET = "反馈 Feedback"
 ERROR_FILL = "FFFFC7CE"
@@ -68,15 +69,15 @@ class TableReport(SeverityCounts):
 
 
 def reports_from_check(result: list | Finding) -> list[TableReport]:  # type: ignore[type-arg]
-    """Reports for a dry run (``ecostat validate``): the result of :func:`ecostat.run.ingest.check_file`."""
+    """Reports for a dry run (``ecostat validate``): the result of :func:`ecostat.check.files.check_file`."""
     if isinstance(result, Finding):
         return [TableReport(None, None, "rejected", [result])]
     return [TableReport(t.sheet, t.form.code if t.form else None, "passed" if t.accepted else "rejected",
                         t.findings, t.raw) for t in result]
 
 
-def reports_from_outcomes(con: duckdb.DuckDBPyConnection, outcomes: list) -> list[TableReport]:  # type: ignore[type-arg]
-    """Reports for the tables an ingest run processed (:class:`ecostat.run.ingest.TableOutcome`), with the
+def reports_from_outcomes(con: duckdb.DuckDBPyConnection, outcomes: list[TableOutcome]) -> list[TableReport]:
+    """Reports for the tables an ingest run processed (:class:`ecostat.store.outcomes.TableOutcome`), with the
     files of the submissions replaced, from ``submission_log`` (one query for the whole file)."""
     wanted = sorted({sid for o in outcomes if o.status == "accepted" for sid in o.replaced})
     files = dict(con.execute("SELECT submission_id, file FROM submission_log WHERE list_contains(?, submission_id)",

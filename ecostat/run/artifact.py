@@ -6,7 +6,7 @@ from __future__ import annotations
 from ecostat.common.display import markdown_text, printable
 from ecostat.contract.labels import form_label, unit_label
 from ecostat.notify.audit import AuditResult
-from ecostat.run.ingest import RunSummary
+from ecostat.run.summary import RunSummary
 
 FINDINGS_SHOWN = 500
 

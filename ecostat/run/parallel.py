@@ -1,6 +1,6 @@
 """Parallel checking, one writer: the pending files are read and checked (reader → normalise → validate:
 everything that does not need the warehouse) on Dask workers through prefect-dask's ``DaskTaskRunner``,
-and the one writer (:func:`ecostat.run.ingest.process_pending`) applies their checks in receipt order.
+and the one writer (:func:`ecostat.run.pending.process_pending`) applies their checks in receipt order.
 
 * **Workers never touch the warehouse.** A worker is handed receipts (a few hundred bytes each), reads
   their bytes from the archive itself (by sha256: ``raw/`` must be the same folder on every worker), and
@@ -36,12 +36,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pandas as pd
 import pyarrow as pa
 
+from ecostat.check.files import Checked, check_archived, check_crashed, quarantined
 from ecostat.check.types import CheckedTable
 from ecostat.common import environment
 from ecostat.contract.catalogue import Finding
 from ecostat.contract.forms import FORMS
 from ecostat.intake.archive import Receipt
-from ecostat.run.ingest import Checked, Stage, check_archived, check_crashed, quarantined
+from ecostat.run.pending import Stage
 
 if TYPE_CHECKING:
     from prefect.tasks import Task
@@ -108,7 +109,7 @@ def _unstaged_frame(rows: pa.Table, own: pd.DataFrame) -> pd.DataFrame:
 
 def check_batch(raw: Path, receipts: list[Receipt]) -> list[Staged]:
     """Read each receipt's bytes from the archive under ``raw`` and check them, as the writer would
-    (:func:`ecostat.run.ingest.checked`); what a Dask worker runs. Nothing here opens the warehouse."""
+    (:func:`ecostat.check.files.checked`); what a Dask worker runs. Nothing here opens the warehouse."""
     out = []
     for rec in receipts:
         try:
@@ -203,7 +204,7 @@ def _crashed(handle: Handle, exc: BaseException) -> None:
 @contextmanager
 def dask_stage(workers: int | None, check_task: Task[..., list[Staged]], raw: Path) -> Iterator[Stage | None]:
     """While the block runs, the checks of pending receipts made by ``check_task`` (which runs
-    :func:`check_batch`) on Dask workers, for :func:`ecostat.run.ingest.process_pending`; or None to check them
+    :func:`check_batch`) on Dask workers, for :func:`ecostat.run.pending.process_pending`; or None to check them
     in the writer.
 
     ``workers`` (default ``ECOSTAT_WORKERS``): 1 checks in the writer; N > 1 a local cluster of N worker

@@ -222,7 +222,7 @@ def check_restorable(lake: Path) -> None:
 def restore(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
     """Fill a new, empty warehouse from a lake: every table the lake holds (views are recomputed) and
     the submission numbering after it. Returns the receipts restored; the archive's later receipts
-    are then replayed by :func:`ecostat.run.ingest.replay`."""
+    are then replayed by :func:`ecostat.run.pending.replay`."""
     check_restorable(lake)
     with transaction(con):
         for name, dataset in exports().items():

@@ -1,0 +1,104 @@
+"""The pending receipts processed in order, under the write lock: every receipt the warehouse has not
+processed yet, in the order received, each in its own transaction (:func:`ecostat.run.receipt.process_receipt`),
+then the annual figures refreshed (:func:`ecostat.store.figures.refresh_figures`, skipped when no file was
+processed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import duckdb
+
+from ecostat.check.files import Checked
+from ecostat.common.progress import FileProgress
+from ecostat.contract.operator_settings import Settings
+from ecostat.intake import archive, verdicts
+from ecostat.intake.archive import Receipt
+from ecostat.notify import alerts
+from ecostat.notify.delivery import fold
+from ecostat.notify.review import review_step
+from ecostat.run.receipt import (
+    ReceiptWork,
+    RunContext,
+    StagedChecks,
+    attempts_path,
+    kept_verdict,
+    process_receipt,
+    to_check,
+    tries,
+)
+from ecostat.run.summary import RunSummary, finish_run, new_run_id, start_run
+from ecostat.store.figures import refresh_figures
+from ecostat.store.outcomes import TableOutcome
+from ecostat.store.warehouse import processed_receipts, transaction
+
+# Checks made elsewhere (ecostat.run.parallel): given the receipts to check, each one's id and check, in order.
+Stage = Callable[[list[Receipt]], Iterable[tuple[str, Checked]]]
+
+
+def pending(con: duckdb.DuckDBPyConnection, raw: Path) -> list[Receipt]:
+    """Journaled receipts the warehouse has not processed, in the order received."""
+    done = processed_receipts(con)
+    return [r for r in archive.receipts(raw / "archive") if r.receipt_id not in done]
+
+
+def process_pending(run: RunContext, progress: FileProgress | None = None, stage: Stage | None = None) -> RunSummary:
+    """Process every pending receipt in order (with the run's settings: feedback and alerts too; with its
+    ``journal``, each verdict into the archive's journal; with its ``attempts``, each check begun noted there,
+    and a receipt two runs died on quarantined) and refresh the figures if any was processed.
+
+    With ``stage``, the receipts to check are handed to it first, and their checks, which it yields in
+    the same order, are applied here one by one, as if made here: the rules that need the warehouse (across
+    periods, code ownership) and the loads run in this one writer, in receipt order."""
+    receipts = pending(run.con, run.raw)
+    tried = tries(run.attempts) if receipts and run.attempts is not None else Counter()
+    judged = verdicts.read(run.raw / "archive") if receipts else {}
+    checking = {r.receipt_id for r in receipts
+                if to_check(tried.get(r.receipt_id, 0), kept_verdict(judged.get(r.receipt_id)))}
+    staged = StagedChecks(stage([r for r in receipts if r.receipt_id in checking])) if stage and checking else None
+    progress = progress or FileProgress("files")
+    progress.start(len(receipts))
+    tables: list[TableOutcome] = []
+    try:
+        for rec in receipts:
+            outcomes = process_receipt(run, ReceiptWork(rec, tried[rec.receipt_id], judged.get(rec.receipt_id),
+                                                        staged if rec.receipt_id in checking else None))
+            progress.step([t.status for t in outcomes])
+            tables += outcomes
+    finally:
+        progress.close()
+    return RunSummary(run.run_id, len(receipts), tables, refresh_figures(run.con, run.run_id) if receipts else None)
+
+
+def write_run(con: duckdb.DuckDBPyConnection, raw: Path, warehouse: Path, run_id: str, settings: Settings,
+              progress: FileProgress | None = None, stage: Stage | None = None) -> RunSummary:
+    """All an ingest run does under the write lock after receiving: record the last deliveries' outcomes,
+    register the run, journal the verdicts the archive lacks, process the pending receipts (checked by
+    ``stage``'s workers, if given), record the alerts of reports overdue today."""
+    with transaction(con):
+        fold(con, warehouse)
+        start_run(con, run_id)
+    verdicts.backfill(con, raw / "archive")
+    summary = process_pending(RunContext(con, raw, run_id, settings, attempts=attempts_path(warehouse)),
+                              progress, stage)
+    review_step(con, raw, settings, run_id)  # the decision journal's new records (contract v3 §9)
+    with transaction(con):
+        alerts.record(con, alerts.missing_report_alerts(con, settings, dt.date.today(), run_id), settings)
+        finish_run(con, summary)
+    return summary
+
+
+def replay(con: duckdb.DuckDBPyConnection, raw: Path, *, progress: FileProgress | None = None,
+           attempts: Path | None = None) -> RunSummary:
+    """Process every pending receipt in order and refresh the figures, with no feedback, no alerts and
+    nothing journaled in the archive (its verdicts are read: an earlier contract version's rejections
+    stand): all that ``ecostat rebuild`` does. ``attempts``: the new warehouse's attempts journal."""
+    run_id = new_run_id()
+    start_run(con, run_id)
+    summary = process_pending(RunContext(con, raw, run_id, journal=False, attempts=attempts), progress)
+    review_step(con, raw, None, run_id)  # decisions replayed in journal order, no alerts
+    finish_run(con, summary)
+    return summary
