@@ -25,6 +25,11 @@ MAIN = "xl/workbook.xml"
 
 _DIMENSION_REF = re.compile(r"([A-Za-z]{0,3})(\d{0,7})(?::([A-Za-z]{1,3})(\d{1,7}))?")
 _REF = re.compile(r"([A-Z]{1,3})(\d{1,7})")
+# C0 controls XML 1.0 forbids; calamine reads them in names and text, so the scan stands them in for
+# private-use characters (U+E000 + the byte: never a byte of a UTF-8 sequence) and puts them back in text.
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_STAND_IN = {b: chr(0xE000 + b).encode() for b in (*range(0, 9), 11, 12, *range(14, 32))}
+_PUT_BACK = {0xE000 + b: b for b in _STAND_IN}
 
 Attrs = dict[str, str]
 
@@ -77,9 +82,16 @@ def _parser() -> expat.XMLParserType:
     return parser
 
 
+def _text(text: str) -> str:
+    """Text from the parse as the file wrote it (its control characters put back)."""
+    return text.translate(_PUT_BACK)
+
+
 def _run(parser: expat.XMLParserType, xml: bytes) -> bool:
     """Stream ``xml`` through the parser: False if it has a document type or does not parse (what was
     found so far stands), True if it was read to its end or a handler raised :class:`_Stop`."""
+    if _CONTROL_BYTES.search(xml):
+        xml = _CONTROL_BYTES.sub(lambda m: _STAND_IN[m[0][0]], xml)
     try:
         parser.Parse(xml, True)
     except _Stop:
@@ -142,7 +154,7 @@ def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     def sheet(name: str, a: Attrs) -> None:
         member = targets.get(a.get("id", ""))
         if name == "sheet" and "name" in a and member in names:
-            parts[a["name"]] = member
+            parts[_text(a["name"])] = member
 
     _parse(zf.read(MAIN), sheet)
     return parts
@@ -264,19 +276,19 @@ class _SheetParser:
     def start_data(self, raw: str, pairs: list[str]) -> None:
         self.in_data = True
 
-    def _text(self) -> str | None:
+    def _take_text(self) -> str | None:
         if self.parser.CharacterDataHandler is None:
             return None
         self.parser.CharacterDataHandler = None
         return "".join(self.reading)
 
     def end_formula(self) -> None:
-        text = self._text()
+        text = self._take_text()
         if text is not None:
             self.formula = text, self.shared
 
     def end_value(self) -> None:
-        text = self._text()
+        text = self._take_text()
         if text is not None:
             self.value = text
 
@@ -288,11 +300,11 @@ class _SheetParser:
             where = _cell_ref(_attrs(self.cell).get("r"))
             if where is None or (not text and shared):
                 self.unsure()  # openpyxl translates a shared formula for each cell: let it
-            self.scan.formulas_without_value[where] = "=" + text  # type: ignore[index]
+            self.scan.formulas_without_value[where] = "=" + _text(text)  # type: ignore[index]
         if self.value and "e" in self.cell:
             a = _attrs(self.cell)
             if a.get("t") == "e":
-                self.scan.errors[_cell_ref(a.get("r"))] = self.value  # type: ignore[index]
+                self.scan.errors[_cell_ref(a.get("r"))] = _text(self.value)  # type: ignore[index]
         self.cell = None
         self.parser.EndElementHandler = None
 
