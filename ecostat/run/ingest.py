@@ -36,7 +36,7 @@ from ecostat.check.crossperiod import check_periods
 from ecostat.check.validation import CheckedTable, check_table, is_instructions
 from ecostat.common import budget
 from ecostat.common.display import printable
-from ecostat.common.durable import append_lines, read_lines
+from ecostat.common.durable import append_lines, read_journal
 from ecostat.common.environment import max_file_bytes
 from ecostat.common.faults import fault_point
 from ecostat.common.progress import FileProgress
@@ -235,13 +235,7 @@ def note_attempt(attempts: Path, receipt_id: str, run_id: str) -> None:
 def tries(attempts: Path) -> Counter[str]:
     """How many checks of each receipt were begun on this warehouse. A receipt whose check completed is
     processed and never checked again, so for a pending receipt each attempt is a run that died on it."""
-    counted: Counter[str] = Counter()
-    for line in read_lines(attempts):
-        try:
-            counted[json.loads(line)["receipt_id"]] += 1
-        except (ValueError, KeyError, TypeError):
-            continue
-    return counted
+    return Counter(read_journal(attempts, lambda line: str(json.loads(line)["receipt_id"])))
 
 
 def process_receipt(con: duckdb.DuckDBPyConnection, raw: Path, rec: Receipt, run_id: str,
