@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 
 import duckdb
-import pytest
 import openpyxl
+import pytest
 
 from ecostat.intake import archive
 from ecostat.intake import inbox as intake
