@@ -152,14 +152,14 @@ def test_feedback_marks_the_v2_cells_yes_no_ownership_and_the_city_only_form(tmp
     dw = header("drinking_water")
     write_csv(raw / "inbox" / "360121" / "a.csv", [dw, row("drinking_water", unit="360121")])
     write_xlsx(raw / "inbox" / "360123" / "b.xlsx", {"水源地": [
-        dw, row("drinking_water", unit="360123", source_code="AY01", boundary_marked="部分"),
-        row("drinking_water", unit="360123")]})  # DW01 is 360121's
+        dw, row("drinking_water", unit="360123", source_code="AY-C01", boundary_marked="部分"),
+        row("drinking_water", unit="360123", source_code="NCX-C01")]})  # registered to 360121
     write_xlsx(raw / "inbox" / "360102" / "c.xlsx", {"断面": [header("water_sections"), row("water_sections")]})
     steps.run_plain(raw, db)
     wb = openpyxl.load_workbook(raw / "outbox" / "360123" / "b.xlsx.feedback.xlsx")
     cells = marked(wb["水源地"])
     assert set(cells) == {"H2", "C3"}
-    assert cells["H2"][1].startswith("CELL_YES_NO") and cells["C3"][1].startswith("PERIOD_CODE_OWNER")
+    assert cells["H2"][1].startswith("CELL_YES_NO") and cells["C3"][1].startswith("AUTH_CODE")
     sections = openpyxl.load_workbook(raw / "outbox" / "360102" / "c.xlsx.feedback.xlsx")
     text = " ".join(str(c.value) for r in sections[FEEDBACK_SHEET].iter_rows() for c in r if c.value)
     assert "AUTH_FORM" in text and "仅由南昌市（360100）报送" in text
