@@ -290,3 +290,23 @@ def test_a_damaged_journal_line_is_set_aside_and_the_next_file_processed(tmp_pat
     damaged = path.with_name(path.name + ".damaged")
     assert damaged.read_bytes() == b'{"receipt_id": "\xff"}\n'  # kept once, however often it is read
     assert any("damaged line set aside" in r.getMessage() and path.name in r.getMessage() for r in caplog.records)
+
+
+def test_arrival_is_when_ecostat_first_sees_a_file_and_units_take_turns(tmp_path):
+    """Issue 17 / contract v3 §2: a unit's hundred files with back-dated modification times neither go
+    before a file received earlier nor hold another unit's file back by more than one of theirs."""
+    raw = tmp_path / "raw"
+    write_csv(raw / "inbox" / "360103" / "early.csv", [OUTFALL, row("outfall_remediation", "360103", "2024")])
+    assert intake.receive_inbox(raw) == 1
+    flood = raw / "inbox" / "360102"
+    for i in range(100):
+        write_csv(flood / f"f{i:03d}.csv", [OUTFALL, row("outfall_remediation", "360102", "2024")])
+        os.utime(flood / f"f{i:03d}.csv", (946684800 + i, 946684800 + i))  # 2000-01-01: "older than anything"
+    write_csv(raw / "inbox" / "360104" / "b.csv", [OUTFALL, row("outfall_remediation", "360104", "2024")])
+    write_csv(raw / "inbox" / "360104" / "a.csv", [OUTFALL, row("outfall_remediation", "360104", "2024")])
+    os.utime(raw / "inbox" / "360104" / "a.csv", (946684900, 946684900))  # its own files: its own order
+    assert intake.receive_inbox(raw) == 102
+    order = [r.file for r in archive.receipts(raw / "archive")]
+    assert order[:6] == ["360103/early.csv", "360102/f000.csv", "360104/a.csv", "360102/f001.csv", "360104/b.csv",
+                         "360102/f002.csv"]
+    assert order[6:] == [f"360102/f{i:03d}.csv" for i in range(3, 100)]
