@@ -170,8 +170,8 @@ def test_feedback_marks_the_v2_cells_yes_no_ownership_and_the_city_only_form(tmp
 def test_a_big_table_is_copied_as_its_head_and_its_bad_rows(tmp_path: Path, monkeypatch) -> None:
     """Over 5,000 rows, the copy holds the first 20 rows and each row with a finding, and says so."""
     # the bureau's register holds the table's 6,000 section codes (else each row has a warning of its own)
-    register = CodeRegister("section_register", {f"W{i}": ((2000, None, "360100"),) for i in range(6000)})
-    monkeypatch.setattr(codes, "code_register", lambda name: register)
+    registered = CodeRegister("section_register", {f"W{i}": ((2000, None, "360100"),) for i in range(6000)})
+    monkeypatch.setattr(codes, "code_register", lambda name: registered)
     rows = [header("water_sections"), *(row("water_sections", unit="360100", section_code=f"W{i}")
                                         for i in range(6000))]
     rows[4000][8] = "很多"  # I4001: not a number
