@@ -87,28 +87,37 @@ def _text(text: str) -> str:
     return text.translate(_PUT_BACK)
 
 
-def _run(parser: expat.XMLParserType, xml: bytes) -> bool:
-    """Stream ``xml`` through the parser: False if it has a document type or does not parse (what was
-    found so far stands), True if it was read to its end or a handler raised :class:`_Stop`."""
-    if _CONTROL_BYTES.search(xml):
-        xml = _CONTROL_BYTES.sub(lambda m: _STAND_IN[m[0][0]], xml)
-    try:
-        parser.Parse(xml, True)
-    except _Stop:
+def _run(make: Callable[[], expat.XMLParserType], xml: bytes) -> bool:
+    """Stream ``xml`` through a parser from ``make``: False if it has a document type or does not parse
+    (what was found so far stands), True if it was read to its end or a handler raised :class:`_Stop`.
+    XML that does not parse and holds control characters is read again, by a new parser, with them stood
+    in for (the search for them is paid only then)."""
+    for attempt in (1, 2):
+        if attempt == 2:
+            if not _CONTROL_BYTES.search(xml):
+                return False
+            xml = _CONTROL_BYTES.sub(lambda m: _STAND_IN[m[0][0]], xml)
+        try:
+            make().Parse(xml, True)
+        except _Stop:
+            return True
+        except expat.ExpatError:
+            continue
         return True
-    except expat.ExpatError:
-        return False
-    return True
+    return False
 
 
 def _parse(xml: bytes, start: Callable[[str, Attrs], None], end: Callable[[str], None] | None = None) -> bool:
     """Call ``start(local name, attributes by local name)`` and ``end(local name)`` for each element of
     ``xml`` (see :func:`_run`)."""
-    parser = _parser()
-    parser.StartElementHandler = lambda name, pairs: start(_local(name), _attrs(pairs))
-    if end is not None:
-        parser.EndElementHandler = lambda name: end(_local(name))
-    return _run(parser, xml)
+    def make() -> expat.XMLParserType:
+        parser = _parser()
+        parser.StartElementHandler = lambda name, pairs: start(_local(name), _attrs(pairs))
+        if end is not None:
+            parser.EndElementHandler = lambda name: end(_local(name))
+        return parser
+
+    return _run(make, xml)
 
 
 def column_index(letters: str) -> int:
@@ -205,17 +214,26 @@ class _SheetParser:
         self.value = ""
         self.reading: list[str] = []  # the text of the f or v being read
         self.shared = False
-        self.parser = _parser()
-        self.parser.StartElementHandler = self.start  # the end handler is set only inside a cell of interest
+        self.parser = self._new_parser()
         self.starts: dict[str, Callable[[str, list[str]], None] | None] = {}  # element name as written → handler
         self.ends: dict[str, Callable[[], None] | None] = {}
         self.start_by_local = {"c": self.start_cell, "row": self.start_row, "f": self.start_text,
                                "v": self.start_text, "dimension": self.start_dimension, "sheetData": self.start_data}
         self.end_by_local = {"c": self.end_cell, "f": self.end_formula, "v": self.end_value}
 
+    def _new_parser(self) -> expat.XMLParserType:
+        """A parser for a (new) reading of the sheet, from its start: what an earlier one found is dropped."""
+        scan = self.scan
+        scan.dimension, self.in_data, self.cell = None, False, None
+        for found in (scan.hidden_rows, scan.formulas_without_value, scan.percent, scan.errors):
+            found.clear()
+        self.parser = _parser()
+        self.parser.StartElementHandler = self.start  # the end handler is set only inside a cell of interest
+        return self.parser
+
     def run(self, xml: bytes) -> None:
         """Scan the sheet; XML that does not parse (or has a document type) makes it unsure."""
-        if not _run(self.parser, xml):
+        if not _run(self._new_parser, xml):
             self.scan.unsure = True
 
     def unsure(self) -> None:
