@@ -1,11 +1,14 @@
-"""Issue 12's whole attack at once: the shipped samples plus every hostile file and name of the issue in
-one inbox, through one ``ecostat ingest`` in a child process. ``python -m benchmarks.hostile [--prefect]
-[--out FILE]`` prints the run's wall time and peak RSS (through :mod:`benchmarks.child`) and checks the
-outcome: every sample table as in a clean run of the samples, every hostile file rejected (content
-attacks with one finding each), hostile names received under a safe name, uploads in progress left alone.
+"""Issue 12's whole attack at once, and issue 17's first half: the shipped samples plus every hostile file
+and name of the issues in one inbox, through one ``ecostat ingest`` in a child process.
+``python -m benchmarks.hostile [--prefect] [--out FILE]`` prints the run's wall time and peak RSS (through
+:mod:`benchmarks.child`) and checks the outcome: every sample table as in a clean run of the samples, every
+hostile file rejected (content attacks with one finding each), hostile names received under a safe name,
+uploads in progress left alone.
 
-The attack files are made by :func:`plant`; ``tests/test_hostile_run.py`` runs the same corpus at a
-smaller size through the plain path.
+The attack files are made by :func:`plant` (issue 12) and :func:`plant_17` (issue 17: the comment attack
+on the sheet XML scan, control characters in a sheet name, a cell and a footer, squatting on another unit's
+source codes in an annual and a monthly table, a hundred back-dated files of one unit, a 0xFF line in
+every journal); ``tests/test_hostile_run.py`` runs issue 12's corpus at a smaller size through the plain path.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ class Sizes:
     styled_rows: int = 160_000  # per sheet, four sheets: ~19 MB, under the 20 MB file limit
     wide_columns: int = 100_000  # a 200 KB header-less line of 1,1,1…
     parquet_columns: int = 10_000
+    comment_bytes: int = 100_000  # <c <c <c… inside an XML comment: 67 s of scan at 100 KB before issue 17
+    flood_files: int = 100  # one unit's back-dated files
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,85 @@ def plant(inbox: Path, outside: Path, sizes: Sizes) -> list[Expect]:
     ]
 
 
+def _xlsx(path: Path, rows: list[list[object]], title: str = "表", change=None) -> Path:  # type: ignore[no-untyped-def]
+    """A one-sheet xlsx by openpyxl, its parts then passed through ``change(name, bytes)`` if given."""
+    wb = openpyxl.Workbook()
+    wb.active.title = title
+    for r in rows:
+        wb.active.append(r)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    if change is not None:
+        with zipfile.ZipFile(path) as zf:
+            parts = {n: zf.read(n) for n in zf.namelist()}
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for n, data in parts.items():
+                zf.writestr(n, change(n, data))
+    return path
+
+
+JOURNALS = ("archive/manifest.jsonl", "archive/verdicts.jsonl", "w.duckdb.attempts.jsonl",
+            "w.duckdb.deliveries.jsonl")
+DRINKING_HEADER: list[object] = ["区县代码", "报告期", "水源地编码", "水源地名称", "水源地级别", "监测次数", "达标次数",
+                                 "保护区定界立标"]
+
+
+def plant_17(inbox: Path, sizes: Sizes) -> list[Expect]:
+    """Put issue 17's attacks into ``inbox`` (and a 0xFF line into each journal beside it); returns what
+    must become of each file."""
+    bad = inbox / "360102"
+    third = sizes.comment_bytes // 3
+    comment = b'<!--"e"' + b"<c " * third + b"--><!--" + b"<f>" * third + b"-->"
+    _xlsx(bad / "comment.xlsx", [OUTFALL_HEADER, BAD_OUTFALL], change=lambda n, x: x.replace(
+        b"<sheetData>", comment + b"<sheetData>") if n.startswith("xl/worksheets/") else x)
+    _xlsx(bad / "control.xlsx", [OUTFALL_HEADER, [*BAD_OUTFALL[:2], "赣江BEL", *BAD_OUTFALL[3:]], ["填表人：李VT四"]],
+          title="SheetVT1", change=lambda n, x: x.replace(b"VT", b"\x0b").replace(b"BEL", b"\x07"))
+    squat = inbox / "360104"
+    for name, period in (("squat_annual.csv", "2024"), ("squat_monthly.csv", "2024-12")):
+        _csv(squat / name, [DRINKING_HEADER, *([["360104", period, c, "抢注", lv, 12, 12, "是"]
+                                                for c, lv in (("NCX-R01", "农村"), ("NC-C01", "县级"))])])
+    flood = inbox / "360111"
+    for i in range(sizes.flood_files):
+        _csv(flood / f"flood{i:03d}.csv", [OUTFALL_HEADER, ["360111", *BAD_OUTFALL[1:]]])
+        os.utime(flood / f"flood{i:03d}.csv", (946684800 + i, 946684800 + i))  # 2000-01-01: "before anything"
+    raw = inbox.parent
+    for journal in JOURNALS:
+        path = (raw if journal.startswith("archive/") else raw.parent) / journal
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b'{"receipt_id": "\xff"}\n')
+    return [
+        Expect("360102/comment.xlsx", ("ROW_NOT_ABOVE",)),
+        Expect("360102/control.xlsx", ("CELL_REGISTRY", "ROW_NOT_ABOVE")),
+        Expect("360104/squat_annual.csv", ("AUTH_CODE", "AUTH_CODE")),
+        Expect("360104/squat_monthly.csv", ("AUTH_CODE", "AUTH_CODE")),
+        *(Expect(f"360111/flood{i:03d}.csv", ("ROW_NOT_ABOVE",)) for i in range(sizes.flood_files)),
+    ]
+
+
+def fairness(raw: Path) -> list[str]:
+    """Contract v3 §2: no unit's first file received after more than one file of each unit ahead of it."""
+    from ecostat.intake.archive import receipts
+
+    order = [r.submitter or r.file for r in receipts(raw / "archive")]
+    units = list(dict.fromkeys(order))
+    return [f"{u}'s first file received {order.index(u) + 1}th, after the flood"
+            for u in units if order.index(u) >= len(units)]
+
+
+def damaged(work: Path) -> list[str]:
+    """The journals' 0xFF lines: each must be set aside in its ``.damaged`` file."""
+    raw = work / "raw"
+    return [f"{j}: damaged line not set aside" for j in JOURNALS
+            if not ((raw if j.startswith("archive/") else work) / (j + ".damaged")).is_file()]
+
+
+def figures(warehouse: Path) -> dict[tuple[object, ...], float]:
+    """Every annual figure of the warehouse."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return {tuple(r[:-1]): r[-1] for r in con.execute(
+            "SELECT year, scope, figure, dimension, value FROM annual_figures").fetchall()}
+
+
 def outcome(warehouse: Path, expected: list[Expect]) -> list[str]:
     """What went wrong, as sentences (none: every planted file ended as it must)."""
     problems = []
@@ -204,7 +288,8 @@ def run(work: Path, *, prefect: bool, sizes: Sizes) -> dict[str, object]:
     for case in ("samples", "attack"):
         raw = work / case / "raw"
         shutil.copytree(ROOT / "raw" / "samples", raw / "inbox")
-        expected = plant(raw / "inbox", work / case / "outside", sizes) if case == "attack" else []
+        expected = [*plant(raw / "inbox", work / case / "outside", sizes), *plant_17(raw / "inbox", sizes)
+                    ] if case == "attack" else []
         db = work / case / "w.duckdb"
         out = work / case / "measure.json"
         argv = [sys.executable, "-m", "ecostat.cli", "ingest", "--raw", str(raw), "--warehouse", str(db)]
@@ -222,6 +307,9 @@ def run(work: Path, *, prefect: bool, sizes: Sizes) -> dict[str, object]:
                 problems.append(f"left in the inbox: {left}, expected the uploads in progress only")
             if results["attack"]["statuses"] != results["samples"]["statuses"]:  # type: ignore[index]
                 problems.append("the samples' tables did not end as in a clean run")
+            if figures(db) != figures(work / "samples" / "w.duckdb"):
+                problems.append("the figures are not those of the samples alone (squatting?)")
+            problems += fairness(raw) + damaged(work / case)
             results["problems"] = problems
     return results
 

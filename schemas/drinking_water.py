@@ -17,5 +17,6 @@ FORM = Form(
     row_rules=(not_above("compliant_samples", "samples"),),
     unique_per_period=("source_code",),
     owned_code="source_code",
+    code_register="source_register",
 )
 SCHEMA = FORM.schema

@@ -20,5 +20,6 @@ FORM = Form(
     unique_per_period=("section_code",),
     submitters=("city",),
     owned_code="section_code",
+    code_register="section_register",
 )
 SCHEMA = FORM.schema

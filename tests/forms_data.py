@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ecostat.contract.forms import FORMS
 from ecostat.read.types import RawTable
 
@@ -49,3 +51,18 @@ def column_of(form: str, code: str) -> str:
 def raw(rows: list[list[object]], sheet: str | None = "表1") -> RawTable:
     """A raw table whose row 1 is the first of ``rows``."""
     return RawTable(sheet, [(i, r) for i, r in enumerate(rows, 1)])
+
+
+def register_valid_codes(monkeypatch: Any, owner: str) -> None:
+    """For a test that needs its rows free of warnings: the bureau's registers as shipped, plus the valid
+    rows' section and source codes (``S01``, ``DW01``) registered to ``owner`` from 2000 on."""
+    from ecostat.check import codes
+    from ecostat.contract.registry import CodeRegister, code_register
+
+    def with_valid(name: str) -> CodeRegister:
+        shipped = code_register(name)
+        ours = {str(VALID[f.code][f.owned_code]): ((2000, None, owner),) for f in FORMS.values()
+                if f.code_register == name and f.owned_code is not None}
+        return CodeRegister(name, {**shipped.owners, **ours})
+
+    monkeypatch.setattr(codes, "code_register", with_valid)

@@ -87,9 +87,20 @@ def workbook_dump(path: Path) -> dict[str, object]:
 
 
 def dump(raw: Path, db: Path) -> dict[str, object]:
-    """Ingest ``raw/inbox`` into ``db`` (feedback written, no Prefect) and dump what it left."""
+    """Ingest ``raw/inbox`` into ``db`` (feedback written, no Prefect) and dump what it left. The inbox's
+    modification times are the scenario's arrival order: the files arrive one at a time in that order
+    (contract v3 §2: arrival is when ecostat first sees a file), then one run processes them."""
+    from ecostat.intake.inbox import receive_inbox
     from ecostat.run.ingest import run_plain
 
+    held = raw / "arriving"
+    (raw / "inbox").rename(held)
+    for path in sorted((p for p in held.rglob("*") if p.is_file()),
+                       key=lambda p: (p.stat().st_mtime, p.relative_to(held).as_posix())):
+        dest = raw / "inbox" / path.relative_to(held)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(dest)  # keeps its modification time
+        receive_inbox(raw)
     run_plain(raw, db)
     out = warehouse_dump(db)
     outbox = raw / "outbox"

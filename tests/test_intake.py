@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 import shutil
 from pathlib import Path
 
 import duckdb
 import openpyxl
+import pytest
 
 from ecostat.intake import archive
 from ecostat.intake import inbox as intake
@@ -264,3 +266,47 @@ def test_a_damaged_archive_object_holds_back_its_file_only(tmp_path):
     write_csv(raw / "inbox" / "360103" / "b.csv", [OUTFALL, row("outfall_remediation", unit="360103")])
     outcomes = {t.file: (t.status, [f.rule_id for f in t.findings]) for t in steps.run_plain(raw, db).tables}
     assert outcomes == {"360102/a.csv": ("rejected", ["FILE_CHECK_FAILED"]), "360103/b.csv": ("accepted", [])}
+
+
+@pytest.mark.parametrize("journal", ["archive/manifest.jsonl", "archive/verdicts.jsonl", "w.duckdb.attempts.jsonl",
+                                     "w.duckdb.deliveries.jsonl"])
+def test_a_damaged_journal_line_is_set_aside_and_the_next_file_processed(tmp_path, journal, caplog):
+    """Issue 17: one 0xFF byte in a journal stopped every later run (UnicodeDecodeError), and a file that
+    had already left the inbox for the archive was never processed. Each line is now decoded alone."""
+    raw, warehouse = tmp_path / "raw", tmp_path / "w.duckdb"
+    write_csv(raw / "inbox" / "360102" / "first.csv", [OUTFALL, row("outfall_remediation", "360102", "2024")])
+    steps.run_plain(raw, warehouse)
+    path = (raw if journal.startswith("archive/") else tmp_path) / journal
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "ab") as fh:
+        fh.write(b'{"receipt_id": "\xff"}\n')
+    write_csv(raw / "inbox" / "360103" / "second.csv", [OUTFALL, row("outfall_remediation", "360103", "2024")])
+    with caplog.at_level(logging.WARNING, logger="ecostat.common.durable"):
+        steps.run_plain(raw, warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT file, status FROM submission_log ORDER BY submission_id").fetchall() == [
+            ("360102/first.csv", "accepted"), ("360103/second.csv", "accepted")]
+    assert not list((raw / "inbox").rglob("*.csv"))
+    damaged = path.with_name(path.name + ".damaged")
+    assert damaged.read_bytes() == b'{"receipt_id": "\xff"}\n'  # kept once, however often it is read
+    assert any("damaged line set aside" in r.getMessage() and path.name in r.getMessage() for r in caplog.records)
+
+
+def test_arrival_is_when_ecostat_first_sees_a_file_and_units_take_turns(tmp_path):
+    """Issue 17 / contract v3 §2: a unit's hundred files with back-dated modification times neither go
+    before a file received earlier nor hold another unit's file back by more than one of theirs."""
+    raw = tmp_path / "raw"
+    write_csv(raw / "inbox" / "360103" / "early.csv", [OUTFALL, row("outfall_remediation", "360103", "2024")])
+    assert intake.receive_inbox(raw) == 1
+    flood = raw / "inbox" / "360102"
+    for i in range(100):
+        write_csv(flood / f"f{i:03d}.csv", [OUTFALL, row("outfall_remediation", "360102", "2024")])
+        os.utime(flood / f"f{i:03d}.csv", (946684800 + i, 946684800 + i))  # 2000-01-01: "older than anything"
+    write_csv(raw / "inbox" / "360104" / "b.csv", [OUTFALL, row("outfall_remediation", "360104", "2024")])
+    write_csv(raw / "inbox" / "360104" / "a.csv", [OUTFALL, row("outfall_remediation", "360104", "2024")])
+    os.utime(raw / "inbox" / "360104" / "a.csv", (946684900, 946684900))  # its own files: its own order
+    assert intake.receive_inbox(raw) == 102
+    order = [r.file for r in archive.receipts(raw / "archive")]
+    assert order[:6] == ["360103/early.csv", "360102/f000.csv", "360104/a.csv", "360102/f001.csv", "360104/b.csv",
+                         "360102/f002.csv"]
+    assert order[6:] == [f"360102/f{i:03d}.csv" for i in range(3, 100)]

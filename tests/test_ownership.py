@@ -1,6 +1,7 @@
-"""Code ownership (contract v2 §4.2, §4.8, issue 12 item 4): water sections come from the city monitoring
-centre only, and a section or drinking-water source code is current for one unit only in a period, against
-the warehouse and within one file, until the owning unit's slice is resubmitted without it."""
+"""Code ownership (contract v3 §4.2, §4.8 amended; issues 12 and 17): water sections come from the city
+monitoring centre only; section and drinking-water source codes belong to the unit the bureau's register
+names for the year (schemas/registries/section_register.csv, source_register.csv), whatever was sent first
+and whatever the period; the centre may report any unit's code; an unregistered code loads with a warning."""
 
 from __future__ import annotations
 
@@ -67,63 +68,76 @@ def test_a_district_cannot_move_the_citys_water_figures(centre):
                            "WHERE is_current").fetchone() == (6, 6)
 
 
-def test_a_section_is_current_for_one_unit_until_its_slice_is_resubmitted_without_it(centre):
+def test_the_city_may_move_a_section_and_an_unregistered_code_loads_with_a_warning(centre):
+    """v3: ownership is the register's; the centre (360100) may report a section under any unit, and a code
+    the register does not hold for the year loads with a warning naming it."""
     raw, db = centre
-    moved = [header("water_sections"), section("GJ02", "360103")]  # still current under 360102
-    write_csv(raw / "inbox" / "360100" / "a_移交.csv", moved)
+    write_csv(raw / "inbox" / "360100" / "移交.csv", [header("water_sections"), section("GJ02", "360103"),
+                                                   section("ZZ99", "360103")])
     (t,) = steps.run_plain(raw, db).tables
-    assert t.status == "rejected"
-    assert owner_findings(t) == [("PERIOD_CODE_OWNER", 2, column_of("water_sections", "section_code"), "GJ02")]
-    f = t.findings[0]
-    assert "单位 360102 的现行数据" in f.message_zh and "current for unit 360102 in period 2024" in f.message_en
-    # 360102's slice resubmitted without GJ02 (the centre sends it as it now stands), then the move loads
-    write_csv(raw / "inbox" / "360100" / "b_东湖.csv", [header("water_sections"), section("GJ05", "360102")])
-    write_csv(raw / "inbox" / "360100" / "c_移交.csv", moved)
-    assert [t.status for t in steps.run_plain(raw, db).tables] == ["accepted", "accepted"]
-    with duckdb.connect(str(db), read_only=True) as con:
-        assert con.execute("SELECT unit_code FROM fact_water_sections WHERE is_current AND section_code = 'GJ02'"
-                           ).fetchall() == [("360103",)]
+    assert t.status == "accepted"
+    assert [(f.rule_id, f.severity, f.row, f.value) for f in t.findings] == [
+        ("CODE_UNREGISTERED", "warning", 3, "ZZ99")]
+    assert "未在 2024 年的登记中" in t.findings[0].message_zh and "not registered for 2024" in t.findings[0].message_en
 
 
-def test_one_table_may_move_a_section_between_the_slices_it_replaces(centre):
+def test_a_code_is_a_duplicate_within_one_table(centre):
     raw, db = centre
-    write_csv(raw / "inbox" / "360100" / "移交.csv", [header("water_sections"), section("GJ09", "360102"),
-                                                   section("GJ02", "360103")])
-    assert [t.status for t in steps.run_plain(raw, db).tables] == ["accepted"]
-    # the same code under two units of one table is a duplicate within the table and period
-    write_csv(raw / "inbox" / "360100" / "重复.csv", [header("water_sections"), section("GJ07", "360102"),
+    write_csv(raw / "inbox" / "360100" / "重复.csv", [header("water_sections"), section("GJ07", "360112"),
                                                    section("GJ07", "360103")])
     (t,) = steps.run_plain(raw, db).tables
     assert [(f.rule_id, f.row) for f in t.findings] == [("TABLE_KEY_DUPLICATE", 3)]
 
 
-def test_a_drinking_water_source_is_current_for_one_unit_in_a_period(tmp_path):
+OWNERS = {"360121": ["NCX-C01", "NCX-R01", "NCX-R02"], "360100": ["NC-C01"]}
+DRINKING = ("drinking.",)
+
+
+def _owners_and_squatter(tmp_path: Path, squat_period: str | None) -> tuple[dict[tuple, float], list]:
+    """The owners' 2024 sources, after 360104's table listing their codes (period ``squat_period``) if
+    given, received first; returns the drinking-water figures and the squatter's tables."""
     raw, db = tmp_path / "raw", tmp_path / "wh" / "ecostat.duckdb"
-    write_csv(raw / "inbox" / "360121" / "a.csv", [header("drinking_water"), source("DW01", "360121"),
-                                                   source("DW02", "360121")])
-    write_csv(raw / "inbox" / "360123" / "b.csv", [header("drinking_water"), source("DW03", "360123"),
-                                                   source("DW01", "360123")])
-    write_csv(raw / "inbox" / "360123" / "c_2023.csv", [header("drinking_water"),
-                                                        source("DW01", "360123", period="2023")])
-    first, second, other_year = steps.run_plain(raw, db).tables
-    assert (first.status, second.status, other_year.status) == ("accepted", "rejected", "accepted")
-    assert owner_findings(second) == [("PERIOD_CODE_OWNER", 3, column_of("drinking_water", "source_code"), "DW01")]
-    write_csv(raw / "inbox" / "360121" / "d.csv", [header("drinking_water"), source("DW02", "360121")])
-    write_csv(raw / "inbox" / "360123" / "e.csv", [header("drinking_water"), source("DW03", "360123"),
-                                                   source("DW01", "360123")])
-    assert [t.status for t in steps.run_plain(raw, db).tables] == ["accepted", "accepted"]
-    assert figures(db, ("drinking.rural_sources",))[("360100", "drinking.rural_sources", None)] == 3
+    if squat_period is not None:
+        write_csv(raw / "inbox" / "360104" / "a_抢先.csv", [header("drinking_water"), *(
+            source(c, "360104", period=squat_period, level="县级" if "-C" in c else "农村")
+            for c in ("NCX-C01", "NCX-R01", "NC-C01"))])
+        squatter = steps.run_plain(raw, db).tables
+    for unit, codes in OWNERS.items():
+        write_csv(raw / "inbox" / unit / "b.csv", [header("drinking_water"), *(
+            source(c, unit, level="县级" if "-C" in c else "农村") for c in codes)])
+    owners = steps.run_plain(raw, db).tables
+    assert [(t.status, t.findings) for t in owners] == [("accepted", [])] * 2
+    return figures(db, DRINKING), squatter if squat_period is not None else []
 
 
-def test_ownership_within_one_file_at_ingest_and_in_a_dry_run(tmp_path, capsys):
+@pytest.mark.parametrize("period", ["2024", "2024-12"])
+def test_nobody_can_claim_another_units_sources_by_listing_them_first(tmp_path, period):
+    """Issue 17: 360104 listed 360121's and 360100's source codes in its own 2024 table before they
+    reported: the owners' tables were rejected and the county compliance rate fell to 0; sent as 2024-12
+    the codes were current under two units and the rural sources doubled. Now the register decides, per
+    year whatever the period: the squatter's rows are errors, the owners' figures are as without it."""
+    alone, _ = _owners_and_squatter(tmp_path / "alone", None)
+    squatted, (squatter,) = _owners_and_squatter(tmp_path / "squatted", period)
+    assert squatted == alone and alone[("360100", "drinking.rural_sources", None)] == 2
+    assert squatter.status == "rejected"
+    assert owner_findings(squatter) == [("AUTH_CODE", r, column_of("drinking_water", "source_code"), c)
+                                        for r, c in ((2, "NCX-C01"), (3, "NCX-R01"), (4, "NC-C01"))]
+    f = squatter.findings[0]
+    assert "已登记为单位 360121" in f.message_zh and "registered to unit 360121 for 2024" in f.message_en
+
+
+def test_the_city_may_report_any_units_source_and_a_code_is_owned_per_year(tmp_path, capsys):
     raw, db = tmp_path / "raw", tmp_path / "wh" / "ecostat.duckdb"
     book = write_xlsx(raw / "inbox" / "360100" / "水源地.xlsx", {
-        "南昌县": [header("drinking_water"), source("DW01", "360121", level="县级")],
-        "安义县": [header("drinking_water"), source("DW01", "360123", level="县级")]})
+        "南昌县": [header("drinking_water"), source("NCX-C01", "360121", level="县级")],
+        "安义县": [header("drinking_water"), source("NCX-C01", "360123", level="县级")]})
     capsys.readouterr()
-    assert main(["validate", str(book), "--unit", "360100", "--warehouse", str(tmp_path / "none.duckdb")]) == 1
-    out = capsys.readouterr().out
-    assert "PERIOD_CODE_OWNER" in out and "[安义县] C2" in out and "南昌县]: drinking_water — 通过 accepted" in out
+    assert main(["validate", str(book), "--unit", "360100", "--warehouse", str(tmp_path / "none.duckdb")]) == 0
     first, second = steps.run_plain(raw, db).tables
-    assert (first.status, second.status) == ("accepted", "rejected")
-    assert owner_findings(second) == [("PERIOD_CODE_OWNER", 2, "C", "DW01")]
+    assert (first.status, second.status, first.findings, second.findings) == ("accepted", "accepted", [], [])
+    # the register holds the samples' codes from 2023 on: a 2022 row's code is not registered for 2022
+    write_csv(raw / "inbox" / "360121" / "2022.csv", [header("drinking_water"),
+                                                      source("NCX-C01", "360121", period="2022", level="县级")])
+    (old,) = steps.run_plain(raw, db).tables
+    assert old.status == "accepted" and [(f.rule_id, f.value) for f in old.findings] == [
+        ("CODE_UNREGISTERED", "NCX-C01")]

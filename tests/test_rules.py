@@ -341,7 +341,8 @@ def test_every_rule_of_the_catalogue_has_a_test():
         "TABLE_MERGED_CELLS", "SHEET_HIDDEN", "ROWS_HIDDEN",
         "CELL_UNIT_SUFFIX",  # test_layouts.py
         "CELL_YES_NO", "AUTH_FORM",  # above
-        "PERIOD_CODE_OWNER", "REJECTED_EARLIER",  # test_ownership.py, test_upgrade.py (verdicts)
+        "AUTH_CODE", "CODE_UNREGISTERED", "REJECTED_EARLIER",  # test_ownership.py, test_upgrade.py (verdicts)
+        "PERIOD_CODE_OWNER",  # v2, replaced by AUTH_CODE: never found now, kept for the findings on record
         "TABLE_TOO_LARGE", "FILE_UNPACKED_TOO_LARGE", "FILE_TIME_BUDGET"}  # test_limits.py
     assert set(rules()) == covered
     assert set(VALID) == set(FORMS)

@@ -16,7 +16,7 @@ from ecostat.contract.formspec import INTEGER, PERCENT
 from ecostat.contract.obligations import units_required
 from ecostat.contract.registry import CITY, registry
 from ecostat.publish.templates import FIRST_ROW, HEADER_ROW, column_headers, prefilled_rows
-from tests.forms_data import VALID
+from tests.forms_data import VALID, register_valid_codes
 
 
 def dropdowns(wb: openpyxl.Workbook, ws) -> dict[str, object]:
@@ -57,9 +57,10 @@ def fill(wb: openpyxl.Workbook, code: str) -> None:
 
 
 @pytest.mark.parametrize("code", list(FORMS))
-def test_template_round_trip(tmp_path: Path, capsys, code: str) -> None:
+def test_template_round_trip(tmp_path: Path, capsys, code: str, monkeypatch) -> None:
     path = tmp_path / f"{code}.xlsx"
     unit = CITY if FORMS[code].submitters is not None else "360102"
+    register_valid_codes(monkeypatch, unit)
     assert main(["template", code, "--unit", unit, "--year", "2024", "--out", str(path)]) == 0
     wb = openpyxl.load_workbook(path)
     form = FORMS[code]
@@ -76,9 +77,10 @@ def test_template_round_trip(tmp_path: Path, capsys, code: str) -> None:
     assert out == f"{path.name} [{form.zh}]: {code} — 通过 accepted, 0 errors, 0 warnings\n"
 
 
-def test_all_forms_in_one_template(tmp_path: Path, capsys) -> None:
+def test_all_forms_in_one_template(tmp_path: Path, capsys, monkeypatch) -> None:
     """A unit's template holds the forms it owes (report_obligations.csv); filled, each sheet is accepted."""
     path = tmp_path / "all.xlsx"
+    register_valid_codes(monkeypatch, "360100")
     assert main(["template", "all", "--unit", "360100", "--year", "2024", "--month", "6", "--out", str(path)]) == 0
     wb = openpyxl.load_workbook(path)
     forms = [f for f in FORMS.values() if CITY in units_required(f.code)]

@@ -1451,7 +1451,27 @@ def self_check(files: list[File]) -> None:
           f"{sum(bool(f.bad) for f in files)} bad files, {len(sl)} slices")
 
 
+LEVEL_CODES = {"国考": "national", "省考": "provincial", "市考": "municipal"}
+
+
+def write_code_registers(first_year: int = 2023) -> None:
+    """The bureau's registers of the samples' section and source codes (断面登记, 水源地登记; contract v3
+    §4.2, §4.8): each code with its owner unit from ``first_year`` on, as CSV in schemas/registries/."""
+    folder = ROOT / "schemas" / "registries"
+    sections = [[code, f"{BODY_ZH[body]}{code[-2:]}号断面", body, LEVEL_CODES[level], unit, first_year, ""]
+                for code, body, unit, level, *_ in _SECTIONS]
+    sources = [[code, name, level, unit, first_year, ""]
+               for unit, years in _DW.items() for code, name, level, *_ in years[str(first_year)]]
+    for name, head, rows in (("section_register", ["water_body", "level"], sections),
+                             ("source_register", ["level"], sources)):
+        with open(folder / f"{name}.csv", "w", encoding="utf-8", newline="") as fh:
+            out = csv.writer(fh, lineterminator="\n")
+            out.writerow(["code", "name", *head, "owner", "from_year", "to_year"])
+            out.writerows(sorted(rows))
+
+
 def main() -> None:
+    write_code_registers()
     files = build_files()
     generate(files)
     for f in files:

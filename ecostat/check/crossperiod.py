@@ -1,6 +1,6 @@
 """Rules against what the warehouse already holds, as if the table were loaded (its slices replace the
-stored ones): the cross-period rules (a unit's rows against its own earlier periods) and code ownership
-(a section or source code is current for one unit only in a period, contract §4.2 and §4.8)."""
+stored ones): the cross-period rules (a unit's rows against its own earlier periods). Code ownership is
+the register's since contract v3 (:mod:`ecostat.check.codes`), not the warehouse's."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 
 from ecostat.check.types import CheckedTable
 from ecostat.contract.normalize import Period
@@ -25,12 +24,12 @@ def _plain(v: object) -> object:
 
 def check_periods(con: duckdb.DuckDBPyConnection | None, table: CheckedTable,
                   unloaded: list[CheckedTable] | None = None) -> None:
-    """Add the findings of the form's period rules and code ownership to ``table`` (nothing to do without a
-    warehouse). ``unloaded``: the same file's accepted tables that the warehouse does not hold yet (a dry run).
+    """Add the findings of the form's period rules to ``table`` (nothing to do without a warehouse).
+    ``unloaded``: the same file's accepted tables that the warehouse does not hold yet (a dry run); the period
+    rules compare a unit with its own rows only, so they do not need them.
 
     The table's rows and the stored ones are grouped once by unit and key; each row is then compared
     with its own group only."""
-    check_code_owners(con, table, unloaded or [])
     form, frame = table.form, table.frame
     if con is None or form is None or frame is None or not form.period_rules:
         return
@@ -82,46 +81,3 @@ def check_periods(con: duckdb.DuckDBPyConnection | None, table: CheckedTable,
                 if abs(value - expected) > 1e-9:
                     table.add(rule.rule_id, row, rule.column, value=table.written(row, rule.column),
                               other_value=prev_year[rule.column], new_value=new, expected=expected)
-
-
-def check_code_owners(con: duckdb.DuckDBPyConnection | None, table: CheckedTable,
-                      unloaded: list[CheckedTable]) -> None:
-    """A row whose owned code (section, source) is current under another unit for the same period is an error,
-    until that unit's slice is replaced without it: by a later table, or by this one (the city moving a section
-    from one unit to another in one table). Within one table the code is unique per period (its own rule).
-
-    The warehouse is asked, in one hash join with the table's rows (as Arrow, not Python rows), for the rows
-    whose code is current under another unit; the same file's unloaded tables (a dry run) override it."""
-    form, frame = table.form, table.frame
-    code = form.owned_code if form is not None else None
-    if form is None or frame is None or code is None:
-        return
-    given = frame[["unit_code", "period", code]].dropna()
-    if given.empty:
-        return
-    others: dict[int, str] = {}  # row -> a unit the warehouse holds the row's code current for
-    if con is not None:
-        # registered, not found by name: a read-only connection (validate, dry runs) has no replacement scans
-        con.register("owned_rows", pa.table({"row": pa.array(given.index, pa.int64()), **{
-            c: pa.array(given[c], from_pandas=True) for c in ("unit_code", "period", code)}}))
-        try:
-            others = dict(con.execute(
-                f'SELECT w."row", f.unit_code FROM "{form.table}" f JOIN owned_rows w ON w.period = f.period '
-                f'AND w."{code}" = f."{code}" WHERE f.is_current AND f.unit_code <> w.unit_code').fetchall())
-        finally:
-            con.unregister("owned_rows")
-    dry: dict[tuple[str, str], str] = {}  # (period, code) -> unit, from the file's unloaded tables
-    for other in unloaded:
-        if other.form is form and other.frame is not None:
-            dry.update({(p, v): u for u, p, v in zip(other.frame["unit_code"], other.frame["period"],
-                                                     other.frame[code], strict=True)})
-    replaced = set(given[["unit_code", "period"]].drop_duplicates().itertuples(index=False, name=None))
-    if not dry:
-        given = given[given.index.isin(list(others))]
-    for row, unit, period, value in zip(given.index.tolist(), given["unit_code"].tolist(), given["period"].tolist(),
-                                        given[code].tolist(), strict=True):
-        owner = dry.get((period, value), others.get(row))
-        if owner is None or owner == unit or (owner, period) in replaced:
-            continue
-        table.add("PERIOD_CODE_OWNER", int(row), code, value=table.written(int(row), code), period=period,
-                  owner=owner)

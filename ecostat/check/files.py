@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from ecostat.check.codes import check_code_register
 from ecostat.check.crossperiod import check_periods
 from ecostat.check.explain import check_explanations
 from ecostat.check.recognise import is_instructions
@@ -124,6 +125,7 @@ def _check_tables(rec: Receipt, data: bytes, today: dt.date | None) -> list[Chec
         if is_instructions(raw):
             continue
         table = check_table(raw, rec.submitter, today=today)
+        check_code_register(table, rec.submitter)
         if not rec.name_exact:
             table.findings.insert(0, finding("FILE_NAME_ESCAPED", value=rec.file))
         checked.append(table)

@@ -7,15 +7,18 @@ append-only journals (a line each, fsync'd, a line cut short by a crash dropped)
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, TypeVar
 
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -112,11 +115,45 @@ def append_lines(path: Path, lines: Sequence[str], mode: int = 0o640) -> None:
 
 
 def read_lines(path: Path) -> list[str]:
-    """A journal's complete lines (a last line cut short by a crash is left out); none if it does not exist."""
+    """A journal's complete lines (a last line cut short by a crash is left out); none if it does not
+    exist. A line that is not UTF-8 is set aside (:func:`set_aside`) and the others are read."""
+    return read_journal(path, lambda line: line)
+
+
+def read_journal(path: Path, parse: Callable[[str], T]) -> list[T]:
+    """Each complete line of a journal, decoded alone and parsed by ``parse``, in order. A line that
+    does not decode, or that ``parse`` refuses (``ValueError``, ``KeyError``, ``TypeError``), is set aside
+    (:func:`set_aside`) and the rest is used: one damaged line never stops a reader. A last line cut short
+    by a crash is left out without a word (whoever wrote it writes it again)."""
     if not path.exists():
         return []
     data = path.read_bytes()
-    return data[:data.rfind(b"\n") + 1].decode("utf-8").splitlines()
+    out = []
+    for raw in data[:data.rfind(b"\n") + 1].splitlines():
+        try:
+            out.append(parse(raw.decode("utf-8")))
+        except (ValueError, KeyError, TypeError) as e:  # UnicodeDecodeError is a ValueError
+            set_aside(path, raw, e)
+    return out
+
+
+def damaged_path(journal: Path) -> Path:
+    """Where a journal's damaged lines are kept: ``<journal>.damaged`` beside it."""
+    return journal.with_name(journal.name + ".damaged")
+
+
+def set_aside(journal: Path, raw: bytes, why: BaseException) -> None:
+    """Log a damaged journal line and keep a copy in :func:`damaged_path` (once: a line already kept
+    there is not copied again by the next reader)."""
+    log.warning("%s: damaged line set aside in %s (%s: %.80r)", journal, damaged_path(journal).name,
+                type(why).__name__, raw)
+    target = damaged_path(journal)
+    with suppress(OSError):  # a reader without write access still reads the rest
+        if raw not in (target.read_bytes().splitlines() if target.exists() else []):
+            with open(target, "ab") as fh:
+                fh.write(raw + b"\n")
+                fh.flush()
+                os.fsync(fh.fileno())
 
 
 def flock(fh: IO[Any], wait_seconds: float) -> bool:

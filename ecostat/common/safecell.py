@@ -9,10 +9,12 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet as XlsxWorksheet
+
+from ecostat.common.xmltext import xml_text
 
 # Number formats of date and time cells, as openpyxl gives them.
 DATE_FORMATS = ((dt.datetime, "yyyy-mm-dd h:mm:ss"), (dt.date, "yyyy-mm-dd"), (dt.time, "h:mm:ss"))
@@ -31,8 +33,8 @@ def csv_value(value: object) -> object:
 
 
 def safe_text(text: str) -> str:
-    """Text without the control characters a workbook cannot hold (each shown as U+FFFD)."""
-    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+    """Text without the characters a workbook cannot hold (each shown as U+FFFD): :func:`xml_text`."""
+    return xml_text(text)
 
 
 def _cell_value(value: object) -> object:

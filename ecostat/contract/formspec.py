@@ -256,7 +256,8 @@ class Form:
     period_rules: tuple[PeriodRule, ...] = ()
     unique_per_period: tuple[str, ...] | None = None  # default: unit + key
     submitters: tuple[str, ...] | None = None  # the unit kinds (units.csv) that may submit it; None: any unit
-    owned_code: str | None = None  # a code field that may be current for one unit only in a period
+    owned_code: str | None = None  # a code field owned by one unit per year, by the register named below
+    code_register: str | None = None  # schemas/registries/<name>.csv: each owned code's owner unit per year
     schema: pa.DataFrameSchema = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -284,8 +285,10 @@ class Form:
                 text = f"{names[pr.column]}不得低于上期已报值"
             out.append(("跨期规则", pr.rule_id, text))
         if self.owned_code:
-            out.append(("跨期规则", "PERIOD_CODE_OWNER",
-                        f"同一报告期内，一个{names[self.owned_code]}只能属于一个单位（另一单位重报不含该编码的数据后方可改报）"))
+            code = names[self.owned_code]
+            out.append(("编码登记", "AUTH_CODE",
+                        f"{code}按年度登记归属单位，不能报送已登记给其他单位的{code}（市本级除外）"))
+            out.append(("编码登记", "CODE_UNREGISTERED", f"未登记的{code}照常接收，但须说明"))
         if self.submitters is not None:
             kinds = "、".join(KIND_ZH.get(k, k) for k in self.submitters)
             out.append(("报送单位", "AUTH_FORM", f"本表仅由{kinds}报送"))

@@ -128,3 +128,30 @@ def city_code() -> str:
 
 
 CITY = city_code()
+
+
+@dataclass(frozen=True)
+class CodeRegister:
+    """A register of codes with their owner unit per year (断面登记, 水源地登记: contract v3 §4.2, §4.8)."""
+
+    name: str
+    owners: dict[str, tuple[tuple[int, int | None, str], ...]]  # code -> (from year, to year or None, owner)
+
+    def owner(self, code: str, year: int) -> str | None:
+        """The unit the code is registered to in ``year``; None if it is not registered for that year."""
+        for first, last, unit in self.owners.get(code.strip(), ()):
+            if first <= year and (last is None or year <= last):
+                return unit
+        return None
+
+
+@cache
+def code_register(name: str) -> CodeRegister:
+    """The register stored in ``schemas/registries/<name>.csv`` (columns code, owner, from_year, to_year,
+    the last empty while the registration stands)."""
+    owners: dict[str, list[tuple[int, int | None, str]]] = {}
+    for e in registry(name).entries:
+        extra = dict(e.extra)
+        owners.setdefault(e.code.strip(), []).append(
+            (int(extra["from_year"]), int(extra["to_year"]) if extra.get("to_year") else None, extra["owner"]))
+    return CodeRegister(name, {code: tuple(v) for code, v in owners.items()})

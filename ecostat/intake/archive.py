@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from ecostat.common.durable import append_lines, atomic_writer, fsync_dir, read_lines, write_bytes
+from ecostat.common.durable import append_lines, atomic_writer, fsync_dir, read_journal, write_bytes
 
 log = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
@@ -117,11 +117,6 @@ def journal(archive: Path, receipt: Receipt) -> None:
 
 
 def receipts(archive: Path) -> list[Receipt]:
-    """Every receipt in the journal, in the order received (a line cut short by a crash is skipped)."""
-    out = []
-    for line in read_lines(archive / "manifest.jsonl"):
-        try:
-            out.append(Receipt.from_json(line))
-        except (ValueError, TypeError, KeyError):
-            log.warning("manifest line skipped (unreadable): %.80s", line)
-    return out
+    """Every receipt in the journal, in the order received (a line cut short by a crash is skipped, a
+    damaged one set aside)."""
+    return read_journal(archive / "manifest.jsonl", Receipt.from_json)

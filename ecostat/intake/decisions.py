@@ -24,7 +24,7 @@ import uuid
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from ecostat.common.durable import append_lines, flock, read_lines
+from ecostat.common.durable import append_lines, flock, read_journal, read_lines
 from ecostat.contract.explanation import explanation_problem
 from ecostat.contract.forms import FORMS
 
@@ -121,14 +121,9 @@ def record_decision(raw: Path, decision: Decision, wait_seconds: float = 10.0) -
 
 
 def read_decisions(raw: Path) -> list[Decision]:
-    """Every recorded decision, in journal order (a line cut short by a crash, or unreadable, is skipped)."""
-    out = []
-    for line in read_lines(raw / "archive" / JOURNAL):
-        try:
-            out.append(Decision.from_json(line))
-        except (ValueError, TypeError, KeyError):
-            log.warning("decision line skipped (unreadable): %.80s", line)
-    return out
+    """Every recorded decision, in journal order (a line cut short by a crash is left out; a damaged one is set
+    aside beside the journal and the rest used)."""
+    return read_journal(raw / "archive" / JOURNAL, Decision.from_json)
 
 
 def accounts(raw: Path) -> dict[str, str]:

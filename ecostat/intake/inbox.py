@@ -80,8 +80,8 @@ def _submitter(folder: str | None) -> str | None:
 
 
 def discover(inbox: Path) -> list[InboxFile]:
-    """Every entry under the inbox in processing order (modification time, then name); links are
-    listed, never followed. Only the top folder names the submitter."""
+    """Every entry under the inbox in processing order (:func:`fair_order`); links are listed, never
+    followed. Only the top folder names the submitter."""
     found = []
     top = os.fsencode(inbox)
     for dirpath, dirnames, filenames in os.walk(top):
@@ -100,7 +100,21 @@ def discover(inbox: Path) -> list[InboxFile]:
             found.append(InboxFile(parts, "/".join(s for s, _ in shown), _submitter(folder),
                                    dt.datetime.fromtimestamp(st.st_mtime, dt.UTC), all(e for _, e in shown),
                                    st.st_ino, st.st_ctime_ns))
-    return sorted(found, key=lambda f: (f.modified_at, f.file))
+    return fair_order(found)
+
+
+def fair_order(found: list[InboxFile]) -> list[InboxFile]:
+    """The order in which entries first seen in the same listing are received (contract v3 §2). They
+    arrived together, so no sender can put its files before another unit's: the units take turns, one
+    file each per round, and a unit's own files keep their order (modification time, then name: the
+    sender's own order among its own files). A hundred files of one unit hold another unit's first file
+    back by one file at most. Each unit's turn in a round follows its first file's (time, name)."""
+    queues: dict[str | None, list[InboxFile]] = {}
+    for f in sorted(found, key=lambda f: (f.modified_at, f.file)):
+        queues.setdefault(f.submitter if f.submitter is not None else f.parts[0].decode("utf-8", "replace"),
+                          []).append(f)
+    rounds = max((len(q) for q in queues.values()), default=0)
+    return [q[k] for k in range(rounds) for q in queues.values() if k < len(q)]
 
 
 def _receipt(item: InboxFile, sha: str, size: int, kind: str) -> Receipt:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from ecostat.common.durable import append_lines, read_lines
+from ecostat.common.durable import append_lines, read_journal
 from ecostat.contract.version import CONTRACT_VERSION
 from ecostat.intake.archive import receipts
 
@@ -69,16 +69,12 @@ def write(archive: Path, verdict: Verdict) -> None:
 
 
 def read(archive: Path) -> dict[str, Verdict]:
-    """Every receipt's latest verdict (a line cut short by a crash is skipped)."""
-    out: dict[str, Verdict] = {}
-    for line in read_lines(archive / JOURNAL):
-        try:
-            d = json.loads(line)
-            out[d["receipt_id"]] = Verdict(d["receipt_id"], str(d["contract"]),
-                                           tuple((s, f, st) for s, f, st in d["tables"]))
-        except (ValueError, KeyError, TypeError):
-            log.warning("verdict line skipped (unreadable): %.80s", line)
-    return out
+    """Every receipt's latest verdict (a line cut short by a crash is skipped, a damaged one set aside)."""
+    def parse(line: str) -> Verdict:
+        d = json.loads(line)
+        return Verdict(d["receipt_id"], str(d["contract"]), tuple((s, f, st) for s, f, st in d["tables"]))
+
+    return {v.receipt_id: v for v in read_journal(archive / JOURNAL, parse)}
 
 
 def backfill(con: duckdb.DuckDBPyConnection, archive: Path) -> int:

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 import duckdb
 
 from ecostat.common.display import printable
-from ecostat.common.durable import append_lines, flock, read_lines, write_bytes
+from ecostat.common.durable import append_lines, flock, read_journal, write_bytes
 from ecostat.contract.operator_settings import Settings
 from ecostat.notify.redaction import recipient_id, redact_text, redact_url, redacted_logs
 
@@ -95,14 +95,14 @@ def deliver(url: str, title: str, body: str, settings: Settings) -> tuple[bool, 
 # ---------------------------------------------------------------- the journal
 
 def _read_journal(path: Path) -> dict[tuple[str, str], dict[str, object]]:
-    """The latest line per (alert key, recipient id); a line cut short by a crash is skipped."""
+    """The latest line per (alert key, recipient id); a line cut short by a crash is skipped, a damaged
+    one set aside."""
+    def parse(line: str) -> tuple[tuple[str, str], dict[str, object]]:
+        rec = json.loads(line)
+        return (str(rec["key"]), str(rec["rid"])), rec
+
     state: dict[tuple[str, str], dict[str, object]] = {}
-    for line in read_lines(path):
-        try:
-            rec = json.loads(line)
-            key = (str(rec["key"]), str(rec["rid"]))
-        except (ValueError, KeyError, TypeError):
-            continue
+    for key, rec in read_journal(path, parse):
         state[key] = {**state.get(key, {}), **rec}
     return state
 

@@ -93,7 +93,7 @@ def reports_from_outcomes(con: duckdb.DuckDBPyConnection, outcomes: list[TableOu
 
 
 def _sheet_title(wanted: str, taken: set[str]) -> str:
-    base = _BAD_SHEET_CHARS.sub("_", wanted)[:31] or "数据"
+    base = _BAD_SHEET_CHARS.sub("_", safe_text(wanted))[:31] or "数据"
     if base.startswith("'") or base.endswith("'") or base.lower() == "history":  # Excel refuses these
         base = f"_{base.strip(chr(39))}_"[:31]
     title, n = base, 1
@@ -165,7 +165,7 @@ def _copy_table(ws: Worksheet, fmt: _Formats, report: TableReport) -> bool:
 
 def _comment(ws: Worksheet, row: int, col: int, found: list[Finding]) -> None:
     text = "\n".join(f"{f.rule_id}：{f.message_zh}" for f in found)
-    ws.write_comment(row, col, text, {"author": "ecostat", "width": 320, "height": 60 + 40 * len(found)})
+    ws.write_comment(row, col, safe_text(text), {"author": "ecostat", "width": 320, "height": 60 + 40 * len(found)})
 
 
 def build_workbook(file: str, reports: list[TableReport], *, when: dt.datetime | None = None) -> bytes:

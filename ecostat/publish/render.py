@@ -11,17 +11,28 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
+
+from ecostat.common.xmltext import xml_text
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "jinja"
 
 
 @cache
 def environment() -> jinja2.Environment:
-    """The template environment (autoescaped, undefined names are errors)."""
+    """The template environment (autoescaped, undefined names are errors, every value shown made fit for
+    XML by :func:`~ecostat.common.xmltext.xml_text`)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             finalize=_fit_for_xml)
     env.filters["data_uri"] = png_data_uri
     return env
+
+
+def _fit_for_xml(value: Any) -> Any:
+    if isinstance(value, Markup):
+        return Markup(xml_text(value))
+    return xml_text(value) if isinstance(value, str) else value
 
 
 def render(template: str, **context: Any) -> str:

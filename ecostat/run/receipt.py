@@ -19,7 +19,7 @@ import duckdb
 from ecostat.check.files import Checked, check_across_periods, check_archived, file_finding, quarantined
 from ecostat.check.types import CheckedTable
 from ecostat.common.display import printable
-from ecostat.common.durable import append_lines, read_lines
+from ecostat.common.durable import append_lines, read_journal
 from ecostat.common.faults import fault_point
 from ecostat.contract.catalogue import Finding
 from ecostat.contract.operator_settings import Settings
@@ -98,13 +98,7 @@ def note_attempt(attempts: Path, receipt_id: str, run_id: str) -> None:
 def tries(attempts: Path) -> Counter[str]:
     """How many checks of each receipt were begun on this warehouse. A receipt whose check completed is
     processed and never checked again, so for a pending receipt each attempt is a run that died on it."""
-    counted: Counter[str] = Counter()
-    for line in read_lines(attempts):
-        try:
-            counted[json.loads(line)["receipt_id"]] += 1
-        except (ValueError, KeyError, TypeError):
-            continue
-    return counted
+    return Counter(read_journal(attempts, lambda line: str(json.loads(line)["receipt_id"])))
 
 
 def kept_verdict(earlier: verdicts.Verdict | None) -> verdicts.Verdict | None:

@@ -21,6 +21,7 @@ from docx.shared import Mm, Pt
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
+from ecostat.common.xmltext import xml_text
 from ecostat.publish.annual.context import ReportContext, Table
 
 LATIN = "Times New Roman"
@@ -63,7 +64,7 @@ def _paragraph(doc: Docx, text: str, font: tuple[str, float], *, align: Any = No
         level = OxmlElement("w:outlineLvl")
         level.set(qn("w:val"), str(outline))
         p._p.get_or_add_pPr().append(level)
-    _font(p.add_run(text), font)
+    _font(p.add_run(xml_text(text)), font)
     return p
 
 
@@ -106,7 +107,7 @@ def _table(doc: Docx, table: Table, font: tuple[str, float] = TABLE) -> None:
         for c, value in enumerate(values):
             cell = grid.cell(r, c).paragraphs[0]
             cell.alignment = WD_ALIGN_PARAGRAPH.LEFT if c == 0 or font is SMALL_TABLE else WD_ALIGN_PARAGRAPH.CENTER
-            _font(cell.add_run(value), TABLE_HEAD if r == 0 else font, bold=False)
+            _font(cell.add_run(xml_text(value)), TABLE_HEAD if r == 0 else font, bold=False)
     doc.add_paragraph()
 
 

@@ -1,0 +1,31 @@
+"""Code ownership by register (contract v3 §4.2 and §4.8, amended): section and drinking-water source codes
+are registered with their owner unit per year, as data the bureau keeps (``schemas/registries/``). A row for
+a code registered to another unit in the row's year is an error (``AUTH_CODE``) unless the city (360100)
+sent it; a code not registered for that year loads with a warning that needs an explanation
+(``CODE_UNREGISTERED``, §8). Ownership is the register's, not the warehouse's: whatever another unit sent
+first, and whatever the period (an annual and a monthly report of one year are the same year), no unit can
+make another unit's report fail by listing its codes."""
+
+from __future__ import annotations
+
+from ecostat.check.types import CheckedTable
+from ecostat.contract.registry import CITY, code_register
+
+
+def check_code_register(table: CheckedTable, submitter: str | None) -> None:
+    """Add ``AUTH_CODE`` and ``CODE_UNREGISTERED`` findings to a checked table of ``submitter``'s."""
+    form, frame = table.form, table.frame
+    code = form.owned_code if form is not None else None
+    if form is None or code is None or form.code_register is None or frame is None or code not in table.columns:
+        return
+    register = code_register(form.code_register)
+    for row, unit, year, value in zip(frame.index.tolist(), frame["unit_code"].tolist(), frame["year"].tolist(),
+                                      frame[code].tolist(), strict=True):
+        if not isinstance(value, str) or not value.strip() or not isinstance(year, int):
+            continue  # no code or no period: their own findings say so
+        owner = register.owner(value, year)
+        if owner is None:
+            table.add("CODE_UNREGISTERED", int(row), code, value=table.written(int(row), code), year=year)
+        elif isinstance(unit, str) and owner != unit and submitter != CITY:
+            table.add("AUTH_CODE", int(row), code, value=table.written(int(row), code), year=year, owner=owner,
+                      unit=unit)
