@@ -1,6 +1,8 @@
-"""The readers, checks, load and feedback give exactly what the code before issue 13's rework gave
-(``tests/fixtures/reference.json.gz``, made by ``tools/make_reference.py`` with that commit's code), on
-the shipped samples and on a generated load full of bad cells."""
+"""The readers, checks, load and feedback give exactly the stored reference (``tests/fixtures/reference.json.gz``)
+on the shipped samples and on a generated load full of bad cells: first made by ``tools/make_reference.py``
+with the code before the reader and check rework, then carried forward only where the contract changed
+(v3: the register's CODE_UNREGISTERED warnings, the plausible-range warnings needing an explanation and
+``annual_figures.inputs_approved``; see tests/fixtures/README.md)."""
 
 from __future__ import annotations
 

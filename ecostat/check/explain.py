@@ -139,8 +139,8 @@ def _against_history(con: duckdb.DuckDBPyConnection, table: CheckedTable, limits
         by_key[(rec["unit_code"], *(rec[k] for k in form.key))][int(rec["year"])] = rec
     frame = table.frame
     for i, row in enumerate(frame.index.tolist()):
-        if not _na(frame.at[row, "month"]) or _na(frame.at[row, "unit_code"]):
-            continue
+        if not _na(frame.at[row, "month"]) or _na(frame.at[row, "unit_code"]) or _na(frame.at[row, "year"]):
+            continue  # monthly rows are year to date; a row without unit or year has its own error
         year, ident = int(frame.at[row, "year"]), (frame.at[row, "unit_code"], *keys[i])
         years = by_key.get(ident, {})
         dec = december.get((year, *ident))
