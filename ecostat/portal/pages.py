@@ -18,6 +18,7 @@ from ecostat.contract.forms import FORMS
 from ecostat.contract.normalize import Period
 from ecostat.portal import actions, reports, security
 from ecostat.portal.accounts import ROLE_LABELS
+from ecostat.portal.figures import figures as published_figures
 from ecostat.portal.security import Session
 from ecostat.portal.web import address, current, portal, read_upload, require, require_csrf, set_session_cookie
 
@@ -235,7 +236,7 @@ def figures(request: Request, year: int | None = None) -> Response:
     with p.db() as con:
         sess = require(current(request, con))
     shown = year or dt.date.today().year - 2
-    rows = reports.figures(p.warehouse, shown)
+    rows = published_figures(p.warehouse, shown)
     return render("figures.html", sess, year=shown, rows=rows)
 
 

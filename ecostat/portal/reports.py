@@ -1,11 +1,10 @@
-"""What the portal reads of the published warehouse (read-only, opened per request so each request sees the
-latest published version) and of the archive's journal: submissions with their states and findings, the
-obligations due, and the published figures."""
+"""What the portal reads of the published warehouse (read-only, each request the latest published version) and
+of the archive's journal: submissions with their states, findings, warnings to explain and review states, and the
+obligations due."""
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import os
 import threading
@@ -25,7 +24,6 @@ from ecostat.intake.archive import Receipt
 from ecostat.intake.decisions import read_decisions
 from ecostat.portal.accounts import Account
 from ecostat.publish.feedback import feedback_paths
-from ecostat.store.figures import annual_figures
 from ecostat.store.warehouse import connect
 
 STATE_LABELS = {"received": "已接收，待处理 received", "accepted": "已接收入库 accepted", "rejected": "退回 rejected",
@@ -146,7 +144,6 @@ def finding_id(submission_id: int, rule_id: str, sheet: str | None, row: object,
 
 _opened: dict[Path, tuple[tuple[int, int], duckdb.DuckDBPyConnection]] = {}
 _opening = threading.Lock()
-_computing = threading.Lock()
 
 
 def _published(warehouse: Path) -> duckdb.DuckDBPyConnection | None:
@@ -188,15 +185,6 @@ def warehouse_reader(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection | No
         yield cursor
     finally:
         cursor.close()
-
-
-@functools.lru_cache(maxsize=16)
-def _figures(warehouse: Path, version: tuple[int, int], year: int) -> list[dict[str, object]]:
-    with warehouse_reader(warehouse) as con:
-        if con is None:
-            return []
-        frame = annual_figures(con, year)
-    return [{k: (None if v != v else v) for k, v in rec.items()} for rec in frame.to_dict("records")]
 
 
 def visible_receipts(raw: Path, account: Account) -> list[Receipt]:
@@ -291,13 +279,3 @@ def obligations(raw: Path, unit: str | None) -> list[tuple[str, str, dt.date]]:
     except Exception:  # the settings' errors are the operator's, shown by the runs
         return []
     return [(d.form, d.period, d.due) for d in deadlines if unit is None or unit in units_required(d.form)]
-
-
-def figures(warehouse: Path, year: int) -> list[dict[str, object]]:
-    """The city's published annual figures of a year (computed once per published version)."""
-    try:
-        st = warehouse.stat()
-    except FileNotFoundError:
-        return []
-    with _computing:  # one request computes a new version's figures; the others wait for it, not compute too
-        return _figures(warehouse, (st.st_ino, st.st_mtime_ns), year)

@@ -4,6 +4,7 @@ checking never slows the pages. Runs asked for while one is going are folded int
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -11,6 +12,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 WAIT_SECONDS = 300.0  # how long a run started by the portal waits for another writer
+NICE = 10  # the run's CPU priority below the portal's pages and checks
 
 
 def run_ingest(raw: Path, warehouse: Path) -> None:
@@ -56,4 +58,5 @@ class Runner:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
+    os.nice(NICE)  # a background run yields the processors to the people using the portal
     run_ingest(Path(sys.argv[1]), Path(sys.argv[2]))
