@@ -17,6 +17,7 @@ Version = tuple[int, int]
 _lock = threading.Lock()
 _done: dict[Key, tuple[Version, Rows]] = {}
 _computing: set[Key] = set()
+_first = threading.Lock()
 
 
 def _compute(warehouse: Path, year: int) -> Rows:
@@ -50,10 +51,14 @@ def figures(warehouse: Path, year: int) -> Rows:
         if start:
             _computing.add(key)
     if known is None:
-        rows = _compute(warehouse, year)
-        with _lock:
-            _done[key] = (version, rows)
-        return rows
+        with _first:  # the very first request computes them; the others wait for its result
+            with _lock:
+                known = _done.get(key)
+            if known is None:
+                known = (version, _compute(warehouse, year))
+                with _lock:
+                    _done[key] = known
+        return known[1]
     if start:
         threading.Thread(target=_refresh, args=(key, version), daemon=True).start()
     return known[1]
