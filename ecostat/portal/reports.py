@@ -187,10 +187,27 @@ def warehouse_reader(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection | No
         cursor.close()
 
 
+_journal: dict[Path, tuple[tuple[int, int], list[Receipt]]] = {}
+
+
+def _receipts(raw: Path) -> list[Receipt]:
+    """The archive's receipts, read again only when its journal has grown (it is only ever appended to)."""
+    manifest = raw / "archive" / "manifest.jsonl"
+    try:
+        st = manifest.stat()
+    except FileNotFoundError:
+        return []
+    known = _journal.get(manifest)
+    if known is None or known[0] != (st.st_size, st.st_mtime_ns):
+        known = ((st.st_size, st.st_mtime_ns), archive.receipts(raw / "archive"))
+        _journal[manifest] = known
+    return known[1]
+
+
 def visible_receipts(raw: Path, account: Account) -> list[Receipt]:
     """The receipts of the files this account may see (a unit: its own unit's; a reviewer: all), newest first;
     only files (a link or a special file in the inbox has no submitter to show it to but a reviewer)."""
-    return [r for r in reversed(archive.receipts(raw / "archive")) if account.sees(r.submitter)]
+    return [r for r in reversed(_receipts(raw)) if account.sees(r.submitter)]
 
 
 def submissions(con: duckdb.DuckDBPyConnection | None, receipts: list[Receipt], names: dict[str, tuple[str, str]],
