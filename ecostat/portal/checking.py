@@ -9,6 +9,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ecostat.check.files import check_across_periods, check_file
 from ecostat.check.types import CheckedTable
 from ecostat.common.display import printable
 from ecostat.contract.catalogue import Finding
@@ -16,7 +17,6 @@ from ecostat.intake.archive import Receipt
 from ecostat.publish.feedback import build_workbook, reports_from_check
 from ecostat.read.sheetxml import column_index
 from ecostat.read.types import RawTable
-from ecostat.run.ingest import check_across_periods, check_file
 from ecostat.store.warehouse import connect
 
 SUFFIXES = (".xlsx", ".xls", ".csv", ".json", ".parquet")

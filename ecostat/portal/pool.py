@@ -16,7 +16,7 @@ _pool: ProcessPoolExecutor | None = None
 
 def _warm() -> None:
     """Import the checking stack in a worker before the first upload needs it."""
-    import ecostat.run.ingest  # noqa: F401
+    import ecostat.check.files  # noqa: F401
 
 
 def start() -> ProcessPoolExecutor:
