@@ -9,7 +9,7 @@ import json
 import re
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,11 +61,18 @@ class Browser:
         while not any(e.get("method") == method for e in self._events):
             self._events.append(json.loads(self._ws.recv(timeout=max(0.1, deadline - time.monotonic()))))
 
-    def visit(self, page: Path, screenshot: Path | None = None) -> Visit:
-        """Open ``page``; record what it requested and what went wrong; screenshot the whole page."""
+    def visit(self, page: Path | str, screenshot: Path | None = None) -> Visit:
+        """Open ``page`` (a file, or a URL); record what it requested and what went wrong; screenshot the whole
+        page."""
+        url = page if isinstance(page, str) else page.resolve().as_uri()
+        return self.act(lambda: self.call("Page.navigate", url=url), screenshot)
+
+    def act(self, action: Callable[[], object], screenshot: Path | None = None) -> Visit:
+        """Do something that loads a page (navigate, submit a form, click a link), wait for the load, and
+        record the page as :meth:`visit` does."""
         self._events.clear()
         self.call("Emulation.setDeviceMetricsOverride", width=WIDTH, height=900, deviceScaleFactor=1, mobile=False)
-        self.call("Page.navigate", url=page.resolve().as_uri())
+        action()
         self._wait_for("Page.loadEventFired")
         self.call("Runtime.evaluate", expression="1")  # flush events raised during load
         visit = Visit()

@@ -19,11 +19,12 @@ import argparse
 import sys
 from importlib import metadata
 
-from ecostat.cli import check, demo, figures, ingest, operations, review
+from ecostat.cli import accounts, check, demo, figures, ingest, operations, portal, review
 from ecostat.cli.shared import NoWarehouse, Usage
 from ecostat.common.environment import SettingsError
 
-GROUPS = (demo, ingest, figures, review, check, operations)  # the order of the commands in ``ecostat --help``
+# the order of the commands in ``ecostat --help``
+GROUPS = (demo, ingest, figures, review, check, operations, portal, accounts)
 
 
 def parser() -> argparse.ArgumentParser:

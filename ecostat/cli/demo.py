@@ -20,6 +20,7 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--dir", type=Path, default=Path("demo"), help="the demo workspace (default ./demo; recreated)")
     p.add_argument("--year", type=int, default=2024, help="the year whose figures are printed (default 2024)")
     p.add_argument("--no-prefect", action="store_true", help="run the steps without Prefect (faster, no audit)")
+    p.add_argument("--portal", action="store_true", help="also make portal accounts (passwords printed once)")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -49,4 +50,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"演示工作区 demo workspace: {home}（示例报表 samples: {samples}）")
     run_ingest(home / "raw", warehouse, prefect=not args.no_prefect)
     print()
-    return cmd_figures(argparse.Namespace(warehouse=warehouse, year=args.year, scope=CITY, format="table"))
+    shown = cmd_figures(argparse.Namespace(warehouse=warehouse, year=args.year, scope=CITY, format="table"))
+    if args.portal:
+        from ecostat.cli.portal import demo_accounts
+
+        demo_accounts(warehouse)
+    return shown

@@ -42,6 +42,7 @@ class Receipt:
     name_exact: bool = True  # False when ``file`` had to escape or shorten the name
     inode: int | None = None  # the inbox entry's inode and change time (ns) when it was listed
     changed_ns: int | None = None
+    account: str | None = None  # the portal account that submitted the file; None (and not journaled) for a drop
 
     @property
     def drop(self) -> tuple[object, ...]:
@@ -51,7 +52,8 @@ class Receipt:
 
     def as_json(self) -> str:
         """The journal line."""
-        return json.dumps({**self.__dict__, "modified_at": self.modified_at.isoformat(),
+        fields = {k: v for k, v in self.__dict__.items() if k != "account" or v is not None}
+        return json.dumps({**fields, "modified_at": self.modified_at.isoformat(),
                            "received_at": self.received_at.isoformat()}, ensure_ascii=False)
 
     @classmethod

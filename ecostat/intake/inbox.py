@@ -22,13 +22,14 @@ import os
 import re
 import stat
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from ecostat.common import environment
 from ecostat.common.display import decode_name
-from ecostat.common.durable import open_folder
+from ecostat.common.durable import flock, open_folder
 from ecostat.common.faults import fault_point
 from ecostat.contract.registry import registry
 from ecostat.intake import archive
@@ -43,6 +44,7 @@ IGNORED_PREFIXES = (b"~$", b".~lock.", b".pureftpd-upload.")
 IGNORED_SUFFIXES = (b".tmp", b".part", b".partial", b".crdownload", b".download", b".filepart", b".swp")
 RSYNC_TEMP = re.compile(rb"\..+\.[A-Za-z0-9]{6}")
 QUARANTINE = "quarantine"
+INTAKE_LOCK = ".intake.lock"  # under raw/, beside the inbox
 OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 # Called between listing the inbox and reading a file (tests use it to swap a file for a link).
@@ -117,9 +119,10 @@ def fair_order(found: list[InboxFile]) -> list[InboxFile]:
     return [q[k] for k in range(rounds) for q in queues.values() if k < len(q)]
 
 
-def _receipt(item: InboxFile, sha: str, size: int, kind: str) -> Receipt:
+def _receipt(item: InboxFile, sha: str, size: int, kind: str, account: str | None = None) -> Receipt:
     return Receipt(uuid.uuid4().hex, sha, item.file, item.submitter, size, item.modified_at,
-                   dt.datetime.now(dt.UTC), kind, item.name_bytes, item.name_exact, item.inode, item.changed_ns)
+                   dt.datetime.now(dt.UTC), kind, item.name_bytes, item.name_exact, item.inode, item.changed_ns,
+                   account)
 
 
 def _record(raw: Path, item: InboxFile, kind: str, description: dict[str, object]) -> Receipt:
@@ -151,12 +154,14 @@ def _same(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_dev, a.st_ino, a.st_size, a.st_mtime_ns) == (b.st_dev, b.st_ino, b.st_size, b.st_mtime_ns)
 
 
-def receive(raw: Path, item: InboxFile, journaled: set[tuple[object, ...]]) -> Receipt | None:
+def receive(raw: Path, item: InboxFile, journaled: set[tuple[object, ...]],
+            account: str | None = None) -> Receipt | None:
     """Archive one inbox entry and journal its receipt, durably; only then take it out of the inbox.
     Returns None when the entry vanished or changed meanwhile (it is left for the next run).
 
     ``journaled`` holds the drops already in the journal: an entry whose receipt was journaled by a run
-    killed before it left the inbox is not journaled twice.
+    killed before it left the inbox is not journaled twice. ``account``: the portal account that put the
+    entry there, recorded in its receipt.
     """
     before_read(item)
     try:
@@ -165,13 +170,13 @@ def receive(raw: Path, item: InboxFile, journaled: set[tuple[object, ...]]) -> R
         log.warning("inbox folder of %s changed during intake (%s); left for the next run", item.file, exc.strerror)
         return None
     try:
-        return _receive_at(raw, folder, item.parts[-1], item, journaled)
+        return _receive_at(raw, folder, item.parts[-1], item, journaled, account)
     finally:
         os.close(folder)
 
 
 def _receive_at(raw: Path, folder: int, name: bytes, item: InboxFile,
-                journaled: set[tuple[object, ...]]) -> Receipt | None:
+                journaled: set[tuple[object, ...]], account: str | None = None) -> Receipt | None:
     try:
         fd = os.open(name, OPEN_FLAGS, dir_fd=folder)
     except FileNotFoundError:
@@ -199,7 +204,7 @@ def _receive_at(raw: Path, folder: int, name: bytes, item: InboxFile,
         log.warning("%s changed during intake; left for the next run", item.file)
         return None
     fault_point("archived")
-    receipt = _journal(raw, _receipt(item, sha, size, "file"), journaled)
+    receipt = _journal(raw, _receipt(item, sha, size, "file", account), journaled)
     if _same(os.stat(name, dir_fd=folder, follow_symlinks=False), st):
         os.unlink(name, dir_fd=folder)
     return receipt
@@ -240,11 +245,26 @@ def _journal(raw: Path, receipt: Receipt, journaled: set[tuple[object, ...]]) ->
     return receipt
 
 
+@contextmanager
+def intake_lock(raw: Path) -> Iterator[None]:
+    """Held while entries are taken out of the inbox (short: no checking), so that a run and the portal,
+    which receives its own uploads at once, never receive the same entry twice."""
+    with open(raw / INTAKE_LOCK, "a+", encoding="utf-8") as lock:
+        if not flock(lock, 600.0):
+            raise OSError(f"{raw / INTAKE_LOCK} held for 10 minutes")
+        yield
+
+
 def receive_inbox(raw: Path) -> int:
     """Receive every entry of the inbox; returns how many were received (none if there is no inbox)."""
     inbox = raw / "inbox"
     if not inbox.is_dir():
         return 0
+    with intake_lock(raw):
+        return _receive_all(raw, inbox)
+
+
+def _receive_all(raw: Path, inbox: Path) -> int:
     journaled = {r.drop for r in archive.receipts(raw / "archive")}
     received = 0
     for item in discover(inbox):
