@@ -144,3 +144,22 @@ def test_a_worker_runs_the_deployment_from_a_postgres_backed_server(stack: Stack
     assert served == from_lake == [("air.pm25_mean", None, 32.0), ("outfall.required", None, 1072.0),
                                    ("petition.assigned", "central_r3b2", 791.0),
                                    ("petition.assigned", "historic", 3329.0)]
+
+
+def test_the_portal_starts_its_runs_on_the_deployment_when_one_is_configured(stack: Stack, tmp_path):
+    """The portal's background run (``python -m ecostat.portal.runner``) with ``ECOSTAT_DEPLOYMENT`` set: a flow
+    run of the deployment, done by the worker, loads the new file; no plain run in the portal's process."""
+    with duckdb.connect(str(stack.warehouse), read_only=True) as con:
+        before = con.execute("SELECT count(*) FROM submission_log").fetchone()
+    extra = stack.raw / "inbox" / "360102" / "补报.csv"
+    extra.parent.mkdir(parents=True, exist_ok=True)
+    extra.write_text("区县代码,报告期,所属水体,需整治排口数,已完成整治数\n360102,2025,赣江,70,66\n", encoding="utf-8")
+    env = prefect_env(tmp_path / "prefect", PREFECT_API_URL=stack.api, ECOSTAT_DEPLOYMENT="ingest/ecostat-ingest")
+    done = subprocess.run([sys.executable, "-m", "ecostat.portal.runner", str(stack.raw), str(stack.warehouse)],
+                          env=env, capture_output=True, text=True, timeout=400, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert _psql(stack.pg_port, "SELECT count(*) FROM flow_run WHERE state_type = 'COMPLETED'") == "2"
+    with duckdb.connect(str(stack.warehouse), read_only=True) as con:
+        after = con.execute("SELECT count(*) FROM submission_log").fetchone()
+        loaded = con.execute("SELECT status FROM submission_log WHERE file = '360102/补报.csv'").fetchall()
+    assert after[0] == before[0] + 1 and loaded == [("accepted",)]  # type: ignore[index]

@@ -40,6 +40,7 @@ class Environment(BaseModel):
     registry_dir: str | None = None  # another folder of registry CSVs (read by ecostat.contract.registry at import)
     workers: int | None = Field(default=None, ge=1)  # `ecostat ingest --workers`' default (ecostat.run.parallel)
     dask_address: str | None = None  # an existing Dask scheduler that checks the files (ecostat.run.parallel)
+    deployment: str | None = None  # `ingest/<name>`: the portal starts its runs on it (ecostat.run.deployment)
 
 
 class SettingsError(ValueError):

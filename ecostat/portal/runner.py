@@ -16,7 +16,19 @@ NICE = 10  # the run's CPU priority below the portal's pages and checks
 
 
 def run_ingest(raw: Path, warehouse: Path) -> None:
-    """One ingest run without Prefect (the one line to change when the run's entry point moves)."""
+    """One ingest run: a flow run of the Prefect deployment ``ECOSTAT_DEPLOYMENT`` (``ingest/<name>``, on the
+    server of ``PREFECT_API_URL``) when one is configured, its worker doing the work; else a plain run here,
+    under the usual write lock."""
+    from ecostat.common.environment import environment
+
+    name = environment().deployment
+    if name:
+        from ecostat.run.deployment import run_and_wait
+
+        state = run_and_wait(name, WAIT_SECONDS)
+        if state != "Completed":
+            raise RuntimeError(f"the flow run of deployment {name} ended {state}")
+        return
     from ecostat.run.ingest import run_plain
 
     run_plain(raw, warehouse, WAIT_SECONDS)

@@ -50,3 +50,21 @@ def deploy(raw: Path, warehouse: Path, *, pool: str, name: str, cron: str) -> UU
         name=name, work_pool_name=pool, cron=cron, build=False, push=False, concurrency_limit=1,
         parameters={"raw": str(raw), "warehouse": str(warehouse)},
         job_variables={"env": dict(environment.DEFAULTS)}, print_next_steps=False))
+
+
+def run_and_wait(name: str, timeout: float, api: str | None = None) -> str:
+    """Start a flow run of the deployment ``name`` (``ingest/<deployment>``) on the Prefect server (``api``, else
+    ``PREFECT_API_URL``) and wait up to ``timeout`` seconds for a worker to finish it; its final state's name
+    (``Completed``, ``Failed`` …), or the state it was in when the time ran out."""
+    import time
+
+    from prefect.client.orchestration import SyncPrefectClient, get_client
+
+    with (SyncPrefectClient(api=api) if api else get_client(sync_client=True)) as client:
+        deployment = client.read_deployment_by_name(name)
+        run = client.create_flow_run_from_deployment(deployment.id)
+        deadline = time.monotonic() + timeout
+        while (run.state is None or not run.state.is_final()) and time.monotonic() < deadline:
+            time.sleep(2)
+            run = client.read_flow_run(run.id)
+    return str(run.state.name) if run.state else "Scheduled"
