@@ -260,11 +260,11 @@ def _note_unapproved(frame) -> None:  # type: ignore[no-untyped-def]
 
 
 def _print_table(frame) -> None:  # type: ignore[no-untyped-def]
-    rows = [("指标 figure", "维度", "数值 value", "单位", "上年 previous", "变化 change", "", "")]
+    rows = [("指标 figure", "维度", "数值 value", "单位", "上年 previous", "变化 change", "")]
     for r in frame.itertuples(index=False):
         mark = "*" if getattr(r, "inputs_approved", None) is False else ""  # rests on unapproved reports
-        rows.append((f"{r.name_zh} {r.figure}", r.dimension_zh, r.value, r.unit, r.previous_value,
-                     r.change, r.change_unit if r.change else "", mark))
+        rows.append((f"{r.name_zh} {r.figure}{mark}", r.dimension_zh, r.value, r.unit, r.previous_value,
+                     r.change, r.change_unit if r.change else ""))
     widths = [max(_width(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(str(c) + " " * (w - _width(str(c))) for c, w in zip(row, widths, strict=True)).rstrip())

@@ -76,14 +76,20 @@ DATASETS = {
     "meta_audit_results": Dataset(None, "audited_at, audit_id"),
     "meta_certified_figures": Dataset(None, "year, version, scope, figure, dimension"),
     "meta_certification_audit": Dataset(None, "acted_at"),
+    "meta_review_warnings": Dataset("received_year", "submission_id, finding_key", RECEIVED_YEAR, OF_SUBMISSION),
+    "meta_review_decisions": Dataset(None, "position"),
+    "meta_certified_pending": Dataset(None, "year, version, unit_code, form, period"),
 }
 VIEWS = frozenset({"annual_figures"})  # written for readers; a rebuilt warehouse recomputes them
-# Written by every connect(create=True) for the code at hand: the figure catalogue and the units (from
-# schemas/) and the schema version (the lake's manifest records the version it was written at).
-NOT_EXPORTED = frozenset({"meta_figure_catalogue", "meta_units", "meta_schema_version"})
+# Written by every connect(create=True) for the code at hand: the figure catalogue, the units and obligations
+# (from schemas/), the due dates (from the settings) and the schema version (the lake's manifest records the version it was written at).
+NOT_EXPORTED = frozenset({"meta_figure_catalogue", "meta_units", "meta_schema_version", "meta_obligations",
+                          "meta_deadlines"})
 FILE_MODE, DIR_MODE = 0o640, 0o750  # as the warehouse file: the lake holds the same (personal) data
-# What changes the record: a new submission or a certification act (a run with nothing new does not)
+# What changes the record: a new submission, a review decision or a certification act (a run with nothing
+# new does not)
 FINGERPRINT = """SELECT (SELECT coalesce(max(submission_id), 0) FROM submission_log),
+                        (SELECT count(*) FROM meta_review_decisions),
                         (SELECT count(*) FROM meta_certification_audit)"""
 
 
@@ -99,8 +105,8 @@ def lake_dir(warehouse: Path) -> Path:
 
 def fingerprint(con: duckdb.DuckDBPyConnection) -> list[int]:
     """What identifies the state of the record (see ``FINGERPRINT``)."""
-    ((submissions, certifications),) = con.execute(FINGERPRINT).fetchall()
-    return [int(submissions), int(certifications)]
+    (row,) = con.execute(FINGERPRINT).fetchall()
+    return [int(v) for v in row]
 
 
 def write(con: duckdb.DuckDBPyConnection, target: Path, source: str) -> dict[str, object]:
