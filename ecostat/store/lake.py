@@ -82,7 +82,8 @@ DATASETS = {
 }
 VIEWS = frozenset({"annual_figures"})  # written for readers; a rebuilt warehouse recomputes them
 # Written by every connect(create=True) for the code at hand: the figure catalogue, the units and obligations
-# (from schemas/), the due dates (from the settings) and the schema version (the lake's manifest records the version it was written at).
+# (from schemas/), the due dates (from the settings) and the schema version (the lake's manifest records the
+# version it was written at).
 NOT_EXPORTED = frozenset({"meta_figure_catalogue", "meta_units", "meta_schema_version", "meta_obligations",
                           "meta_deadlines"})
 FILE_MODE, DIR_MODE = 0o640, 0o750  # as the warehouse file: the lake holds the same (personal) data
