@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from ecostat.common import budget
 from ecostat.read.limits import check_size, check_unpacked
-from ecostat.read.types import ColumnRows, RawTable, ReadError, Row, Rows, object_array
+from ecostat.read.types import ColumnRows, RawTable, ReadError, Row, Rows
 
 UNICODE_TEXT = "Excel“Unicode 文本”导出（UTF-16，制表符分隔）/ Excel 'Unicode Text' export (UTF-16, tab-separated)"
 CHUNK = 1 << 22  # bytes decoded at a time when transcoding or checking a csv's encoding
@@ -152,7 +152,7 @@ def _plain_csv_rows(data: bytes, start: int, width: int) -> Rows | None:
     distinct, codes = [], []
     for _ in range(width):  # each Arrow column freed once it is read
         coded = arrow_columns.pop(0).combine_chunks().dictionary_encode()
-        distinct.append(object_array(coded.dictionary.to_pylist()))  # each distinct text once
+        distinct.append(coded.dictionary)  # each distinct text once, as Arrow holds it
         codes.append(coded.indices.to_numpy())
         del coded
     pa.default_memory_pool().release_unused()
