@@ -17,8 +17,8 @@ from ecostat.check.layout import Layout, header_keys, header_text, is_ignored_he
 from ecostat.check.recognise import field_for, header_row_index, recognise
 from ecostat.check.rules import run_schema
 from ecostat.check.types import CheckedTable, Column
-from ecostat.common import budget
-from ecostat.contract.formspec import NUMERIC, PERIOD, UNIT_CODE, UNIT_NAME, Form
+from ecostat.common import budget, memory
+from ecostat.contract.formspec import NUMERIC, PERIOD, TEXT, TEXT_DTYPE, UNIT_CODE, UNIT_NAME, Form
 from ecostat.contract.normalize import column_letter, header_key, is_missing, text_key
 from ecostat.contract.registry import CITY, header_units, may_submit, registry
 from ecostat.read.sheetxml import column_index
@@ -58,8 +58,13 @@ def check_table(raw: RawTable, submitter: str | None, *, today: dt.date | None =
     if out.errors:
         return out
     _read_rows(out, form, layout.body, submitter, today)
+    big = len(raw.rows) >= memory.BIG_ROWS
+    if big:
+        memory.release()  # what reading the cells freed, before the rules add their own
     if out.frame is not None and not out.frame.empty:
         run_schema(out, form)
+        if big:
+            memory.release()
     return out
 
 
@@ -163,8 +168,9 @@ def _read_rows(out: CheckedTable, form: Form, rows: Rows, submitter: str | None,
         return
     n = len(data)
     index = pd.Index(reader.rows)
-    frame = {f.code: pd.Series(columns.get(f.code, [None] * n), index=index,
-                               dtype="float64" if f.kind in NUMERIC else object) for f in form.fields}
+    frame = {f.code: pd.Series(columns.pop(f.code, [None] * n), index=index,  # each list let go once in the frame
+                               dtype="float64" if f.kind in NUMERIC else TEXT_DTYPE if f.kind == TEXT else object)
+             for f in form.fields}
     about = {p: (p.label, p.year, p.month, p.days) for p in set(periods) if p is not None}  # once per period
     parts = [about.get(p, (None, None, None, None)) if p is not None else (None, None, None, None) for p in periods]
     frame["unit_code"] = pd.Series(units, index=index)

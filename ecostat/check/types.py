@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ecostat.check.layout import FooterPair
+from ecostat.common import memory
 from ecostat.contract.catalogue import Finding, SeverityCounts, finding, format_number
 from ecostat.contract.formspec import Form
 from ecostat.contract.normalize import column_letter, shown
@@ -59,6 +60,7 @@ class CheckedTable(SeverityCounts):
             return
         marked = {f.row for f in self.findings if f.row is not None}
         self.raw = self.raw.keeping(_HeadOr(marked))
+        memory.release()
 
     def add(self, rule_id: str, row: int | None, code: str | None = None, *, index: int | None = None,
             header: str | None = None, value: object = None, **params: Any) -> Finding:

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from ecostat.common import budget
+from ecostat.common import budget, memory
 from ecostat.read.limits import check_size, check_unpacked
 from ecostat.read.types import ColumnRows, RawTable, ReadError, Row, Rows
 
@@ -155,7 +155,7 @@ def _plain_csv_rows(data: bytes, start: int, width: int) -> Rows | None:
         distinct.append(coded.dictionary)  # each distinct text once, as Arrow holds it
         codes.append(coded.indices.to_numpy())
         del coded
-    pa.default_memory_pool().release_unused()
+    memory.release()
     budget.check()
     return ColumnRows(distinct, codes)
 
