@@ -33,7 +33,7 @@ def schema_passes(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> bool:
                 return False
             continue
         series = frame[name]
-        if str(series.dtype) != str(col.dtype):
+        if series.dtype != col.dtype.type:
             return False
         missing = series.isna().to_numpy()
         if not col.nullable and missing.any():

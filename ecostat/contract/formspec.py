@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -15,8 +16,9 @@ from ecostat.contract.registry import quantity_unit, registry, tp_implied_class
 
 # Kinds of field: how a cell is parsed, and the warehouse column type each is stored as.
 NUMBER, INTEGER, PERCENT, REGISTRY, TEXT, YESNO = "number", "integer", "percent", "registry", "text", "yesno"
-# free text in the checked frame: Arrow strings (a big table's distinct texts cost no Python object each)
-TEXT_DTYPE = "string[pyarrow]"
+# free text in the checked frame: Arrow strings, missing as NaN (pandas' ``str``; pandera's "string[pyarrow]"),
+# so that a big table's texts cost no Python object each
+TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
 SQL_TYPES = {INTEGER: "BIGINT", NUMBER: "DOUBLE", PERCENT: "DOUBLE", REGISTRY: "VARCHAR", TEXT: "VARCHAR",
              YESNO: "BOOLEAN"}
 NUMERIC = (INTEGER, NUMBER, PERCENT)
