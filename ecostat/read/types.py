@@ -20,6 +20,7 @@ import pyarrow as pa
 from ecostat.contract.catalogue import Finding
 
 Row = tuple[int, list[object]]  # (row number, cells)
+TEXT_BLOCK = 65_536  # distinct cells made Python objects at a time by :meth:`ColumnRows.mapped_text`
 TEXT_TYPES = frozenset({str, type(None)})
 
 
@@ -101,7 +102,7 @@ class Rows(Sequence[Row]):
 
     __hash__ = None  # type: ignore[assignment]
 
-    def take(self, ks: list[int]) -> Rows:
+    def take(self, ks: list[int] | np.ndarray) -> Rows:
         """The rows at positions ``ks`` (ascending) of these rows."""
         raise NotImplementedError
 
@@ -129,6 +130,10 @@ class Rows(Sequence[Row]):
     def mapped_array(self, j: int, fn: Callable[[object], Any], dtype: type) -> np.ndarray:
         """:meth:`mapped` as a numpy array of ``dtype``."""
         return object_array(self.mapped(j, fn), dtype)
+
+    def mapped_text(self, j: int, fn: Callable[[object], str | None]) -> pa.Array:
+        """:meth:`mapped` of a function giving text or None, as an Arrow string array."""
+        return pa.array(self.mapped(j, fn), pa.string())
 
     def any_cell(self, test: Callable[[object], bool]) -> np.ndarray:
         """Per row, whether any of its cells passes ``test`` (a numpy array of bools)."""
@@ -171,7 +176,7 @@ class _ListedRows(Rows):
     def __repr__(self) -> str:
         return repr(self.rows)
 
-    def take(self, ks: list[int]) -> Rows:
+    def take(self, ks: list[int] | np.ndarray) -> Rows:
         return self if len(ks) == len(self.rows) else _ListedRows([self.rows[k] for k in ks])
 
     @property
@@ -238,7 +243,7 @@ class ColumnRows(Rows):
     def __repr__(self) -> str:
         return f"Rows({len(self)} rows × {len(self.codes)} columns)"
 
-    def take(self, ks: list[int]) -> Rows:
+    def take(self, ks: list[int] | np.ndarray) -> Rows:
         if len(ks) == len(self.at):
             return self
         return ColumnRows(self.distinct, self.codes, np.asarray(self.at)[np.asarray(ks, dtype=np.int64)])
@@ -287,6 +292,18 @@ class ColumnRows(Rows):
         for k, v in enumerate(distinct.to_pylist() if isinstance(distinct, pa.Array) else distinct):
             out[k] = fn(v)
         return out[self._codes(j)]
+
+    def mapped_text(self, j: int, fn: Callable[[object], str | None]) -> pa.Array:
+        if j >= len(self.codes):
+            return pa.array([fn(None)] * len(self.at), pa.string())
+        distinct = self.distinct[j]
+        parts = []  # a block of distinct cells at a time: no Python object for each of a big column's texts
+        for at in range(0, len(distinct), TEXT_BLOCK):
+            block = distinct[at:at + TEXT_BLOCK]
+            parts.append(pa.array([fn(v) for v in (block.to_pylist() if isinstance(block, pa.Array) else block)],
+                                  pa.string()))
+        texts = pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+        return texts.take(pa.array(self._codes(j)))
 
     def any_cell(self, test: Callable[[object], bool]) -> np.ndarray:
         found = np.zeros(len(self.at), dtype=bool)
