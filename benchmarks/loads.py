@@ -78,6 +78,7 @@ class Load:
     root: Path
     many: Path          # holds <unit>/<file>, to be copied into raw/inbox
     big: Path           # holds 360100/<big csv>
+    office: Path        # holds 360100/<the big csv's rows as Excel on Windows saves them: GBK, CRLF, units>
     validate_xlsx: Path
     registries: Path
     units: list[str]
@@ -243,7 +244,7 @@ def generate(root: Path, scale: Scale, seed: int = 13) -> Load:
     codes = [c for c, _ in districts]
     units = [CITY, *codes]
     values = Values(seed, codes, scale.years)
-    load = Load(root, root / "many", root / "big", root / "validate.xlsx",
+    load = Load(root, root / "many", root / "big", root / "office", root / "validate.xlsx",
                 write_registries(root / "registries", districts), units)
     count = 0
     for year in scale.years:
@@ -281,6 +282,8 @@ def generate(root: Path, scale: Scale, seed: int = 13) -> Load:
     load.csv_rows = scale.csv_rows
     write_big_csv(load.big / CITY / f"南昌市{scale.years[-1]}年断面水质监测明细.csv", scale.csv_rows,
                   codes, scale.years[-1], random.Random(seed + 1))
+    write_office_csv(load.office / CITY / f"南昌市{scale.years[-1]}年断面水质监测明细（Excel另存）.csv", scale.csv_rows,
+                     codes, scale.years[-1], random.Random(seed + 1))
     write_validate_xlsx(load.validate_xlsx, codes, scale.years[-1], random.Random(seed + 2))
     return load
 
@@ -319,6 +322,18 @@ def write_big_csv(path: Path, n: int, units: list[str], year: int, rnd: random.R
     with open(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(header("water_sections"))
+        for r in section_rows(n, units, rnd):
+            w.writerow([r[0], str(year), *r[1:]])
+
+
+def write_office_csv(path: Path, n: int, units: list[str], year: int, rnd: random.Random) -> None:
+    """The rows :func:`write_big_csv` writes with the same ``rnd``, as Excel on a Chinese Windows saves a csv:
+    GBK, CRLF line ends, the unit in the header cell (``总磷（mg/L）``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    head = [f"{h}（mg/L）" if h == "总磷" else h for h in header("water_sections")]
+    with open(path, "w", encoding="gbk", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\r\n")
+        w.writerow(head)
         for r in section_rows(n, units, rnd):
             w.writerow([r[0], str(year), *r[1:]])
 

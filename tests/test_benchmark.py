@@ -29,7 +29,7 @@ def test_small_scale_runs_every_measure(tmp_path: Path):
     assert all(v["peak_rss_mb"] > 0 for v in results["measures"].values())
     assert {g["measure"] for g in results["goals"]} == {"ingest_no_prefect", "openpyxl_floor", "ingest_prefect",
                                                        "ingest_noop", "big_csv_no_prefect", "rebuild",
-                                                       "ingest_workers"}
+                                                       "ingest_workers", "office_csv_no_prefect"}
     load = results["load"]
     assert load["rejected"] > 0 and load["superseded"] > 0  # the load mixes bad tables and corrections
     assert {k: c["seen"] for k, c in results["checks"].items()} == {
@@ -39,6 +39,7 @@ def test_small_scale_runs_every_measure(tmp_path: Path):
         "ingest_prefect": {"accepted": load["accepted"], "rejected": load["rejected"],
                            "superseded": load["superseded"]},
         "big_csv_no_prefect": {"rows": load["csv_rows"]},
+        "office_csv_no_prefect": {"rows": load["csv_rows"]},  # the same rows, GBK with CRLF and units
         "ingest_workers": {"accepted": load["accepted"], "rejected": load["rejected"],
                            "superseded": load["superseded"]},
     }

@@ -7,6 +7,7 @@ import csv
 import io
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -69,3 +70,47 @@ def test_a_table_read_a_column_at_a_time_is_checked_as_its_rows(body: list[list[
     assert (columnar.frame is None) == (listed.frame is None)
     if listed.frame is not None:
         pd.testing.assert_frame_equal(columnar.frame, listed.frame)
+
+
+def test_an_office_csv_takes_the_fast_path_with_the_findings_of_the_slow_one() -> None:
+    """A csv as Excel on a Chinese Windows saves it — GBK, CRLF line ends, units in the header cells — is read
+    by Arrow after transcoding, and checked to exactly the findings and frame of the csv module's reading."""
+    import datetime as dt
+
+    from ecostat.check.table import check_table
+    from ecostat.read.text import decode_csv, read_csv
+    from ecostat.read.types import ColumnRows, RawTable
+    from tests.forms_data import header, row
+
+    units = {"罚款金额": "罚款金额（万元）", "免罚金额": "免罚金额（元）"}
+    head = [units.get(str(h), h) for h in header("enforcement")]
+    body = [row("enforcement", period=f"2024年{m}月", fines=m * 1.5, exempt_amount=20_000) for m in range(1, 13)]
+    body[3][3] = "12万"         # a unit of its own in the cell
+    body[5][3] = "十二"         # not a number
+    body[7][0] = "360103"       # another unit's row
+    body[9][2] = "2.5"          # not a whole count
+    text = "\r\n".join(",".join(map(str, r)) for r in [head, *body]) + "\r\n"
+    data = text.encode("gbk")
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    (fast,) = read_csv(data)
+    assert isinstance(fast.rows, ColumnRows)  # Arrow's reading, not the csv module's
+    slow = RawTable(None, _csv_rows(decode_csv(data)))
+    assert fast.rows == slow.rows
+    by_fast = check_table(fast, "360102", today=dt.date(2025, 6, 1))
+    by_slow = check_table(slow, "360102", today=dt.date(2025, 6, 1))
+    assert [vars(f) for f in by_fast.findings] == [vars(f) for f in by_slow.findings]
+    assert {f.rule_id for f in by_fast.findings} >= {"CELL_NUMBER", "CELL_INTEGER", "AUTH_ROW_UNIT"}
+    assert by_fast.frame is not None and by_slow.frame is not None
+    pd.testing.assert_frame_equal(by_fast.frame, by_slow.frame)
+    assert by_fast.frame["exempt_amount"].iloc[0] == 2.0  # 20,000 元 in 万元
+
+
+def test_a_csv_in_no_known_encoding_still_says_so() -> None:
+    """Bytes neither UTF-8 nor GB18030 leave the fast path and get the reader's precise error."""
+    from ecostat.read.text import read_csv
+    from ecostat.read.types import ReadError
+
+    with pytest.raises(ReadError) as e:
+        read_csv(b"a,b\r\n\x81\x20,c\r\n")
+    assert e.value.rule_id == "FILE_ENCODING"

@@ -187,3 +187,47 @@ def test_a_big_table_is_copied_as_its_head_and_its_bad_rows(tmp_path: Path, monk
     assert data["C4001"].value == "W3999"
     fb = [c.value for r in wb[FEEDBACK_SHEET].iter_rows() for c in r if isinstance(c.value, str)]
     assert any(v.startswith("表“大表”共 6001 行，副本只含前 20 行（表头）和有问题的行") for v in fb)
+
+
+def test_a_big_table_lets_its_cells_go_and_its_feedback_still_names_the_bad_ones(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once checked, a big table keeps only the cells its feedback quotes (head rows and rows with findings),
+    and the feedback of an ingest run still marks and quotes every bad cell, and counts every row."""
+    import datetime as dt
+    import hashlib
+    import importlib
+    import importlib.util
+
+    from ecostat.check.files import check_across_periods, check_file
+    from ecostat.intake.archive import Receipt
+
+    if importlib.util.find_spec("ecostat.check.codes") is not None:  # the bureau's code register, where there is one
+        register = importlib.import_module("ecostat.contract.registry").CodeRegister(
+            "section_register", {f"W{i}": ((2000, None, "360100"),) for i in range(7000)})
+        monkeypatch.setattr(importlib.import_module("ecostat.check.codes"), "code_register", lambda name: register)
+    rows = [header("water_sections"), *(row("water_sections", unit="360100", section_code=f"W{i}")
+                                        for i in range(7000))]
+    rows[3000][8] = "很多"     # I3001: not a number
+    rows[6500][2] = ""         # C6501: a required section code missing
+    rows[7000][8] = "-0.5"     # I7001: below the minimum
+    path = write_csv(tmp_path / "raw" / "inbox" / "360100" / "大表.csv", rows)
+    data = path.read_bytes()
+    now = dt.datetime.now(dt.UTC)
+    rec = Receipt("t", hashlib.sha256(data).hexdigest(), path.name, "360100", len(data), now, now)
+    (table,) = check_file(rec, data)  # type: ignore[misc]
+    assert table.raw is not None and len(table.raw.rows) == 7001
+    check_across_periods(None, rec, table)
+    assert table.raw.row_count == 7001 and table.raw.rows.numbers() == [*range(1, 21), 3001, 6501, 7001]
+    assert table.raw.cells(3001)[8] == "很多" and table.raw.cells(3002) == []
+
+    steps.run_plain(tmp_path / "raw", tmp_path / "w.duckdb")
+    wb = openpyxl.load_workbook(tmp_path / "raw" / "outbox" / "360100" / "大表.csv.feedback.xlsx")
+    copy = wb["大表"]
+    assert sorted({c.row for r in copy.iter_rows() for c in r if c.value is not None}) == [*range(1, 21), 3001,
+                                                                                           6501, 7001]
+    assert set(marked(copy)) == {"I3001", "C6501", "I7001"}
+    assert copy["I3001"].value == "很多" and copy["I7001"].value == "-0.5" and copy["C6502"].value is None
+    fb = [[c.value for c in r] for r in wb[FEEDBACK_SHEET].iter_rows()]
+    assert any(str(v).startswith("表“大表”共 7001 行") for r in fb for v in r)
+    quoted = {(r[4], r[6]) for r in fb if r[4] in ("I3001", "C6501", "I7001")}  # (cell, value written)
+    assert {("I3001", "很多"), ("I7001", "-0.5")} <= quoted and any(ref == "C6501" for ref, _ in quoted)

@@ -7,6 +7,10 @@ import bisect
 import datetime as dt
 from typing import Any, NamedTuple
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from ecostat.check.types import CheckedTable, Column
 from ecostat.contract.formspec import INTEGER, PERCENT, PERIOD, REGISTRY, TEXT, UNIT_CODE, UNIT_NAME, YESNO, Field
 from ecostat.contract.normalize import (
@@ -193,13 +197,16 @@ class DataCells:
         if p not in self.flagged.get(code, ()):
             self.pending.append(Pending(self.rows[p], rule_id, code, params))
 
-    def values(self, f: Field) -> list[object]:
-        """The values of field ``f``, reporting each cell that fails."""
+    def values(self, f: Field) -> list[object] | pa.Array:
+        """The values of field ``f``, reporting each cell that fails (free text as an Arrow string array)."""
         col = self.out.columns[f.code]
         if f.kind == TEXT:  # free text breaks no rule: its value is the cell as written, stripped
-            text = self.mapped(f.code, text_value)
-            for p in self.flagged.get(f.code, ()):
-                text[p] = None
+            text = self.data.mapped_text(col.index, text_value)
+            flagged = self.flagged.get(f.code)
+            if flagged:
+                mask = np.zeros(len(text), dtype=bool)
+                mask[sorted(flagged)] = True
+                text = pc.if_else(pa.array(mask), pa.nulls(len(text), pa.string()), text)
             return text
         percent = {self.position[r] for r, j in (self.out.raw.percent if self.out.raw else ())
                    if j == col.index and r in self.position}

@@ -90,8 +90,7 @@ def check_explanations(con: duckdb.DuckDBPyConnection | None, table: CheckedTabl
         return
     limits = [b for b in bounds().get(form.code, ()) if b.field in frame.columns]
     rows = frame.index.tolist()
-    keys: list[tuple[object, ...]] = (list(zip(*(frame[k].tolist() for k in form.key), strict=True)) if form.key
-                                      else [()] * len(rows))
+    keys = _RowKeys(frame, form.key)
     units, periods = frame["unit_code"].tolist(), frame["period"].tolist()
     for b in limits:
         for row, unit, value in zip(rows, units, frame[b.field].tolist(), strict=True):
@@ -102,6 +101,23 @@ def check_explanations(con: duckdb.DuckDBPyConnection | None, table: CheckedTabl
     if con is not None and limits:
         _against_history(con, table, limits, keys)
     _mark(table, keys, units, periods)
+
+
+class _RowKeys:
+    """Each row's key codes (None where missing, as the warehouse's rows have them), made when first asked for:
+    a big table without a finding to mark or history to compare makes no tuple per row."""
+
+    def __init__(self, frame: pd.DataFrame, key: tuple[str, ...]):
+        self.frame, self.key = frame, key
+        self.keys: list[tuple[object, ...]] | None = None
+
+    def __getitem__(self, i: int) -> tuple[object, ...]:
+        if self.keys is None:
+            columns = [self.frame[k] for k in self.key]
+            self.keys = (list(zip(*(c.astype(object).where(c.notna(), None).tolist() if c.dtype != object
+                                    else c.tolist() for c in columns), strict=True))
+                         if columns else [()] * len(self.frame))
+        return self.keys[i]
 
 
 def _history(con: duckdb.DuckDBPyConnection, table: CheckedTable, fields: list[str]) -> pd.DataFrame:
@@ -118,8 +134,7 @@ def _history(con: duckdb.DuckDBPyConnection, table: CheckedTable, fields: list[s
     return pd.concat([stored.assign(_row=None), own.assign(_row=own.index)], ignore_index=True)
 
 
-def _against_history(con: duckdb.DuckDBPyConnection, table: CheckedTable, limits: list[Bound],
-                     keys: list[tuple[object, ...]]) -> None:
+def _against_history(con: duckdb.DuckDBPyConnection, table: CheckedTable, limits: list[Bound], keys: _RowKeys) -> None:
     assert table.form is not None and table.frame is not None
     form = table.form
     known = _history(con, table, [b.field for b in limits])
@@ -181,15 +196,17 @@ def remark_index(table: CheckedTable) -> int | None:
     return None
 
 
-def _mark(table: CheckedTable, keys: list[tuple[object, ...]], units: list[object], periods: list[object]) -> None:
+def _mark(table: CheckedTable, keys: _RowKeys, units: list[object], periods: list[object]) -> None:
     assert table.form is not None and table.frame is not None
-    at = {int(r): i for i, r in enumerate(table.frame.index.tolist())}
+    wanted = [f for f in table.findings
+              if needs_explanation(f.rule_id) and f.row is not None and "finding_key" not in f.params]
+    at = table.frame.index.get_indexer([f.row for f in wanted]).tolist() if wanted else []  # -1: not a data row
     remark = remark_index(table)
     refused: set[int] = set()
-    for f in list(table.findings):
-        if not needs_explanation(f.rule_id) or f.row not in at or "finding_key" in f.params:
+    for f, i in zip(wanted, at, strict=True):
+        if i < 0:
             continue
-        i = at[f.row]
+        assert f.row is not None
         field = next((c for c, col in table.columns.items() if col.letter == f.column), f.column or "")
         f.params.update(form=table.form.code, unit_code=units[i], period=periods[i], field=field,
                         finding_key=finding_key(f.rule_id, field, keys[i]))

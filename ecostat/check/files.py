@@ -110,6 +110,7 @@ def check_across_periods(con: duckdb.DuckDBPyConnection | None, rec: Receipt, ta
     check_explanations(con, table)  # warnings that need an explanation (contract v3 §8)
     for f in table.findings:
         f.file = rec.file
+    table.drop_cells()  # the findings are final: a big table keeps only the cells its feedback quotes
 
 
 def file_finding(rule_id: str, rec: Receipt, **params: Any) -> Finding:

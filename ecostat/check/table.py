@@ -10,15 +10,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ecostat.check.cells import DataCells, Pending, is_given, read_number, unit_text
 from ecostat.check.layout import Layout, header_keys, header_text, is_ignored_header, lay_out
 from ecostat.check.recognise import field_for, header_row_index, recognise
 from ecostat.check.rules import run_schema
 from ecostat.check.types import CheckedTable, Column
-from ecostat.common import budget
-from ecostat.contract.formspec import NUMERIC, PERIOD, UNIT_CODE, UNIT_NAME, Form
+from ecostat.common import budget, memory
+from ecostat.contract.formspec import NUMERIC, PERIOD, TEXT, TEXT_DTYPE, UNIT_CODE, UNIT_NAME, Form
 from ecostat.contract.normalize import column_letter, header_key, is_missing, text_key
 from ecostat.contract.registry import CITY, header_units, may_submit, registry
 from ecostat.read.sheetxml import column_index
@@ -58,8 +60,13 @@ def check_table(raw: RawTable, submitter: str | None, *, today: dt.date | None =
     if out.errors:
         return out
     _read_rows(out, form, layout.body, submitter, today)
+    big = len(raw.rows) >= memory.BIG_ROWS
+    if big:
+        memory.release()  # what reading the cells freed, before the rules add their own
     if out.frame is not None and not out.frame.empty:
         run_schema(out, form)
+        if big:
+            memory.release()
     return out
 
 
@@ -123,25 +130,25 @@ def _map_columns(out: CheckedTable, form: Form, layout: Layout) -> None:
 def _read_rows(out: CheckedTable, form: Form, rows: Rows, submitter: str | None, today: dt.date) -> None:
     # a row naming only its unit and period (as a template pre-fills them) is blank
     mapped = [c.index for code, c in out.columns.items() if code not in (UNIT_CODE, UNIT_NAME, PERIOD)]
-    data_at: list[int] = []  # positions in ``rows`` of the data rows
     totals: list[tuple[int, int, list[object]]] = []  # (data rows above it, row, cells)
-    given = [rows.mapped(j, is_given) for j in mapped]
-    kept = list(map(any, zip(*given, strict=True))) if given else []
+    kept = np.zeros(len(rows), dtype=bool)  # a column at a time: no Python object a row
+    for j in mapped:
+        kept |= rows.mapped_array(j, is_given, bool)
     # the unit cell(s) of each row reduced for matching: 合计, 总计, 全市 mark a totals row
     texts = [rows.mapped(out.columns[code].index, unit_text)
              for code in (UNIT_CODE, UNIT_NAME) if code in out.columns]
-    total = [("".join(parts) in TOTALS_WORDS) for parts in zip(*texts, strict=True)] if texts else [False] * len(rows)
+    total = np.fromiter(("".join(parts) in TOTALS_WORDS for parts in zip(*texts, strict=True)), dtype=bool,
+                        count=len(rows)) if texts else np.zeros(len(rows), dtype=bool)
+    del texts
     budget.check()
-    for n, keep in enumerate(kept):
-        if keep:
-            if total[n]:
-                totals.append((len(data_at), *rows[n]))
-            else:
-                data_at.append(n)
-    data = rows.take(data_at)
+    body = np.flatnonzero(kept)  # positions in ``rows`` of the rows kept: data rows and totals rows
+    at_total = total[body]
+    for t, k in enumerate(np.flatnonzero(at_total).tolist()):  # k − t data rows above the t-th totals row
+        totals.append((k - t, *rows[int(body[k])]))
+    data = rows.take(body[~at_total])
     reader = DataCells(out, data)
     fields = [f for f in form.fields if f.code in out.columns]
-    columns: dict[str, list[object]] = {}
+    columns: dict[str, list[object] | pa.Array] = {}  # free text as Arrow strings (DataCells.values)
     for f in fields:
         budget.check()
         columns[f.code] = reader.values(f)
@@ -163,8 +170,9 @@ def _read_rows(out: CheckedTable, form: Form, rows: Rows, submitter: str | None,
         return
     n = len(data)
     index = pd.Index(reader.rows)
-    frame = {f.code: pd.Series(columns.get(f.code, [None] * n), index=index,
-                               dtype="float64" if f.kind in NUMERIC else object) for f in form.fields}
+    frame = {f.code: pd.Series(columns.pop(f.code, [None] * n), index=index,  # each list let go once in the frame
+                               dtype="float64" if f.kind in NUMERIC else TEXT_DTYPE if f.kind == TEXT else object)
+             for f in form.fields}
     about = {p: (p.label, p.year, p.month, p.days) for p in set(periods) if p is not None}  # once per period
     parts = [about.get(p, (None, None, None, None)) if p is not None else (None, None, None, None) for p in periods]
     frame["unit_code"] = pd.Series(units, index=index)

@@ -9,10 +9,14 @@ from typing import Any
 import pandas as pd
 
 from ecostat.check.layout import FooterPair
+from ecostat.common import memory
 from ecostat.contract.catalogue import Finding, SeverityCounts, finding, format_number
 from ecostat.contract.formspec import Form
 from ecostat.contract.normalize import column_letter, shown
 from ecostat.read.types import RawTable
+
+FULL_COPY_ROWS = 5_000  # the feedback copies a table of more rows in part: its head and the rows with findings
+HEAD_ROWS = 20  # rows copied from the top of such a table (banner and header)
 
 
 @dataclass
@@ -49,6 +53,15 @@ class CheckedTable(SeverityCounts):
         """Whether the table may be loaded."""
         return self.form is not None and self.frame is not None and self.errors == 0
 
+    def drop_cells(self) -> None:
+        """Once its findings are final: of a table over :data:`FULL_COPY_ROWS` rows, keep the cells the
+        feedback quotes (its first :data:`HEAD_ROWS` rows and each row with a finding) and let the rest go."""
+        if self.raw is None or len(self.raw.rows) <= FULL_COPY_ROWS:
+            return
+        marked = {f.row for f in self.findings if f.row is not None}
+        self.raw = self.raw.keeping(_HeadOr(marked))
+        memory.release()
+
     def add(self, rule_id: str, row: int | None, code: str | None = None, *, index: int | None = None,
             header: str | None = None, value: object = None, **params: Any) -> Finding:
         """Record a finding at ``row`` and the column of field ``code`` (or column ``index``)."""
@@ -79,3 +92,13 @@ class CheckedTable(SeverityCounts):
         cells = self.raw.cells(row) if self.raw is not None else []
         return self.shown(row, col.index, cells[col.index]) if col.index < len(cells) else None
 
+
+
+class _HeadOr:
+    """Row numbers up to :data:`HEAD_ROWS`, or in ``rows``."""
+
+    def __init__(self, rows: set[int]):
+        self.rows = rows
+
+    def __contains__(self, row: object) -> bool:
+        return isinstance(row, int) and (row <= HEAD_ROWS or row in self.rows)

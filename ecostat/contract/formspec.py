@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -15,6 +16,9 @@ from ecostat.contract.registry import quantity_unit, registry, tp_implied_class
 
 # Kinds of field: how a cell is parsed, and the warehouse column type each is stored as.
 NUMBER, INTEGER, PERCENT, REGISTRY, TEXT, YESNO = "number", "integer", "percent", "registry", "text", "yesno"
+# free text in the checked frame: Arrow strings, missing as NaN (pandas' ``str``; pandera's "string[pyarrow]"),
+# so that a big table's texts cost no Python object each
+TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
 SQL_TYPES = {INTEGER: "BIGINT", NUMBER: "DOUBLE", PERCENT: "DOUBLE", REGISTRY: "VARCHAR", TEXT: "VARCHAR",
              YESNO: "BOOLEAN"}
 NUMERIC = (INTEGER, NUMBER, PERCENT)
@@ -331,7 +335,7 @@ def build_schema(form: Form) -> pa.DataFrameSchema:
             rid = "VALUE_MAX_EXCLUSIVE" if f.max_exclusive else "VALUE_MAX"
             high = pa.Check.lt if f.max_exclusive else pa.Check.le
             checks.append(high(f.max, error=check_key(rid, f.code)))
-        dtype = "float64" if f.kind in NUMERIC else object
+        dtype = "float64" if f.kind in NUMERIC else TEXT_DTYPE if f.kind == TEXT else object
         columns[f.code] = pa.Column(dtype, checks=checks, nullable=not f.required or f.since is not None,
                                     required=False, title=f.zh)
     frame_checks = [pa.Check(r.ok, error=check_key(r.rule_id, f"#{i}"))

@@ -18,6 +18,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from ecostat.check.types import FULL_COPY_ROWS, HEAD_ROWS
 from ecostat.common.display import markdown_text
 from ecostat.common.durable import open_folder, write_bytes
 from ecostat.common.safecell import is_formula_like, safe_text, write
@@ -37,8 +38,6 @@ STATUS_LABELS = {
     "passed": "通过（试运行，未入库） passed (dry run)",
 }
 MARKDOWN_FINDINGS = 5  # findings listed per table in the chat summary
-FULL_COPY_ROWS = 5_000  # a table of more rows is copied in part: its head and the rows with findings
-HEAD_ROWS = 20  # rows copied from the top of such a table (banner and header)
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -131,7 +130,7 @@ def copied_rows(report: TableReport) -> tuple[Rows, bool]:
     header) and each row that has a finding."""
     assert report.raw is not None
     rows = report.raw.rows
-    if len(rows) <= FULL_COPY_ROWS:
+    if report.raw.row_count <= FULL_COPY_ROWS:
         return rows, True
     marked = {f.row for f in report.findings if f.row is not None}
     return rows.take([k for k, n in enumerate(rows.numbers()) if n <= HEAD_ROWS or n in marked]), False
@@ -209,7 +208,7 @@ def build_workbook(file: str, reports: list[TableReport], *, when: dt.datetime |
         r += 1
     for title, report in partial:
         assert report.raw is not None
-        total = len(report.raw.rows)
+        total = report.raw.row_count
         write(summary, r, 0, f"表“{title}”共 {total} 行，副本只含前 {HEAD_ROWS} 行（表头）和有问题的行 / "
               f"'{title}' has {total} rows: its copy holds the first {HEAD_ROWS} (the header) and the rows with "
               "findings", fmt)

@@ -1,5 +1,6 @@
 """Text and columnar formats, each one table whose row 1 is the header: csv (UTF-8, UTF-8 with BOM, GBK or
-GB18030: a plain UTF-8 file split by Arrow, anything else decoded in Python and split by the csv module),
+GB18030: a plain file split by Arrow, a GBK/GB18030 one transcoded to UTF-8 a chunk at a time first; anything
+else decoded in Python and split by the csv module),
 json (an array of objects keyed by header) and parquet. Big tables of these are held a column at a time
 (:class:`ecostat.read.types.ColumnRows`)."""
 
@@ -9,6 +10,7 @@ import codecs
 import csv
 import io
 import json
+from collections.abc import Iterator
 
 import charset_normalizer
 import pyarrow as pa
@@ -16,11 +18,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from ecostat.common import budget
+from ecostat.common import budget, memory
 from ecostat.read.limits import check_size, check_unpacked
-from ecostat.read.types import ColumnRows, RawTable, ReadError, Row, Rows, object_array
+from ecostat.read.types import ColumnRows, RawTable, ReadError, Row, Rows
 
 UNICODE_TEXT = "Excel“Unicode 文本”导出（UTF-16，制表符分隔）/ Excel 'Unicode Text' export (UTF-16, tab-separated)"
+CHUNK = 1 << 22  # bytes decoded at a time when transcoding or checking a csv's encoding
 ARROW_MAX_COLUMNS = 1000  # Arrow's reader costs kilobytes a column: a very wide csv goes to the csv module
 
 
@@ -41,15 +44,10 @@ def decode_csv(data: bytes) -> str:
 
 
 def read_csv(data: bytes) -> list[RawTable]:
-    """A csv: its size checked first (lines × the first line's fields), then read: a plain UTF-8 file
-    straight from its bytes by Arrow (:func:`_plain_csv_rows`), anything else decoded
-    (:func:`decode_csv`) and split by Python's csv module."""
-    rows: Rows | None = None
-    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
-    first = _first_fields(data[start:data.find(b"\n") + 1 or len(data)])
-    if first is not None and b"\x00" not in data:
-        check_size(None, data.count(b"\n") + 1, len(first))
-        rows = _plain_csv_rows(data, start, len(first))
+    """A csv: its size checked first (lines × the first line's fields), then read: a plain file straight
+    from its bytes by Arrow (:func:`_arrow_csv_rows`), anything else decoded (:func:`decode_csv`) and split
+    by Python's csv module."""
+    rows = _arrow_csv_rows(data) if b"\x00" not in data else None
     if rows is None:
         text = decode_csv(data)
         first = _first_fields(text[:text.find("\n") + 1 or len(text)].encode("utf-8")) or []
@@ -57,6 +55,54 @@ def read_csv(data: bytes) -> list[RawTable]:
         rows = _csv_rows(text)
     check_size(None, len(rows), rows.width)
     return [RawTable(None, rows)]
+
+
+def _arrow_csv_rows(data: bytes) -> Rows | None:
+    """The rows of a plain csv by Arrow (:func:`_plain_csv_rows`), or None when it is not plain: UTF-8 as it
+    is (after a BOM); a file that is not UTF-8 (GBK or GB18030, as Excel saves a csv on a Chinese Windows)
+    transcoded from GB18030 as :func:`decode_csv` would decode it, a chunk at a time, with no decoded copy
+    of the whole text."""
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    first = _first_fields(data[start:data.find(b"\n") + 1 or len(data)])
+    if first is not None:
+        check_size(None, data.count(b"\n") + 1, len(first))
+        rows = _plain_csv_rows(data, start, len(first))
+        if rows is not None or _is_utf8(data):
+            return rows
+    utf8 = _gb18030_as_utf8(data)
+    if utf8 is None:
+        return None
+    first = _first_fields(utf8[:utf8.find(b"\n") + 1 or len(utf8)]) or []
+    check_size(None, utf8.count(b"\n") + 1, len(first))
+    return _plain_csv_rows(utf8, 0, len(first))
+
+
+def _chunks(data: bytes) -> Iterator[tuple[memoryview, bool]]:
+    """``data`` in slices of :data:`CHUNK` bytes, each with whether it is the last."""
+    view = memoryview(data)
+    for at in range(0, len(data), CHUNK):
+        yield view[at:at + CHUNK], at + CHUNK >= len(data)
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Whether ``data`` is UTF-8 (checked a chunk at a time: no decoded copy of it)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for chunk, last in _chunks(data):
+            decoder.decode(chunk, final=last)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _gb18030_as_utf8(data: bytes) -> bytes | None:
+    """``data`` decoded from GB18030 (a superset of GBK) and encoded as UTF-8, a chunk at a time, or None
+    when it is not GB18030."""
+    decoder = codecs.getincrementaldecoder("gb18030")()
+    try:
+        return b"".join(decoder.decode(chunk, final=last).encode("utf-8") for chunk, last in _chunks(data))
+    except UnicodeDecodeError:
+        return None
 
 
 def _first_fields(line: bytes) -> list[str] | None:
@@ -106,10 +152,10 @@ def _plain_csv_rows(data: bytes, start: int, width: int) -> Rows | None:
     distinct, codes = [], []
     for _ in range(width):  # each Arrow column freed once it is read
         coded = arrow_columns.pop(0).combine_chunks().dictionary_encode()
-        distinct.append(object_array(coded.dictionary.to_pylist()))  # each distinct text once
+        distinct.append(coded.dictionary)  # each distinct text once, as Arrow holds it
         codes.append(coded.indices.to_numpy())
         del coded
-    pa.default_memory_pool().release_unused()
+    memory.release()
     budget.check()
     return ColumnRows(distinct, codes)
 

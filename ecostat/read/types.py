@@ -10,15 +10,17 @@ feedback ask only those.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Container, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, overload
 
 import numpy as np
+import pyarrow as pa
 
 from ecostat.contract.catalogue import Finding
 
 Row = tuple[int, list[object]]  # (row number, cells)
+TEXT_BLOCK = 65_536  # distinct cells made Python objects at a time by :meth:`ColumnRows.mapped_text`
 TEXT_TYPES = frozenset({str, type(None)})
 
 
@@ -100,7 +102,7 @@ class Rows(Sequence[Row]):
 
     __hash__ = None  # type: ignore[assignment]
 
-    def take(self, ks: list[int]) -> Rows:
+    def take(self, ks: list[int] | np.ndarray) -> Rows:
         """The rows at positions ``ks`` (ascending) of these rows."""
         raise NotImplementedError
 
@@ -128,6 +130,10 @@ class Rows(Sequence[Row]):
     def mapped_array(self, j: int, fn: Callable[[object], Any], dtype: type) -> np.ndarray:
         """:meth:`mapped` as a numpy array of ``dtype``."""
         return object_array(self.mapped(j, fn), dtype)
+
+    def mapped_text(self, j: int, fn: Callable[[object], str | None]) -> pa.Array:
+        """:meth:`mapped` of a function giving text or None, as an Arrow string array."""
+        return pa.array(self.mapped(j, fn), pa.string())
 
     def any_cell(self, test: Callable[[object], bool]) -> np.ndarray:
         """Per row, whether any of its cells passes ``test`` (a numpy array of bools)."""
@@ -170,7 +176,7 @@ class _ListedRows(Rows):
     def __repr__(self) -> str:
         return repr(self.rows)
 
-    def take(self, ks: list[int]) -> Rows:
+    def take(self, ks: list[int] | np.ndarray) -> Rows:
         return self if len(ks) == len(self.rows) else _ListedRows([self.rows[k] for k in ks])
 
     @property
@@ -202,11 +208,13 @@ class _ListedRows(Rows):
 
 class ColumnRows(Rows):
     """Rows read a column at a time (a csv, json or parquet file) without a Python list per row: column ``j``
-    holds each distinct cell once (``distinct[j]``) and, per row, which one it is (``codes[j]``); row number
-    ``p + 1`` is position ``p`` of the whole table, and ``at`` the positions these rows are. A row's cells are
-    made when it is asked for; :meth:`column` and :meth:`mapped` read a column without making rows."""
+    holds each distinct cell once (``distinct[j]``: a numpy array of objects, or an Arrow string array, whose
+    texts cost no Python object until a cell is asked for) and, per row, which one it is (``codes[j]``); row
+    number ``p + 1`` is position ``p`` of the whole table, and ``at`` the positions these rows are. A row's
+    cells are made when it is asked for; :meth:`column` and :meth:`mapped` read a column without making rows."""
 
-    def __init__(self, distinct: list[np.ndarray], codes: list[np.ndarray], at: range | np.ndarray | None = None):
+    def __init__(self, distinct: list[np.ndarray | pa.Array], codes: list[np.ndarray],
+                 at: range | np.ndarray | None = None):
         self.distinct, self.codes = distinct, codes
         self.at = range(len(codes[0]) if codes else 0) if at is None else at
 
@@ -226,13 +234,16 @@ class ColumnRows(Rows):
         return p + 1, self._cells(p)
 
     def __iter__(self) -> Iterator[Row]:
-        for p in self.at:
-            yield int(p) + 1, self._cells(int(p))
+        for k in range(0, len(self.at), 4096):  # a block of rows at a time, made a column at a time
+            block = self[k:k + 4096]
+            columns = [block.column(j) for j in range(len(self.codes))]
+            cells = map(list, zip(*columns, strict=True)) if columns else ([] for _ in range(len(block)))
+            yield from zip(block.numbers(), cells, strict=True)
 
     def __repr__(self) -> str:
         return f"Rows({len(self)} rows × {len(self.codes)} columns)"
 
-    def take(self, ks: list[int]) -> Rows:
+    def take(self, ks: list[int] | np.ndarray) -> Rows:
         if len(ks) == len(self.at):
             return self
         return ColumnRows(self.distinct, self.codes, np.asarray(self.at)[np.asarray(ks, dtype=np.int64)])
@@ -253,7 +264,8 @@ class ColumnRows(Rows):
         return self._cells(p) if k < len(self.at) and self.at[k] == p else []
 
     def _cells(self, p: int) -> list[object]:
-        return [d[c[p]] for d, c in zip(self.distinct, self.codes, strict=True)]
+        return [d[int(c[p])].as_py() if isinstance(d, pa.Array) else d[c[p]]
+                for d, c in zip(self.distinct, self.codes, strict=True)]
 
     def _codes(self, j: int) -> np.ndarray:
         at = self.at
@@ -264,7 +276,10 @@ class ColumnRows(Rows):
     def column(self, j: int) -> list[object]:
         if j >= len(self.codes):
             return [None] * len(self.at)
-        return self.distinct[j][self._codes(j)].tolist()  # type: ignore[no-any-return]
+        distinct = self.distinct[j]
+        if isinstance(distinct, pa.Array):
+            return distinct.take(pa.array(self._codes(j))).to_pylist()  # type: ignore[no-any-return]
+        return distinct[self._codes(j)].tolist()  # type: ignore[no-any-return]
 
     def mapped(self, j: int, fn: Callable[[object], Any]) -> list[Any]:
         return self.mapped_array(j, fn, object).tolist()  # type: ignore[no-any-return]
@@ -272,10 +287,23 @@ class ColumnRows(Rows):
     def mapped_array(self, j: int, fn: Callable[[object], Any], dtype: type) -> np.ndarray:
         if j >= len(self.codes):
             return np.full(len(self.at), fn(None), dtype=dtype)
-        out: np.ndarray = np.empty(len(self.distinct[j]), dtype=dtype)
-        for k, v in enumerate(self.distinct[j]):
+        distinct = self.distinct[j]
+        out: np.ndarray = np.empty(len(distinct), dtype=dtype)
+        for k, v in enumerate(distinct.to_pylist() if isinstance(distinct, pa.Array) else distinct):
             out[k] = fn(v)
         return out[self._codes(j)]
+
+    def mapped_text(self, j: int, fn: Callable[[object], str | None]) -> pa.Array:
+        if j >= len(self.codes):
+            return pa.array([fn(None)] * len(self.at), pa.string())
+        distinct = self.distinct[j]
+        parts = []  # a block of distinct cells at a time: no Python object for each of a big column's texts
+        for at in range(0, len(distinct), TEXT_BLOCK):
+            block = distinct[at:at + TEXT_BLOCK]
+            parts.append(pa.array([fn(v) for v in (block.to_pylist() if isinstance(block, pa.Array) else block)],
+                                  pa.string()))
+        texts = pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+        return texts.take(pa.array(self._codes(j)))
 
     def any_cell(self, test: Callable[[object], bool]) -> np.ndarray:
         found = np.zeros(len(self.at), dtype=bool)
@@ -303,10 +331,23 @@ class RawTable:
     notes: list[Finding] = field(default_factory=list)
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)
     percent: set[tuple[int, int]] = field(default_factory=set)
+    dropped: int = 0  # rows whose cells were let go once nothing needed them (:meth:`keeping`)
 
     def __post_init__(self) -> None:
         if not isinstance(self.rows, Rows):
             self.rows = Rows.of_list(self.rows)
+
+    @property
+    def row_count(self) -> int:
+        """The rows the table was read with, those whose cells were dropped included."""
+        return len(self.rows) + self.dropped
+
+    def keeping(self, numbers: Container[int]) -> RawTable:
+        """The same table holding the cells of the rows numbered ``numbers`` only, as a plain list (the
+        others' are dropped, and still counted by :attr:`row_count`)."""
+        rows = self.rows
+        kept = Rows.of_list(list(rows.take([k for k, n in enumerate(rows.numbers()) if n in numbers])))
+        return replace(self, rows=kept, dropped=self.dropped + len(rows) - len(kept))
 
     def cells(self, row: int) -> list[object]:
         """The cells of row number ``row`` (empty when the table has no such row)."""
