@@ -117,6 +117,24 @@ def write_registries(target: Path, districts: list[tuple[str, str]]) -> Path:
     return target
 
 
+def register_sections(registries: Path, sections: list[tuple[str, str, str, str, float]], districts: list[str],
+                      rows: int, first_year: int) -> None:
+    """Register every section code the load sends in the copied ``section_register.csv`` (contract v3 §4.2: an
+    unregistered code loads with a warning that needs an explanation, which a real city's codes do not get):
+    the monthly workbooks' ``S…`` codes and the big tables' ``W…`` codes, each owned by the unit its rows name."""
+    path = registries / "section_register.csv"
+    with open(path, encoding="utf-8", newline="") as fh:
+        fields = next(csv.reader(fh))
+    with open(path, "a", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        for code, body, unit, level, _ in sections:
+            w.writerow({"code": code, "name": f"{body}{code[1:]}号断面", "water_body": body, "level": level,
+                        "owner": unit, "from_year": first_year, "to_year": ""})
+        for i in range(rows):
+            w.writerow({"code": f"W{i:07d}", "name": f"W{i:07d}", "water_body": "", "level": LEVELS[i % 3],
+                        "owner": districts[i % len(districts)], "from_year": first_year, "to_year": ""})
+
+
 def header(form: str) -> list[str]:
     """The Chinese header row of a form."""
     return ["区县代码", "报告期", *(f.zh for f in FORMS[form].fields)]
@@ -280,6 +298,7 @@ def generate(root: Path, scale: Scale, seed: int = 13) -> Load:
                 load.workbooks += 1
                 load.tables += len(sheets)
     load.csv_rows = scale.csv_rows
+    register_sections(load.registries, values.sections, codes, max(scale.csv_rows, 1000), scale.years[0])
     write_big_csv(load.big / CITY / f"南昌市{scale.years[-1]}年断面水质监测明细.csv", scale.csv_rows,
                   codes, scale.years[-1], random.Random(seed + 1))
     write_office_csv(load.office / CITY / f"南昌市{scale.years[-1]}年断面水质监测明细（Excel另存）.csv", scale.csv_rows,
