@@ -342,7 +342,8 @@ def test_every_rule_of_the_catalogue_has_a_test():
         "CELL_UNIT_SUFFIX",  # test_layouts.py
         "CELL_YES_NO", "AUTH_FORM",  # above
         "PERIOD_CODE_OWNER", "REJECTED_EARLIER",  # test_ownership.py, test_upgrade.py (verdicts)
-        "TABLE_TOO_LARGE", "FILE_UNPACKED_TOO_LARGE", "FILE_TIME_BUDGET"}  # test_limits.py
+        "TABLE_TOO_LARGE", "FILE_UNPACKED_TOO_LARGE", "FILE_TIME_BUDGET",  # test_limits.py
+        "FILE_MEMORY_LIMIT"}  # test_sandbox.py
     assert set(rules()) == covered
     assert set(VALID) == set(FORMS)
 

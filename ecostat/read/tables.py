@@ -42,7 +42,7 @@ def read_tables(path: Path, data: bytes | None = None) -> list[RawTable]:
         raise ReadError("FILE_TOO_LARGE", path.name, size=mb(len(data)), limit=mb(environment.max_file_bytes()))
     try:
         tables = _READERS[suffix](data)
-    except (ReadError, budget.OverBudget):
+    except (ReadError, budget.OverBudget, MemoryError):
         raise
     except Exception as exc:  # any parser failure is the file's fault, reported as such
         raise ReadError("FILE_UNREADABLE", f"{type(exc).__name__}: {exc}") from exc

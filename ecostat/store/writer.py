@@ -38,8 +38,8 @@ def work_path(warehouse: Path) -> Path:
 
 
 @contextmanager
-def writing(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[Path]:
-    """Hold the write lock and yield the working copy; publish it when the block succeeds.
+def locked(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[None]:
+    """Hold the warehouse's write lock (nothing more: receiving the inbox takes it so, without a working copy).
 
     Raises :class:`WarehouseBusy` if the lock is still held after ``wait_seconds``.
     """
@@ -53,6 +53,16 @@ def writing(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[Path]:
         lock.truncate()
         lock.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
         lock.flush()
+        yield
+
+
+@contextmanager
+def writing(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[Path]:
+    """Hold the write lock and yield the working copy; publish it when the block succeeds.
+
+    Raises :class:`WarehouseBusy` if the lock is still held after ``wait_seconds``.
+    """
+    with locked(warehouse, wait_seconds):
         work = work_path(warehouse)
         if not work.exists() and warehouse.exists():
             copy_file(warehouse, work, FILE_MODE)
