@@ -72,10 +72,11 @@ def checked(rec: Receipt, data: bytes) -> Checked:
         fault_point("checking", rec.file)
         stall_point("stalling", rec.file)
         return check_file(rec, data, rec.received_at.date()), None
-    except MemoryError:  # over the sandbox's address-space limit (ecostat.run.sandbox)
-        return memory_finding(rec), None
+    except MemoryError:  # over the sandbox's address-space limit (ecostat.run.sandbox): the finding made below,
+        pass  # once the traceback and what it holds are gone
     except Exception as exc:  # this file is held, the rest go on
         return check_crashed(rec, exc)
+    return memory_finding(rec), None
 
 
 def memory_finding(rec: Receipt) -> Finding:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import resource
 import signal
 import time
@@ -34,12 +35,14 @@ from ecostat.check.files import Checked, check_archived, check_crashed, memory_f
 from ecostat.check.staged import Staged
 from ecostat.common import environment
 from ecostat.common.display import printable
+from ecostat.contract.catalogue import rules
 from ecostat.intake.archive import Receipt
 
 log = logging.getLogger(__name__)
 GRACE_SECONDS = 2.0  # past a file's budget before its child is killed (the checks stop themselves at it)
 DEATHS = 2  # children a file's check may kill before it is held
 LOOKAHEAD = 2  # files per child checked ahead of the writer (bounds the results held in memory)
+MEMORY_EXIT = 86  # a child's exit status when it ran out of memory even to answer
 PRELOAD = ["ecostat.run.sandbox"]  # imported once by the forkserver, inherited by every child
 
 
@@ -49,10 +52,15 @@ def _limit(kind: int, soft: int) -> None:
     resource.setrlimit(kind, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
 
 
-def child_main(conn: Connection, raw: Path, memory: int) -> None:
-    """A checking child: limit its address space, then check each receipt it is sent (its CPU limited to the
-    file's budget from the file's start) and send back its :class:`Staged` result, until told to stop."""
+def child_main(conn: Connection, raw: Path, memory: int, settings: dict[str, str]) -> None:
+    """A checking child: take the run's ``ECOSTAT_*`` ``settings`` (the forkserver it comes from may be older
+    than the run), limit its address space, then check each receipt it is sent (its CPU limited to the file's
+    budget from the file's start) and send back its :class:`Staged` result, until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when children stop
+    for name in [k for k in os.environ if k.startswith(environment.PREFIX)]:
+        del os.environ[name]
+    os.environ.update(settings)
+    rules()  # the catalogue read now: a finding must not need memory once the limit is reached
     _limit(resource.RLIMIT_AS, memory)
     while True:
         try:
@@ -64,16 +72,17 @@ def child_main(conn: Connection, raw: Path, memory: int) -> None:
         rec, seconds = job
         used = resource.getrusage(resource.RUSAGE_SELF)
         _limit(resource.RLIMIT_CPU, int(used.ru_utime + used.ru_stime + seconds) + 1)
+        staged = None
         try:
             staged = Staged.of(rec, check_archived(raw, rec))
         except MemoryError:
-            staged = Staged.of(rec, (memory_finding(rec), None))
+            pass  # answered below, once the traceback and what it holds are gone
         except Exception as exc:  # readying it for the trip failed: this file is held, the rest go on
             staged = Staged.of(rec, check_crashed(rec, exc))
         try:
-            conn.send(staged)
+            conn.send(staged if staged is not None else Staged.of(rec, (memory_finding(rec), None)))
         except MemoryError:
-            conn.send(Staged.of(rec, (memory_finding(rec), None)))
+            os._exit(MEMORY_EXIT)  # the parent gives the file its finding
 
 
 @dataclass
@@ -94,6 +103,7 @@ class Sandbox:
     processes: int = 2
     children: list[_Child] = field(default_factory=list)
     started: float = 0.0  # seconds spent starting children
+    spawned: int = 0
 
     def __post_init__(self) -> None:
         self._ctx = multiprocessing.get_context("forkserver")
@@ -102,11 +112,13 @@ class Sandbox:
     def _spawn(self) -> _Child:
         begun = time.monotonic()
         ours, theirs = self._ctx.Pipe()
-        process = self._ctx.Process(target=child_main, args=(theirs, self.raw, environment.check_memory_bytes()),
-                                    daemon=True, name="ecostat-check")
+        settings = {k: v for k, v in os.environ.items() if k.startswith(environment.PREFIX)}
+        process = self._ctx.Process(target=child_main, daemon=True, name="ecostat-check",
+                                    args=(theirs, self.raw, environment.check_memory_bytes(), settings))
         process.start()
         theirs.close()
         self.started += time.monotonic() - begun
+        self.spawned += 1
         return _Child(process, ours)
 
     def close(self) -> None:
@@ -182,6 +194,9 @@ class Sandbox:
                 log.warning("checking %s passed its time budget: stopped", printable(rec.file))
                 done[rec.receipt_id] = time_finding(rec, seconds), None
                 continue
+            if code == MEMORY_EXIT:
+                done[rec.receipt_id] = memory_finding(rec), None
+                continue
             deaths[rec.receipt_id] += 1
             log.warning("the child checking %s died (exit %s)", printable(rec.file), code)
             if deaths[rec.receipt_id] >= DEATHS:
@@ -206,5 +221,5 @@ def sandbox_stage(raw: Path) -> Iterator[Any]:
     finally:
         pool.close()
         if pool.started:
-            log.info("sandbox: %d child start(s) took %.2f s", len(pool.children), pool.started)
+            log.info("sandbox: %d child start(s) took %.2f s", pool.spawned, pool.started)
 
