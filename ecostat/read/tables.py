@@ -3,7 +3,8 @@ format behind :func:`read_tables`.
 
 xlsx and xls: the bytes, not the suffix, tell them apart (WPS and users rename them freely): a zip is an xlsx
 (:mod:`ecostat.read.excel`), an OLE2 file an Excel 97–2003 workbook or an encrypted one
-(:mod:`ecostat.read.xls`). csv, json and parquet: :mod:`ecostat.read.text`.
+(:mod:`ecostat.read.xls`); any other format the bytes show (an OpenDocument spreadsheet named .xlsx, a
+workbook named .csv) is refused naming it (:mod:`ecostat.read.sniff`). csv, json and parquet: :mod:`ecostat.read.text`.
 
 Hostile or odd files end in one :class:`ReadError` before any parser sees them where possible: too large
 (the file here; a table's rows or rows × columns and unpacked sizes in the readers, from what can be known
@@ -20,9 +21,10 @@ from ecostat.common import budget, environment
 from ecostat.contract.normalize import is_missing
 from ecostat.read.excel import read_xlsx
 from ecostat.read.limits import mb
+from ecostat.read.sniff import CFB_SIGNATURE, check_kind
 from ecostat.read.text import UNICODE_TEXT, read_csv, read_json, read_parquet
 from ecostat.read.types import RawTable, ReadError
-from ecostat.read.xls import CFB_SIGNATURE, read_ole
+from ecostat.read.xls import read_ole
 
 SUFFIXES = (".xlsx", ".xls", ".csv", ".json", ".parquet")
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -40,6 +42,7 @@ def read_tables(path: Path, data: bytes | None = None) -> list[RawTable]:
         raise ReadError("FILE_UNREADABLE", "empty file / 空文件")
     if len(data) > environment.max_file_bytes():
         raise ReadError("FILE_TOO_LARGE", path.name, size=mb(len(data)), limit=mb(environment.max_file_bytes()))
+    check_kind(suffix, data)  # what the bytes are, whatever the name says
     try:
         tables = _READERS[suffix](data)
     except (ReadError, budget.OverBudget, MemoryError):
