@@ -48,11 +48,22 @@ def read_tables(path: Path, data: bytes | None = None) -> list[RawTable]:
     except (ReadError, budget.OverBudget, MemoryError):
         raise
     except Exception as exc:  # any parser failure is the file's fault, reported as such
-        raise ReadError("FILE_UNREADABLE", f"{type(exc).__name__}: {exc}") from exc
+        raise ReadError("FILE_UNREADABLE", failure(exc)) from exc
     tables = [t for t in tables if any(not is_missing(c) for _, row in t.rows for c in row)]
     if not tables:
         raise ReadError("FILE_NO_TABLE", path.name)
     return tables
+
+
+def failure(exc: BaseException) -> str:
+    """A parser's failure for the message: its kind, its text, and the library it came from (never a bare
+    ``AssertionError:``)."""
+    tb, library = exc.__traceback__, None
+    while tb is not None:
+        library = tb.tb_frame.f_globals.get("__name__", "").split(".")[0] or library
+        tb = tb.tb_next
+    text = str(exc) or "文件结构损坏 / the file's structure is damaged"
+    return f"{type(exc).__name__}: {text}" + (f" ({library})" if library and library != "ecostat" else "")
 
 
 def read_workbook(data: bytes) -> list[RawTable]:
