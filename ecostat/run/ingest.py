@@ -1,6 +1,9 @@
 """An ingest run, in the one order both runners take: :func:`run_plain` executes it directly, the
 ``ingest`` flow (``flows/ingest.py``) with each step as a Prefect task.
 
+An ingest run holds its own lock (:data:`RUN_LOCK`) throughout: one run at a time. Other writers (a review
+decision, a certification) wait only while it holds the write lock:
+
 1. :meth:`Run.receive`, under the write lock (receipts are journaled by one process at a time, in order):
    every inbox entry's bytes go to the archive and its receipt to the journal (both durable) before it
    leaves the inbox (:func:`ecostat.intake.inbox.receive_inbox`).
@@ -46,6 +49,7 @@ from ecostat.store.warehouse import connect
 from ecostat.store.writer import WarehouseBusy, locked, writing
 
 log = logging.getLogger(__name__)
+RUN_LOCK = ".ingest.lock"  # held by an ingest run from start to end: one run at a time, other writers between
 
 
 @dataclass
@@ -160,7 +164,7 @@ def perform(run: Run, steps: Steps = PLAIN,
             slot: AbstractContextManager[object] | None = None) -> tuple[RunSummary, AuditResult | None]:
     """A whole ingest run, its steps in their one order (see the module's docstring), and the audit's result
     (None when skipped). ``slot``: held with the write lock, entered before it (the flow's writer slot)."""
-    with slot or nullcontext(), steps.stage(run) as stage:
+    with slot or nullcontext(), locked(run.warehouse, run.wait_seconds, RUN_LOCK), steps.stage(run) as stage:
         started = time.monotonic()
         with alerting(run.raw, run.warehouse, run.run_id), locked(run.warehouse, run.wait_seconds):
             steps.receive(run)

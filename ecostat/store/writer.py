@@ -38,13 +38,15 @@ def work_path(warehouse: Path) -> Path:
 
 
 @contextmanager
-def locked(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[None]:
-    """Hold the warehouse's write lock (nothing more: receiving the inbox takes it so, without a working copy).
+def locked(warehouse: Path, wait_seconds: float = 0.0, suffix: str = ".lock") -> Iterator[None]:
+    """Hold the warehouse's write lock (nothing more: receiving the inbox takes it so, without a working copy);
+    with ``suffix`` ``.ingest.lock``, the lock an ingest run holds from start to end, so that two runs never
+    interleave while neither holds the write lock (checking files).
 
     Raises :class:`WarehouseBusy` if the lock is still held after ``wait_seconds``.
     """
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = warehouse.with_name(warehouse.name + ".lock")
+    lock_path = warehouse.with_name(warehouse.name + suffix)
     with open(lock_path, "a+", encoding="utf-8") as lock:
         if not flock(lock, wait_seconds):
             lock.seek(0)
