@@ -152,3 +152,16 @@ def test_a_check_over_the_memory_limit_gets_one_finding_and_the_run_goes_on(tmp_
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert statuses(db) == {"360102/far.xls": ["rejected", "FILE_MEMORY_LIMIT"], "360103/ok.csv": ["accepted"]}
     assert peak < 1300 * 1024, f"a process took {peak / 1024:.0f} MB"
+
+
+def test_ingest_exits_cleanly_with_its_code_run_after_run(tmp_path):
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    (tmp_path / "raw").mkdir()
+    (raw / "none.toml").write_text("")
+    for k in range(3):  # the exit-time abort was intermittent: several runs, each with work to do
+        write_csv(raw / "inbox" / "360103" / f"ok-{k}.csv", outfall("360103", f"202{k}"))
+        proc, _, _ = ingest(raw, db)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "terminate called" not in proc.stderr and "Traceback" not in proc.stderr
+        assert "run " in proc.stdout and "write lock held" in proc.stdout  # the summary was printed in full
+    assert len(statuses(db)) == 3
