@@ -6,19 +6,16 @@ only to apply checks."""
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import duckdb
-import xlsxwriter
-import xlwt
 
+from benchmarks.hostile import far_cell_xls, far_cell_xlsx
 from ecostat.run import ingest as steps
 from tests.conftest import write_csv
 from tests.forms_data import header, row
@@ -62,36 +59,6 @@ def lock_seconds(proc: subprocess.CompletedProcess[str]) -> float:
     found = re.search(r"write lock held ([\d.]+) s", proc.stdout)
     assert found, proc.stdout + proc.stderr[-2000:]
     return float(found[1])
-
-
-def far_cell_xlsx(path: Path) -> Path:
-    """One cell at XFD1048576 and no <dimension>: calamine would ask for the whole grid (512 GiB)."""
-    buf = io.BytesIO()
-    book = xlsxwriter.Workbook(buf)
-    sheet = book.add_worksheet()
-    sheet.write(0, 0, "区县代码")
-    sheet.write(1048575, 16383, 1)
-    book.close()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
-        for name in zin.namelist():
-            data = zin.read(name)
-            if name.startswith("xl/worksheets/"):
-                data = re.sub(rb"<dimension[^>]*/>", b"", data)
-            zout.writestr(name, data)
-    return path
-
-
-def far_cell_xls(path: Path, sheets: int = 3) -> Path:
-    """One cell at IV65536 per sheet: xlrd would allocate every row of every sheet."""
-    book = xlwt.Workbook()
-    for k in range(sheets):
-        sheet = book.add_sheet(f"s{k}")
-        sheet.write(0, 0, "区县代码")
-        sheet.write(65535, 255, 1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(str(path))
-    return path
 
 
 def test_a_file_that_hangs_its_check_gets_one_finding_in_its_budget_and_the_lock_is_not_held_meanwhile(tmp_path):
