@@ -118,7 +118,7 @@ def test_a_check_over_the_memory_limit_gets_one_finding_and_the_run_goes_on(tmp_
                            ECOSTAT_CHECK_MEMORY_MB="1200")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert statuses(db) == {"360102/far.xls": ["rejected", "FILE_MEMORY_LIMIT"], "360103/ok.csv": ["accepted"]}
-    assert peak < 1300 * 1024, f"a process took {peak / 1024:.0f} MB"
+    assert 400 * 1024 < peak < 1300 * 1024, f"a process took {peak / 1024:.0f} MB"  # the child's, counted
 
 
 def test_ingest_exits_cleanly_with_its_code_run_after_run(tmp_path):

@@ -135,6 +135,9 @@ class Sandbox:
                 child.process.join()
             child.conn.close()
         self.children.clear()
+        if self.spawned:
+            _stop_forkserver()
+
 
     def checks(self, receipts: list[Receipt]) -> Iterator[tuple[str, Checked]]:
         """Every receipt's id and check, in order, made by the children ahead of the caller (at most
@@ -223,3 +226,16 @@ def sandbox_stage(raw: Path) -> Iterator[Any]:
         if pool.started:
             log.info("sandbox: %d child start(s) took %.2f s", pool.spawned, pool.started)
 
+
+def _stop_forkserver() -> None:
+    """Stop the forkserver and wait for it, so that its children's resource use (peak memory above all) is
+    counted in this process's ``RUSAGE_CHILDREN``, as a directly started child's would be; the next pool starts
+    a new one."""
+    from multiprocessing import forkserver
+
+    stop = getattr(forkserver._forkserver, "_stop", None)
+    if stop is not None:
+        try:
+            stop()
+        except OSError:
+            log.warning("the checking processes' forkserver did not stop cleanly", exc_info=True)
