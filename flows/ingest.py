@@ -101,7 +101,7 @@ def publish_artifacts(summary: RunSummary, audited: AuditResult | None) -> None:
 @flow(name="ingest")
 def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0, workers: int | None = None) -> RunSummary:
     """Ingest every new file under ``raw/inbox`` into the warehouse, in order; ``workers``: Dask worker
-    processes that check the files (default ``ECOSTAT_WORKERS``, else 1: checked by the writer, unless
+    processes that check the files (default ``ECOSTAT_WORKERS``, else 1: checked by the local sandbox, unless
     ``ECOSTAT_DASK_ADDRESS`` names a scheduler)."""
     run = Run.start(raw, warehouse, wait_seconds, workers, FileProgress("ingest", "log"))
     # the slot outside the lock: held until the lock's block has published the warehouse

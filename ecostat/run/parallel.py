@@ -162,9 +162,9 @@ def run_stage(workers: int | None, check_task: Task[..., list[Staged]], raw: Pat
 def dask_stage(workers: int | None, check_task: Task[..., list[Staged]], raw: Path) -> Iterator[Stage | None]:
     """While the block runs, the checks of pending receipts made by ``check_task`` (which runs
     :func:`check_batch`) on Dask workers, for :func:`ecostat.run.pending.process_pending`; or None to check them
-    in the writer.
+    locally (:func:`run_stage`: the sandbox).
 
-    ``workers`` (default ``ECOSTAT_WORKERS``): 1 checks in the writer; N > 1 a local cluster of N worker
+    ``workers`` (default ``ECOSTAT_WORKERS``): 1 checks locally; N > 1 a local cluster of N worker
     processes of one thread each, stopped with the block. ``ECOSTAT_DASK_ADDRESS`` (unless ``workers`` is 1)
     sends the files to the workers of that scheduler instead, which must see the same ``raw/`` folder and
     ``ECOSTAT_*`` settings."""
