@@ -188,5 +188,13 @@ def dask_stage(workers: int | None, check_task: Task[..., list[Staged]], raw: Pa
         return sum(runner.client.nthreads().values())
 
     # the local cluster's scheduler (in this process) and its workers read the settings when they start
-    with dask.config.set(DASK_CONFIG), runner:
-        yield lambda receipts: staged_checks(receipts, submit, capacity, partial(check_archived, raw))
+    # a batch the cluster cannot check is checked in the local sandbox (its children start only if needed)
+    with dask.config.set(DASK_CONFIG), runner, sandbox_stage(raw) as local:
+        here = partial(check_archived, raw) if local is None else partial(_one, local)
+        yield lambda receipts: staged_checks(receipts, submit, capacity, here)
+
+
+def _one(stage: Stage, rec: Receipt) -> Checked:
+    """One receipt's check by ``stage``."""
+    ((_, check),) = stage([rec])
+    return check
