@@ -132,3 +132,19 @@ def test_ingest_exits_cleanly_with_its_code_run_after_run(tmp_path):
         assert "terminate called" not in proc.stderr and "Traceback" not in proc.stderr
         assert "run " in proc.stdout and "write lock held" in proc.stdout  # the summary was printed in full
     assert len(statuses(db)) == 3
+
+
+def test_rebuild_checks_in_the_sandbox_too(tmp_path):
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    (tmp_path / "raw").mkdir()
+    (raw / "none.toml").write_text("")
+    write_csv(raw / "inbox" / "360102" / "poison.csv", outfall("360102"))
+    write_csv(raw / "inbox" / "360103" / "ok.csv", outfall("360103"))
+    first, _, _ = ingest(raw, db)
+    assert first.returncode == 0, first.stderr[-2000:]
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    proc = subprocess.run([sys.executable, "-m", "ecostat.cli", "rebuild", "--raw", str(raw), "--warehouse", str(db),
+                           "--to", str(rebuilt)], capture_output=True, text=True, cwd=ROOT, timeout=600,
+                          env={**os.environ, "ECOSTAT_FAULT": "checking:poison.csv"})  # kills its child, twice
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert statuses(rebuilt) == {"360102/poison.csv": ["rejected", "FILE_QUARANTINED"], "360103/ok.csv": ["accepted"]}
