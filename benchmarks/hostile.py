@@ -1,21 +1,24 @@
-"""Issue 12's whole attack at once, and issue 17's first half: the shipped samples plus every hostile file
-and name of the issues in one inbox, through one ``ecostat ingest`` in a child process.
+"""Every hostile file at once: the shipped samples plus every hostile file and name of the hostile-unit
+reviews in one inbox, through one ``ecostat ingest`` in a child process.
 ``python -m benchmarks.hostile [--prefect] [--out FILE]`` prints the run's wall time and peak RSS (through
 :mod:`benchmarks.child`) and checks the outcome: every sample table as in a clean run of the samples, every
 hostile file rejected (content attacks with one finding each), hostile names received under a safe name,
 uploads in progress left alone.
 
-The attack files are made by :func:`plant` (issue 12) and :func:`plant_17` (issue 17: the comment attack
-on the sheet XML scan, control characters in a sheet name, a cell and a footer, squatting on another unit's
-source codes in an annual and a monthly table, a hundred back-dated files of one unit, a 0xFF line in
-every journal); ``tests/test_hostile_run.py`` runs issue 12's corpus at a smaller size through the plain path.
+The attack files are made by :func:`plant` (the first review's corpus) and :func:`plant_17` (the second's: the
+comment attack on the sheet XML scan, control characters in a sheet name, a cell and a footer, squatting on
+another unit's source codes in an annual and a monthly table, a hundred back-dated files of one unit, a 0xFF
+line in every journal, far cells, an ODS named .xlsx, a repeated header, a Windows-1252 CSV);
+``tests/test_hostile_run.py`` runs the first corpus at a smaller size through the plain path.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +32,8 @@ import duckdb
 import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
+import xlsxwriter
+import xlwt
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTFALL_HEADER: list[object] = ["区县代码", "报告期", "所属水体", "需整治排口数", "已完成整治数"]
@@ -46,7 +51,7 @@ class Sizes:
     styled_rows: int = 160_000  # per sheet, four sheets: ~19 MB, under the 20 MB file limit
     wide_columns: int = 100_000  # a 200 KB header-less line of 1,1,1…
     parquet_columns: int = 10_000
-    comment_bytes: int = 100_000  # <c <c <c… inside an XML comment: 67 s of scan at 100 KB before issue 17
+    comment_bytes: int = 100_000  # <c <c <c… inside an XML comment: 67 s of scan at 100 KB before the linear scan
     flood_files: int = 100  # one unit's back-dated files
 
 
@@ -113,13 +118,54 @@ def styled_empty_rows(path: Path, rows: int, table: list[list[object]], sheets: 
     return path
 
 
+def far_cell_xlsx(path: Path) -> Path:
+    """One cell at XFD1048576 and no <dimension>: calamine would ask for the whole grid (512 GiB)."""
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf)
+    sheet = book.add_worksheet()
+    sheet.write(0, 0, "区县代码")
+    sheet.write(1048575, 16383, 1)
+    book.close()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name in zin.namelist():
+            data = zin.read(name)
+            if name.startswith("xl/worksheets/"):
+                data = re.sub(rb"<dimension[^>]*/>", b"", data)
+            zout.writestr(name, data)
+    return path
+
+
+def far_cell_xls(path: Path, sheets: int = 3) -> Path:
+    """One cell at IV65536 per sheet: xlrd would allocate every row of every sheet."""
+    book = xlwt.Workbook()
+    for k in range(sheets):
+        sheet = book.add_sheet(f"s{k}")
+        sheet.write(0, 0, "区县代码")
+        sheet.write(65535, 255, 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(str(path))
+    return path
+
+
+def ods_named_xlsx(path: Path) -> Path:
+    """An OpenDocument spreadsheet named .xlsx: refused naming what it is (FILE_TYPE)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("content.xml", '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:'
+                                   'office:1.0"><office:body><office:spreadsheet/></office:body>'
+                                   "</office:document-content>")
+    return path
+
+
 def _csv(path: Path, rows: list[list[object]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(",".join(str(c) for c in r) + "\n" for r in rows), encoding="utf-8")
 
 
 def plant(inbox: Path, outside: Path, sizes: Sizes) -> list[Expect]:
-    """Put every attack of issue 12 into ``inbox`` (``outside``: a folder beside it, holding what the links
+    """Put every attack of the first review into ``inbox`` (``outside``: a folder beside it, holding what the links
     point at); returns what must become of each file."""
     outside.mkdir(parents=True, exist_ok=True)
     secret = outside / "secret.csv"
@@ -154,7 +200,17 @@ def plant(inbox: Path, outside: Path, sizes: Sizes) -> list[Expect]:
             fh.write("不是报表\n")
     for name in UPLOADS:
         (bad / name).write_bytes(b"upload in progress")
+    far_cell_xlsx(bad / "far.xlsx")  # bounded before allocation, format by content, header, encoding
+    far_cell_xls(bad / "far.xls")
+    ods_named_xlsx(bad / "ods.xlsx")
+    _csv(bad / "investment.csv", [["Investment"] * 16, list(range(16))])
+    (bad / "latin.csv").write_bytes("区县代码,报告期,note\n360102,2024,première\n".encode("cp1252", "replace"))
     return [
+        Expect("360102/far.xlsx", ("TABLE_TOO_LARGE",)),
+        Expect("360102/far.xls", ("TABLE_TOO_LARGE",)),
+        Expect("360102/ods.xlsx", ("FILE_TYPE",)),
+        Expect("360102/investment.csv", ("TABLE_FORM_UNKNOWN",)),
+        Expect("360102/latin.csv", ("FILE_ENCODING",)),
         Expect("360104/secret-link.csv", ("FILE_SYMLINK",)),
         Expect("360104/folder-link", ("FILE_SYMLINK",)),
         Expect("360104/pipe.csv", ("FILE_NOT_REGULAR",)),
@@ -195,7 +251,7 @@ DRINKING_HEADER: list[object] = ["区县代码", "报告期", "水源地编码",
 
 
 def plant_17(inbox: Path, sizes: Sizes) -> list[Expect]:
-    """Put issue 17's attacks into ``inbox`` (and a 0xFF line into each journal beside it); returns what
+    """Put the second review's attacks into ``inbox`` (and a 0xFF line into each journal beside it); returns what
     must become of each file."""
     bad = inbox / "360102"
     third = sizes.comment_bytes // 3

@@ -6,14 +6,17 @@ processed) → publish the warehouse → deliver the pending alerts, outside the
 site (unless nothing changed) → refresh the Parquet lake beside the warehouse (when a file was processed);
 then the run's artifacts (every file's outcome is in them).
 
-Tasks are per step, not per file. With ``workers`` > 1 (or ``ECOSTAT_DASK_ADDRESS``), the files are read and
-checked by ``check_files`` tasks, a batch of files each, on Dask workers (:mod:`ecostat.run.parallel`), and
-the ``process`` step applies their checks in order. The flow holds the warehouse's write lock and (with a
-Prefect server) the global concurrency limit ``ecostat-writer`` from receiving to publishing, and a run that
-fails alerts the operator with its ecostat run id."""
+Tasks are per step, not per file. The files are read and checked outside the writer, mostly before it takes
+the lock: by a local pool of sandboxed children (:mod:`ecostat.run.sandbox`), or, with ``workers`` > 1 (or
+``ECOSTAT_DASK_ADDRESS``), by ``check_files`` tasks, a batch of files each, on Dask workers
+(:mod:`ecostat.run.parallel`); the ``process`` step applies their checks in order. The flow holds the
+warehouse's write lock to receive and from processing to publishing, and (with a Prefect server) the global
+concurrency limit ``ecostat-writer`` from receiving to publishing; a run that fails alerts the operator with
+its ecostat run id."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -27,6 +30,7 @@ from ecostat.notify.delivery import Delivery
 from ecostat.run import artifact as report
 from ecostat.run import parallel
 from ecostat.run.ingest import Run, Steps, perform
+from ecostat.run.pending import Stage
 from ecostat.run.summary import RunSummary
 from ecostat.store.writer import writer_slot
 
@@ -43,12 +47,17 @@ def check_files(raw: Path, receipts: list[Receipt]) -> list[parallel.Staged]:
     return parallel.check_batch(raw, receipts)
 
 
+def checking(run: Run) -> AbstractContextManager[Stage | None]:
+    """The run's checking machinery: Dask workers running ``check_files`` tasks (``workers`` > 1 or
+    ``ECOSTAT_DASK_ADDRESS``), else the local pool of sandboxed children."""
+    return parallel.run_stage(run.workers, check_files, run.raw)
+
+
 @task(cache_policy=NO_CACHE)
-def process(run: Run, work: Path) -> RunSummary:
-    """Check and load every pending file in order, with its feedback and alerts; refresh the figures.
-    With Dask workers, they check the files ahead and this one writer applies their checks in order."""
-    with parallel.dask_stage(run.workers, check_files, run.raw) as stage:
-        return run.process(work, stage)
+def process(run: Run, work: Path, stage: Stage | None) -> RunSummary:
+    """Apply every pending file's check in order (made ahead by ``stage``: sandboxed children or Dask workers),
+    load the accepted tables, with feedback and alerts; refresh the figures."""
+    return run.process(work, stage)
 
 
 @task(cache_policy=NO_CACHE)
@@ -75,7 +84,7 @@ def refresh_lake(run: Run) -> str:
     return run.lake()
 
 
-TASKS = Steps(receive=receive_inbox, process=process, audit=audit, deliver=deliver, site=rebuild_site,
+TASKS = Steps(receive=receive_inbox, stage=checking, process=process, audit=audit, deliver=deliver, site=rebuild_site,
               lake=refresh_lake)
 
 
@@ -92,7 +101,7 @@ def publish_artifacts(summary: RunSummary, audited: AuditResult | None) -> None:
 @flow(name="ingest")
 def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0, workers: int | None = None) -> RunSummary:
     """Ingest every new file under ``raw/inbox`` into the warehouse, in order; ``workers``: Dask worker
-    processes that check the files (default ``ECOSTAT_WORKERS``, else 1: checked by the writer, unless
+    processes that check the files (default ``ECOSTAT_WORKERS``, else 1: checked by the local sandbox, unless
     ``ECOSTAT_DASK_ADDRESS`` names a scheduler)."""
     run = Run.start(raw, warehouse, wait_seconds, workers, FileProgress("ingest", "log"))
     # the slot outside the lock: held until the lock's block has published the warehouse

@@ -169,7 +169,8 @@ def test_kill_9_in_the_prefect_flow_then_rerun_completes_exactly_once(tmp_path, 
     assert state(db) == reference
 
 
-def test_a_file_that_kills_the_check_twice_is_quarantined_and_the_rest_loads(tmp_path):
+def test_a_file_that_kills_the_check_twice_is_quarantined_and_the_rest_loads(tmp_path, monkeypatch):
+    monkeypatch.setenv("ECOSTAT_CHECK_PROCESSES", "0")  # checked in the writer: the run dies with its check
     raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
     write_csv(raw / "inbox" / "360102" / "poison.csv", [header("outfall_remediation"), row("outfall_remediation")])
     args = ["ingest", "--no-prefect", "--raw", str(raw), "--warehouse", str(db)]
@@ -293,6 +294,7 @@ def test_a_file_that_breaks_the_checks_is_rejected_and_the_queue_goes_on(tmp_pat
         return real(table, submitter, **kw)
 
     monkeypatch.setattr(checking, "check_table", breaks_on_360102)
+    monkeypatch.setenv("ECOSTAT_CHECK_PROCESSES", "0")  # checked in this process, where the stand-in is
     summary = steps.run_plain(raw, db)
     assert {t.file: (t.status, t.findings[0].rule_id if t.findings else None) for t in summary.tables} == {
         "360102/a.csv": ("rejected", "FILE_CHECK_FAILED"), "360103/b.csv": ("accepted", None)}

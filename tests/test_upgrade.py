@@ -293,6 +293,7 @@ def form_change(monkeypatch, request):
 
     def change(form: Form) -> None:
         monkeypatch.setitem(FORMS, form.code, form)
+        monkeypatch.setenv("ECOSTAT_CHECK_PROCESSES", "0")  # the form changed in this process only: checked here
         known_header_keys.cache_clear()
     return change
 

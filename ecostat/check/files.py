@@ -24,8 +24,8 @@ from ecostat.check.types import CheckedTable
 from ecostat.check.untouched import without_untouched
 from ecostat.common import budget
 from ecostat.common.display import printable
-from ecostat.common.environment import max_file_bytes
-from ecostat.common.faults import fault_point
+from ecostat.common.environment import check_memory_bytes, max_file_bytes
+from ecostat.common.faults import fault_point, stall_point
 from ecostat.contract.catalogue import Finding, finding
 from ecostat.intake import archive
 from ecostat.intake.archive import Receipt
@@ -63,7 +63,7 @@ def check_file(rec: Receipt, data: bytes, today: dt.date | None = None) -> list[
     except ReadError as exc:
         return file_finding(exc.rule_id, rec, detail=exc.detail, value=exc.detail, **exc.params)
     except budget.OverBudget as exc:
-        return file_finding("FILE_TIME_BUDGET", rec, limit=f"{exc.limit:g}")
+        return time_finding(rec, exc.limit)
 
 
 def checked(rec: Receipt, data: bytes) -> Checked:
@@ -71,9 +71,23 @@ def checked(rec: Receipt, data: bytes) -> Checked:
     if the check crashed (the file then gets ``FILE_CHECK_FAILED``: a bug must not stop the queue)."""
     try:
         fault_point("checking", rec.file)
+        stall_point("stalling", rec.file)
         return check_file(rec, data, rec.received_at.date()), None
+    except MemoryError:  # over the sandbox's address-space limit (ecostat.run.sandbox): the finding made below,
+        pass  # once the traceback and what it holds are gone
     except Exception as exc:  # this file is held, the rest go on
         return check_crashed(rec, exc)
+    return memory_finding(rec), None
+
+
+def memory_finding(rec: Receipt) -> Finding:
+    """``FILE_MEMORY_LIMIT``: checking the file needed more memory than a checking process may have."""
+    return file_finding("FILE_MEMORY_LIMIT", rec, limit=_mb(check_memory_bytes()))
+
+
+def time_finding(rec: Receipt, limit: float) -> Finding:
+    """``FILE_TIME_BUDGET``: checking the file took longer than its budget of ``limit`` seconds."""
+    return file_finding("FILE_TIME_BUDGET", rec, limit=f"{limit:g}")
 
 
 def check_crashed(rec: Receipt, exc: BaseException) -> Checked:

@@ -80,8 +80,14 @@ def is_known_header(cell: object) -> bool:
 
 
 def known_count(cells: list[object]) -> int:
-    """How many cells of a row name a known header."""
-    return sum(1 for c in cells if is_known_header(c))
+    """How many distinct known headers the cells of a row name (a row of ``Investment`` sixteen times names one:
+    a header row needs two distinct fields)."""
+    known = known_header_keys()
+    named = set()
+    for c in cells:
+        if not is_missing(c):
+            named.update(next(([k] for k in header_keys(c) if k in known), []))
+    return len(named)
 
 
 def is_ignored_header(cell: object) -> bool:

@@ -70,8 +70,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def main_exit() -> None:
-    """Console-script entry point (quiet when its output is piped into ``head``)."""
+    """Console-script entry point (quiet when its output is piped into ``head``). After a completed command the
+    exit handlers run (Prefect's, logging's, multiprocessing's), the output is flushed and the process ends at
+    once with the command's code: native libraries' teardown (pyarrow's exit-time abort) cannot change it."""
+    import atexit
+    import os
     import signal
 
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    sys.exit(main())
+    code = main()
+    try:
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)

@@ -23,8 +23,9 @@ def register(sub: Subparsers) -> None:
                         "(no audit, no run history in its UI)")
     p.add_argument("--workers", type=_positive, metavar="N",
                    help="check the files on N local Dask worker processes while one writer loads them in order "
-                        "(default ECOSTAT_WORKERS, else 1: checked by the writer); with ECOSTAT_DASK_ADDRESS, on "
-                        "that scheduler's workers (--workers 1 keeps them here)")
+                        "(default ECOSTAT_WORKERS, else 1: checked by the local sandbox of ECOSTAT_CHECK_PROCESSES "
+                        "child processes); with ECOSTAT_DASK_ADDRESS, on that scheduler's workers (--workers 1 "
+                        "keeps them local)")
     p = command(sub, "rebuild", "recreate a warehouse from the archive alone, replaying in received order",
                 "ecostat rebuild --raw raw --to /tmp/rebuilt.duckdb", cmd_rebuild)
     raw_option(p)

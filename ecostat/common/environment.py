@@ -41,6 +41,8 @@ class Environment(BaseModel):
     workers: int | None = Field(default=None, ge=1)  # `ecostat ingest --workers`' default (ecostat.run.parallel)
     dask_address: str | None = None  # an existing Dask scheduler that checks the files (ecostat.run.parallel)
     deployment: str | None = None  # `ingest/<name>`: the portal starts its runs on it (ecostat.run.deployment)
+    check_processes: int | None = Field(default=None, ge=0)  # sandboxed checking children (0: in the writer)
+    check_memory_mb: float = Field(default=2048.0, gt=0)  # each checking child's address space (RLIMIT_AS)
 
 
 class SettingsError(ValueError):
@@ -100,3 +102,16 @@ def max_cells() -> int:
 def max_file_seconds() -> float:
     """The time budget for reading and checking one file, from ``ECOSTAT_MAX_FILE_SECONDS`` (default 300 s)."""
     return environment().max_file_seconds
+
+
+def check_processes() -> int:
+    """How many sandboxed child processes check the received files (:mod:`ecostat.run.sandbox`), from
+    ``ECOSTAT_CHECK_PROCESSES`` (default: 2, or 1 on a one-core machine); 0 checks them in the writer itself
+    (for debugging only: a hostile file can then hold or kill the writer)."""
+    found = environment().check_processes
+    return min(2, os.cpu_count() or 1) if found is None else found
+
+
+def check_memory_bytes() -> int:
+    """Each checking child's address-space limit, from ``ECOSTAT_CHECK_MEMORY_MB`` (default 2048 MB)."""
+    return int(environment().check_memory_mb * MB)

@@ -17,6 +17,7 @@ from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 from ecostat.common import budget
 from ecostat.contract.normalize import column_letter
 from ecostat.read import sheetxml
+from ecostat.read.extent import check_extents, sheet_xml_extent
 from ecostat.read.limits import check_size, check_unpacked
 from ecostat.read.sheetnotes import is_number, note, note_hidden
 from ecostat.read.sheetxml import is_percent_format
@@ -29,6 +30,8 @@ def read_xlsx(data: bytes) -> list[RawTable]:
         raise ReadError("FILE_UNREADABLE", "not an xlsx (zip) file / 不是有效的 xlsx 文件")
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         check_unpacked("FILE_ZIP_BOMB", sum(i.file_size for i in zf.infolist()))
+        # bounded before any library allocates a grid
+        check_extents({name: sheet_xml_extent(zf.read(member)) for name, member in sheetxml.sheet_parts(zf).items()})
         scans = sheetxml.scan_workbook(zf)
     for name, scan in scans.items():
         if scan.dimension is not None:

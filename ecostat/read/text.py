@@ -34,13 +34,45 @@ def decode_csv(data: bytes) -> str:
     """
     for encoding in () if b"\x00" in data else ("utf-8-sig", "gb18030"):
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if encoding == "utf-8-sig" or not _unlikely_chinese(text):
+            return text
+        break  # GB18030 decodes almost any bytes: these decode to characters no office writes
     guess = charset_normalizer.from_bytes(data).best()
     if guess and guess.encoding.startswith("utf_16"):
         raise ReadError("FILE_ENCODING", UNICODE_TEXT)
-    raise ReadError("FILE_ENCODING", f"looks like {guess.encoding}" if guess else "binary data")
+    raise ReadError("FILE_ENCODING", _described(data, guess.encoding if guess else None))
+
+
+def _unlikely_chinese(text: str) -> bool:
+    """Whether text decoded as GB18030 is more likely another encoding misread: most of its non-ASCII characters
+    lie outside GB2312, the characters Chinese offices write (a Windows-1252 ``è`` followed by ``r`` reads
+    as 鑢)."""
+    wide = [ch for ch in text if ord(ch) > 127]
+    rare = sum(1 for ch in wide if not _in_gb2312(ch))
+    return bool(wide) and rare * 2 > len(wide)
+
+
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _described(data: bytes, guess: str | None) -> str:
+    """What the bytes look like, for the message: Windows-1252 / Latin-1 when they read as Western European
+    text (whatever the detector's guess), else the detector's guess."""
+    try:
+        latin = data.decode("cp1252")
+        if all(ch.isascii() or (ch.isalpha() and ord(ch) < 0x250) or ch in "€£°±·–—‘’“”«»" for ch in latin):
+            return "Windows-1252 / Latin-1 西欧文字 (Western European)"
+    except UnicodeDecodeError:
+        pass
+    return f"looks like {guess}" if guess else "binary data"
 
 
 def read_csv(data: bytes) -> list[RawTable]:

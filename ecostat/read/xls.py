@@ -9,11 +9,13 @@ import struct
 import olefile
 import xlrd
 
+from ecostat.read import sniff
+from ecostat.read.extent import check_biff
 from ecostat.read.sheetnotes import note_hidden
 from ecostat.read.sheetxml import is_percent_format
 from ecostat.read.types import RawTable, ReadError, Row, Rows
 
-CFB_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE2: an .xls, or an encrypted .xlsx
+CFB_SIGNATURE = sniff.CFB_SIGNATURE  # OLE2: an .xls, or an encrypted .xlsx
 XLS_STREAMS = ("workbook", "book")  # BIFF8 (Excel 97–2003), BIFF5 (Excel 5/95)
 ENCRYPTED_OOXML_STREAMS = ("encryptioninfo", "encryptedpackage")
 BIFF_FILEPASS, BIFF_EOF = 0x002F, 0x000A
@@ -28,8 +30,10 @@ def read_ole(data: bytes) -> list[RawTable]:
         name = next((n for n in XLS_STREAMS if n in streams), None)
         if name is None:
             raise ReadError("FILE_UNREADABLE", "an OLE2 file without a workbook / 不是 Excel 工作簿")
-        if _xls_encrypted(ole.openstream(name).read()):
+        stream = ole.openstream(name).read()
+        if _xls_encrypted(stream):
             raise ReadError("FILE_ENCRYPTED", "encrypted .xls (FILEPASS) / 加密的 xls")
+        check_biff(stream)  # every sheet's extent, before xlrd allocates it
     return _read_xls(data)
 
 

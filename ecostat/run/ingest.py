@@ -1,20 +1,27 @@
 """An ingest run, in the one order both runners take: :func:`run_plain` executes it directly, the
 ``ingest`` flow (``flows/ingest.py``) with each step as a Prefect task.
 
-Under the warehouse's write lock (:func:`locked_run`):
+An ingest run holds its own lock (:data:`RUN_LOCK`) throughout: one run at a time. Other writers (a review
+decision, a certification) wait only while it holds the write lock:
 
-1. :meth:`Run.receive`: every inbox entry's bytes go to the archive and its receipt to the journal (both
-   durable) before it leaves the inbox (:func:`ecostat.intake.inbox.receive_inbox`).
-2. :meth:`Run.process`: each receipt the warehouse has not processed yet, in the order received, in ONE
-   transaction per receipt (:mod:`ecostat.run.receipt`), then the annual figures refreshed
-   (:mod:`ecostat.run.pending`).
-3. :meth:`Run.audit` (skipped when no file was processed; the plain runner leaves it to ``ecostat audit``).
+1. :meth:`Run.receive`, under the write lock (receipts are journaled by one process at a time, in order):
+   every inbox entry's bytes go to the archive and its receipt to the journal (both durable) before it
+   leaves the inbox (:func:`ecostat.intake.inbox.receive_inbox`).
+2. Without the lock: the pending files read and checked by the run's stage (:attr:`Steps.stage`: sandboxed
+   children, :mod:`ecostat.run.sandbox`, or Dask workers), :func:`ecostat.run.pending.check_ahead`.
+
+Under the warehouse's write lock again (:func:`locked_run`):
+
+3. :meth:`Run.process`: each receipt the warehouse has not processed yet, in the order received, in ONE
+   transaction per receipt (:mod:`ecostat.run.receipt`), its check taken from the stage, then the annual
+   figures refreshed (:mod:`ecostat.run.pending`).
+4. :meth:`Run.audit` (skipped when no file was processed; the plain runner leaves it to ``ecostat audit``).
 
 Then the warehouse is published and its lock released, and:
 
-4. :meth:`Run.deliver` sends the pending alerts;
-5. :meth:`Run.site` rebuilds the status site (unless nothing changed);
-6. :meth:`Run.lake` brings the Parquet lake up to date (when a file was processed).
+5. :meth:`Run.deliver` sends the pending alerts;
+6. :meth:`Run.site` rebuilds the status site (unless nothing changed);
+7. :meth:`Run.lake` brings the Parquet lake up to date (when a file was processed).
 """
 
 from __future__ import annotations
@@ -34,13 +41,15 @@ from ecostat.notify.audit import AuditResult, audit_after_run
 from ecostat.notify.delivery import Delivery, deliver_pending
 from ecostat.publish.site import build_site_after_run
 from ecostat.publish.sitestate import site_needs_rebuild
-from ecostat.run.pending import Stage, write_run
+from ecostat.run.pending import Stage, check_ahead, write_run
+from ecostat.run.sandbox import sandbox_stage
 from ecostat.run.summary import RunSummary, new_run_id
 from ecostat.store import lake
 from ecostat.store.warehouse import connect
-from ecostat.store.writer import WarehouseBusy, writing
+from ecostat.store.writer import WarehouseBusy, locked, writing
 
 log = logging.getLogger(__name__)
+RUN_LOCK = ".ingest.lock"  # held by an ingest run from start to end: one run at a time, other writers between
 
 
 @dataclass
@@ -52,20 +61,27 @@ class WriteLock:
 
 
 @contextmanager
-def locked_run(raw: Path, warehouse: Path, run_id: str, wait_seconds: float = 0.0) -> Iterator[WriteLock]:
-    """Hold the warehouse's write lock for a run and publish its working copy at the end, timing it; a run
-    that fails (other than finding the warehouse busy) alerts the operator with its ecostat run id."""
+def alerting(raw: Path, warehouse: Path, run_id: str) -> Iterator[None]:
+    """A block of a run that, if it fails (other than finding the warehouse busy), alerts the operator with
+    the ecostat run id."""
     try:
-        with writing(warehouse, wait_seconds) as work:
-            lock = WriteLock(work)
-            started = time.monotonic()
-            yield lock
-        lock.seconds = time.monotonic() - started
+        yield
     except WarehouseBusy:
         raise
     except Exception as exc:
         alerts.alert_failed_run(raw, warehouse, run_id, f"{type(exc).__name__}: {exc}")
         raise
+
+
+@contextmanager
+def locked_run(raw: Path, warehouse: Path, run_id: str, wait_seconds: float = 0.0) -> Iterator[WriteLock]:
+    """Hold the warehouse's write lock for a run and publish its working copy at the end, timing it; a run
+    that fails (other than finding the warehouse busy) alerts the operator with its ecostat run id."""
+    with alerting(raw, warehouse, run_id), writing(warehouse, wait_seconds) as work:
+        lock = WriteLock(work)
+        started = time.monotonic()
+        yield lock
+    lock.seconds = time.monotonic() - started
 
 
 @dataclass(frozen=True)
@@ -89,6 +105,10 @@ class Run:
     def receive(self) -> int:
         """Archive and journal every inbox file, then take it out of the inbox."""
         return receive_inbox(self.raw)
+
+    def stage(self) -> AbstractContextManager[Stage | None]:
+        """The run's checking machinery: a pool of sandboxed children (:mod:`ecostat.run.sandbox`)."""
+        return sandbox_stage(self.raw)
 
     def process(self, work: Path, stage: Stage | None = None) -> RunSummary:
         """Check and load every pending file of the working copy ``work`` in order, with its feedback and
@@ -122,7 +142,8 @@ class Steps:
     it (``flows/ingest.py``)."""
 
     receive: Callable[[Run], int]
-    process: Callable[[Run, Path], RunSummary]
+    stage: Callable[[Run], AbstractContextManager[Stage | None]]  # entered for the whole run
+    process: Callable[[Run, Path, Stage | None], RunSummary]
     audit: Callable[[Run, Path], AuditResult | None]
     deliver: Callable[[Run], list[Delivery]]
     site: Callable[[Run], None]
@@ -135,19 +156,24 @@ def audit_apart(run: Run, work: Path) -> None:
     return None
 
 
-PLAIN = Steps(receive=Run.receive, process=Run.process, audit=audit_apart, deliver=Run.deliver, site=Run.site,
-              lake=Run.lake)
+PLAIN = Steps(receive=Run.receive, stage=Run.stage, process=Run.process, audit=audit_apart, deliver=Run.deliver,
+              site=Run.site, lake=Run.lake)
 
 
 def perform(run: Run, steps: Steps = PLAIN,
             slot: AbstractContextManager[object] | None = None) -> tuple[RunSummary, AuditResult | None]:
     """A whole ingest run, its steps in their one order (see the module's docstring), and the audit's result
     (None when skipped). ``slot``: held with the write lock, entered before it (the flow's writer slot)."""
-    with slot or nullcontext(), locked_run(run.raw, run.warehouse, run.run_id, run.wait_seconds) as lock:
-        steps.receive(run)
-        summary = steps.process(run, lock.work)
-        audited = steps.audit(run, lock.work) if summary.files else None
-    summary.lock_seconds = lock.seconds
+    with slot or nullcontext(), locked(run.warehouse, run.wait_seconds, RUN_LOCK), steps.stage(run) as stage:
+        started = time.monotonic()
+        with alerting(run.raw, run.warehouse, run.run_id), locked(run.warehouse, run.wait_seconds):
+            steps.receive(run)
+        receiving = time.monotonic() - started
+        ahead = check_ahead(stage, run.raw, run.warehouse) if stage is not None else None
+        with locked_run(run.raw, run.warehouse, run.run_id, run.wait_seconds) as lock:
+            summary = steps.process(run, lock.work, ahead)
+            audited = steps.audit(run, lock.work) if summary.files else None
+    summary.lock_seconds = receiving + (lock.seconds or 0.0)
     summary.deliveries = steps.deliver(run)
     if site_needs_rebuild(run.warehouse, files=summary.files, deliveries=len(summary.deliveries)):
         steps.site(run)

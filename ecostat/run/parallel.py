@@ -23,26 +23,20 @@ is sent and stopped with the run; ``ECOSTAT_DASK_ADDRESS`` names an existing sch
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import pandas as pd
-import pyarrow as pa
-
 from ecostat.check.files import Checked, check_archived, check_crashed, quarantined
-from ecostat.check.types import CheckedTable
+from ecostat.check.staged import Staged
 from ecostat.common import environment
-from ecostat.contract.catalogue import Finding
-from ecostat.contract.forms import FORMS
 from ecostat.intake.archive import Receipt
 from ecostat.run.pending import Stage
+from ecostat.run.sandbox import sandbox_stage
 
 if TYPE_CHECKING:
     from prefect.tasks import Task
@@ -56,55 +50,6 @@ DASK_CONFIG = {
     "distributed.scheduler.allowed-failures": 0,  # a killed worker fails its task: we retry file by file
     "distributed.scheduler.worker-saturation": 1.0,  # one task per thread: a death blames one batch
 }
-
-
-@dataclass
-class Staged:
-    """What a worker hands back for one file: its check, with each table's normalised rows as an Arrow
-    table and its form named by its code for the trip (a form carries its pandera schema, and the writer
-    compares forms by identity)."""
-
-    receipt_id: str
-    result: list[CheckedTable] | Finding
-    failure: str | None
-    forms: list[str | None]
-    frames: list[tuple[pa.Table, pd.DataFrame] | None]  # each table's rows: see :func:`_staged_frame`
-
-    @classmethod
-    def of(cls, rec: Receipt, check: Checked) -> Staged:
-        """A check made here, made ready for the trip."""
-        result, failure = check
-        if isinstance(result, Finding):
-            return cls(rec.receipt_id, result, failure, [], [])
-        return cls(rec.receipt_id, [dataclasses.replace(t, form=None, frame=None) for t in result], failure,
-                   [t.form.code if t.form else None for t in result],
-                   [None if t.frame is None else _staged_frame(t.frame) for t in result])
-
-    def checked(self) -> Checked:
-        """The check as the writer uses it, with this process's forms."""
-        if isinstance(self.result, Finding):
-            return self.result, self.failure
-        return [dataclasses.replace(t, form=FORMS[code] if code else None,
-                                    frame=None if frame is None else _unstaged_frame(*frame))
-                for t, code, frame in zip(self.result, self.forms, self.frames, strict=True)], self.failure
-
-
-def _staged_frame(frame: pd.DataFrame) -> tuple[pa.Table, pd.DataFrame]:
-    """A checked table's rows for the trip: the normalised columns (what is loaded) as an Arrow table; the
-    checks' own columns (``_bad``: each row's unreadable fields, as Python sets; ``_at_least``) as they are."""
-    own = [c for c in frame.columns if str(c).startswith("_")]
-    return pa.Table.from_pandas(frame.drop(columns=own)), frame[own]
-
-
-def _unstaged_frame(rows: pa.Table, own: pd.DataFrame) -> pd.DataFrame:
-    """The checked table's frame back from :func:`_staged_frame`, with the column types the check gave it
-    (text as Python strings and None, not pandas' string type)."""
-    frame = rows.to_pandas()
-    for column in rows.schema.pandas_metadata["columns"]:
-        if column["numpy_type"] == "object" and column["name"] in frame.columns:
-            name = column["name"]
-            frame[name] = pd.Series(rows.column(name).to_pylist(), index=frame.index, dtype=object)
-    return pd.concat([frame, own], axis=1)
 
 
 def check_batch(raw: Path, receipts: list[Receipt]) -> list[Staged]:
@@ -202,12 +147,24 @@ def _crashed(handle: Handle, exc: BaseException) -> None:
 
 
 @contextmanager
+def run_stage(workers: int | None, check_task: Task[..., list[Staged]], raw: Path) -> Iterator[Stage | None]:
+    """The flow's checking machinery: Dask workers (:func:`dask_stage`) when ``workers`` > 1 or
+    ``ECOSTAT_DASK_ADDRESS`` asks for them, else the local sandbox (:func:`ecostat.run.sandbox.sandbox_stage`)."""
+    with dask_stage(workers, check_task, raw) as stage:
+        if stage is not None:
+            yield stage
+            return
+    with sandbox_stage(raw) as local:
+        yield local
+
+
+@contextmanager
 def dask_stage(workers: int | None, check_task: Task[..., list[Staged]], raw: Path) -> Iterator[Stage | None]:
     """While the block runs, the checks of pending receipts made by ``check_task`` (which runs
     :func:`check_batch`) on Dask workers, for :func:`ecostat.run.pending.process_pending`; or None to check them
-    in the writer.
+    locally (:func:`run_stage`: the sandbox).
 
-    ``workers`` (default ``ECOSTAT_WORKERS``): 1 checks in the writer; N > 1 a local cluster of N worker
+    ``workers`` (default ``ECOSTAT_WORKERS``): 1 checks locally; N > 1 a local cluster of N worker
     processes of one thread each, stopped with the block. ``ECOSTAT_DASK_ADDRESS`` (unless ``workers`` is 1)
     sends the files to the workers of that scheduler instead, which must see the same ``raw/`` folder and
     ``ECOSTAT_*`` settings."""
@@ -231,5 +188,13 @@ def dask_stage(workers: int | None, check_task: Task[..., list[Staged]], raw: Pa
         return sum(runner.client.nthreads().values())
 
     # the local cluster's scheduler (in this process) and its workers read the settings when they start
-    with dask.config.set(DASK_CONFIG), runner:
-        yield lambda receipts: staged_checks(receipts, submit, capacity, partial(check_archived, raw))
+    # a batch the cluster cannot check is checked in the local sandbox (its children start only if needed)
+    with dask.config.set(DASK_CONFIG), runner, sandbox_stage(raw) as local:
+        here = partial(check_archived, raw) if local is None else partial(_one, local)
+        yield lambda receipts: staged_checks(receipts, submit, capacity, here)
+
+
+def _one(stage: Stage, rec: Receipt) -> Checked:
+    """One receipt's check by ``stage``."""
+    ((_, check),) = stage([rec])
+    return check

@@ -1,18 +1,21 @@
 """The pending receipts processed in order, under the write lock: every receipt the warehouse has not
 processed yet, in the order received, each in its own transaction (:func:`ecostat.run.receipt.process_receipt`),
 then the annual figures refreshed (:func:`ecostat.store.figures.refresh_figures`, skipped when no file was
-processed)."""
+processed). The files are read and checked in sandboxed children (:mod:`ecostat.run.sandbox`) or on Dask
+workers (:mod:`ecostat.run.parallel`), never here; most of them before the lock is taken (:func:`check_ahead`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import duckdb
 
 from ecostat.check.files import Checked
+from ecostat.common.environment import MB
 from ecostat.common.progress import FileProgress
 from ecostat.contract.operator_settings import Settings
 from ecostat.intake import archive, verdicts
@@ -30,13 +33,17 @@ from ecostat.run.receipt import (
     to_check,
     tries,
 )
+from ecostat.run.sandbox import sandbox_stage
 from ecostat.run.summary import RunSummary, finish_run, new_run_id, start_run
 from ecostat.store.figures import refresh_figures
 from ecostat.store.outcomes import TableOutcome
-from ecostat.store.warehouse import processed_receipts, transaction
+from ecostat.store.warehouse import connect, processed_receipts, transaction
 
-# Checks made elsewhere (ecostat.run.parallel): given the receipts to check, each one's id and check, in order.
+log = logging.getLogger(__name__)
+# Checks made elsewhere (ecostat.run.sandbox, ecostat.run.parallel): given the receipts to check, each one's id
+# and check, in order.
 Stage = Callable[[list[Receipt]], Iterable[tuple[str, Checked]]]
+AHEAD_BYTES = 64 * MB  # received bytes checked before the write lock is taken at most (their results are held)
 
 
 def pending(con: duckdb.DuckDBPyConnection, raw: Path) -> list[Receipt]:
@@ -56,8 +63,7 @@ def process_pending(run: RunContext, progress: FileProgress | None = None, stage
     receipts = pending(run.con, run.raw)
     tried = tries(run.attempts) if receipts and run.attempts is not None else Counter()
     judged = verdicts.read(run.raw / "archive") if receipts else {}
-    checking = {r.receipt_id for r in receipts
-                if to_check(tried.get(r.receipt_id, 0), kept_verdict(judged.get(r.receipt_id)))}
+    checking = _checking(receipts, tried, judged)
     staged = StagedChecks(stage([r for r in receipts if r.receipt_id in checking])) if stage and checking else None
     progress = progress or FileProgress("files")
     progress.start(len(receipts))
@@ -71,6 +77,44 @@ def process_pending(run: RunContext, progress: FileProgress | None = None, stage
     finally:
         progress.close()
     return RunSummary(run.run_id, len(receipts), tables, refresh_figures(run.con, run.run_id) if receipts else None)
+
+
+def _checking(receipts: list[Receipt], tried: Counter[str], judged: dict[str, verdicts.Verdict]) -> set[str]:
+    """The ids of the receipts whose bytes are read and checked (:func:`ecostat.run.receipt.to_check`)."""
+    return {r.receipt_id for r in receipts
+            if to_check(tried.get(r.receipt_id, 0), kept_verdict(judged.get(r.receipt_id)))}
+
+
+def check_ahead(stage: Stage, raw: Path, warehouse: Path) -> Stage:
+    """Check now, before the write lock is taken, the receipts the published ``warehouse`` has not processed
+    (up to :data:`AHEAD_BYTES` of them, in order), with ``stage``; the stage returned hands those checks over
+    and checks with ``stage`` any other receipt the writer then finds pending (one received meanwhile, say)."""
+    try:
+        if warehouse.exists():
+            with connect(warehouse, read_only=True) as con:
+                receipts = pending(con, raw)
+        else:
+            receipts = archive.receipts(raw / "archive")
+        tried = tries(attempts_path(warehouse)) if receipts else Counter()
+        checking = _checking(receipts, tried, verdicts.read(raw / "archive") if receipts else {})
+    except Exception:  # an unreadable or older warehouse: everything is checked under the lock instead
+        log.warning("the pending files could not be listed before the write lock", exc_info=True)
+        return stage
+    picked: list[Receipt] = []
+    size = 0
+    for rec in receipts:
+        if rec.receipt_id in checking and (not picked or size + rec.size <= AHEAD_BYTES):
+            picked.append(rec)
+            size += rec.size
+    done = dict(stage(picked)) if picked else {}
+
+    def staged(receipts: list[Receipt]) -> Iterator[tuple[str, Checked]]:
+        rest = [r for r in receipts if r.receipt_id not in done]
+        checks = iter(stage(rest) if rest else ())
+        for rec in receipts:
+            yield (rec.receipt_id, done.pop(rec.receipt_id)) if rec.receipt_id in done else next(checks)
+
+    return staged
 
 
 def write_run(con: duckdb.DuckDBPyConnection, raw: Path, warehouse: Path, run_id: str, settings: Settings,
@@ -98,7 +142,8 @@ def replay(con: duckdb.DuckDBPyConnection, raw: Path, *, progress: FileProgress 
     stand): all that ``ecostat rebuild`` does. ``attempts``: the new warehouse's attempts journal."""
     run_id = new_run_id()
     start_run(con, run_id)
-    summary = process_pending(RunContext(con, raw, run_id, journal=False, attempts=attempts), progress)
+    with sandbox_stage(raw) as stage:
+        summary = process_pending(RunContext(con, raw, run_id, journal=False, attempts=attempts), progress, stage)
     review_step(con, raw, None, run_id)  # decisions replayed in journal order, no alerts
     finish_run(con, summary)
     return summary

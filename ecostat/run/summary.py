@@ -29,6 +29,12 @@ class RunSummary:
     deliveries: list[Delivery] = field(default_factory=list)  # alert deliveries tried after publishing
     lock_seconds: float | None = None  # how long the run held the warehouse's write lock
 
+    @property
+    def lock_per_file(self) -> float | None:
+        """How long the run held the write lock per file processed (None: no file, or not timed). Files are read
+        and checked outside it (:mod:`ecostat.run.sandbox`): this is the time to apply a file's check."""
+        return self.lock_seconds / self.files if self.lock_seconds is not None and self.files else None
+
     def count(self, status: str) -> int:
         """How many tables (or unreadable files) ended with ``status``."""
         return sum(t.status == status for t in self.tables)
@@ -56,7 +62,10 @@ class RunSummary:
                          f"{gone} abandoned")
             lines += [f"  放弃 abandoned: {d.key} → {d.recipient}: {d.error}" for d in self.deliveries if d.abandoned]
         if self.lock_seconds is not None:
-            lines.append(f"写锁占用 {self.lock_seconds:.1f} 秒 / write lock held {self.lock_seconds:.1f} s")
+            each = f"（每个文件 {self.lock_per_file:.2f} 秒）" if self.lock_per_file is not None else ""
+            each_en = f" ({self.lock_per_file:.2f} s per file)" if self.lock_per_file is not None else ""
+            lines.append(f"写锁占用 {self.lock_seconds:.1f} 秒{each} / "
+                         f"write lock held {self.lock_seconds:.1f} s{each_en}")
         return "\n".join(lines)
 
 

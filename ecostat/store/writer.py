@@ -38,13 +38,15 @@ def work_path(warehouse: Path) -> Path:
 
 
 @contextmanager
-def writing(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[Path]:
-    """Hold the write lock and yield the working copy; publish it when the block succeeds.
+def locked(warehouse: Path, wait_seconds: float = 0.0, suffix: str = ".lock") -> Iterator[None]:
+    """Hold the warehouse's write lock (nothing more: receiving the inbox takes it so, without a working copy);
+    with ``suffix`` ``.ingest.lock``, the lock an ingest run holds from start to end, so that two runs never
+    interleave while neither holds the write lock (checking files).
 
     Raises :class:`WarehouseBusy` if the lock is still held after ``wait_seconds``.
     """
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = warehouse.with_name(warehouse.name + ".lock")
+    lock_path = warehouse.with_name(warehouse.name + suffix)
     with open(lock_path, "a+", encoding="utf-8") as lock:
         if not flock(lock, wait_seconds):
             lock.seek(0)
@@ -53,6 +55,16 @@ def writing(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[Path]:
         lock.truncate()
         lock.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
         lock.flush()
+        yield
+
+
+@contextmanager
+def writing(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[Path]:
+    """Hold the write lock and yield the working copy; publish it when the block succeeds.
+
+    Raises :class:`WarehouseBusy` if the lock is still held after ``wait_seconds``.
+    """
+    with locked(warehouse, wait_seconds):
         work = work_path(warehouse)
         if not work.exists() and warehouse.exists():
             copy_file(warehouse, work, FILE_MODE)

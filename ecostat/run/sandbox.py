@@ -1,0 +1,241 @@
+"""Checking received files in a sandbox: a pool of child processes (``ECOSTAT_CHECK_PROCESSES``, default 2)
+that read and check the files and hand back :class:`~ecostat.check.staged.Staged` results, which the one
+writer applies in receipt order (:func:`ecostat.run.pending.process_pending`). The writer never parses a
+received byte.
+
+* **Hard limits.** Each child limits its own address space (``RLIMIT_AS``, ``ECOSTAT_CHECK_MEMORY_MB``) and,
+  per file, its CPU seconds (``RLIMIT_CPU``, the file's time budget ``ECOSTAT_MAX_FILE_SECONDS`` from its
+  start); the parent kills a child still busy with a file :data:`GRACE_SECONDS` past the budget. A file that
+  breaks a limit gets one finding (``FILE_TIME_BUDGET``, ``FILE_MEMORY_LIMIT``) and the run goes on.
+* **Deaths.** A child that dies otherwise (a parser's abort, a segfault) is replaced and the file tried again
+  in a fresh child; a file that killed :data:`DEATHS` children is held (``FILE_QUARANTINED``).
+* **No warehouse.** A child is handed receipts and reads their bytes from the archive itself, by sha256.
+* **Cost.** The children are forked from a ``forkserver`` that has imported the checks once (never forked
+  from the writer, which may hold DuckDB's threads), and each checks file after file: a run pays their start
+  once, not per file.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import resource
+import signal
+import time
+from collections import Counter, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from ecostat.check.files import Checked, check_archived, check_crashed, memory_finding, quarantined, time_finding
+from ecostat.check.staged import Staged
+from ecostat.common import environment
+from ecostat.common.display import printable
+from ecostat.contract.catalogue import rules
+from ecostat.intake.archive import Receipt
+
+log = logging.getLogger(__name__)
+GRACE_SECONDS = 2.0  # past a file's budget before its child is killed (the checks stop themselves at it)
+DEATHS = 2  # children a file's check may kill before it is held
+LOOKAHEAD = 2  # files per child checked ahead of the writer (bounds the results held in memory)
+MEMORY_EXIT = 86  # a child's exit status when it ran out of memory even to answer
+PRELOAD = ["ecostat.run.sandbox"]  # imported once by the forkserver, inherited by every child
+
+
+def _limit(kind: int, soft: int) -> None:
+    """Lower a resource's soft limit (never above its hard limit)."""
+    _, hard = resource.getrlimit(kind)
+    resource.setrlimit(kind, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+
+
+def child_main(conn: Connection, raw: Path, memory: int, settings: dict[str, str]) -> None:
+    """A checking child: take the run's ``ECOSTAT_*`` ``settings`` (the forkserver it comes from may be older
+    than the run), limit its address space, then check each receipt it is sent (its CPU limited to the file's
+    budget from the file's start) and send back its :class:`Staged` result, until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when children stop
+    for name in [k for k in os.environ if k.startswith(environment.PREFIX)]:
+        del os.environ[name]
+    os.environ.update(settings)
+    rules()  # the catalogue read now: a finding must not need memory once the limit is reached
+    _limit(resource.RLIMIT_AS, memory)
+    while True:
+        try:
+            job: tuple[Receipt, float] | None = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        rec, seconds = job
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        _limit(resource.RLIMIT_CPU, int(used.ru_utime + used.ru_stime + seconds) + 1)
+        staged = None
+        try:
+            staged = Staged.of(rec, check_archived(raw, rec))
+        except MemoryError:
+            pass  # answered below, once the traceback and what it holds are gone
+        except Exception as exc:  # readying it for the trip failed: this file is held, the rest go on
+            staged = Staged.of(rec, check_crashed(rec, exc))
+        try:
+            conn.send(staged if staged is not None else Staged.of(rec, (memory_finding(rec), None)))
+        except MemoryError:
+            os._exit(MEMORY_EXIT)  # the parent gives the file its finding
+
+
+@dataclass
+class _Child:
+    """One checking child and the file it is checking, if any."""
+
+    process: Any
+    conn: Connection
+    rec: Receipt | None = None
+    deadline: float = 0.0
+
+
+@dataclass
+class Sandbox:
+    """A pool of checking children for the receipts under ``raw`` (see the module's docstring)."""
+
+    raw: Path
+    processes: int = 2
+    children: list[_Child] = field(default_factory=list)
+    started: float = 0.0  # seconds spent starting children
+    spawned: int = 0
+
+    def __post_init__(self) -> None:
+        self._ctx = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(PRELOAD)
+
+    def _spawn(self) -> _Child:
+        begun = time.monotonic()
+        ours, theirs = self._ctx.Pipe()
+        settings = {k: v for k, v in os.environ.items() if k.startswith(environment.PREFIX)}
+        process = self._ctx.Process(target=child_main, daemon=True, name="ecostat-check",
+                                    args=(theirs, self.raw, environment.check_memory_bytes(), settings))
+        process.start()
+        theirs.close()
+        self.started += time.monotonic() - begun
+        self.spawned += 1
+        return _Child(process, ours)
+
+    def close(self) -> None:
+        """Stop every child (a busy one is killed)."""
+        for child in self.children:
+            try:
+                if child.rec is None:
+                    child.conn.send(None)
+            except OSError:
+                pass
+            child.process.join(timeout=0 if child.rec is not None else 2)
+            if child.process.is_alive():
+                child.process.kill()
+                child.process.join()
+            child.conn.close()
+        self.children.clear()
+        if self.spawned:
+            _stop_forkserver()
+
+
+    def checks(self, receipts: list[Receipt]) -> Iterator[tuple[str, Checked]]:
+        """Every receipt's id and check, in order, made by the children ahead of the caller (at most
+        :data:`LOOKAHEAD` files per child ahead)."""
+        seconds = environment.max_file_seconds()
+        waiting = deque(receipts)
+        done: dict[str, Checked] = {}
+        deaths: Counter[str] = Counter()
+        while len(self.children) < min(self.processes, len(receipts)):
+            self.children.append(self._spawn())
+        for rec in receipts:
+            while rec.receipt_id not in done:
+                self._send(waiting, done, seconds, LOOKAHEAD * len(self.children))
+                self._collect(waiting, done, deaths, seconds)
+            yield rec.receipt_id, done.pop(rec.receipt_id)
+
+    def _send(self, waiting: deque[Receipt], done: dict[str, Checked], seconds: float, window: int) -> None:
+        for child in self.children:
+            busy = sum(c.rec is not None for c in self.children)
+            if child.rec is None and waiting and len(done) + busy < window:
+                child.rec = waiting.popleft()
+                child.deadline = time.monotonic() + seconds + GRACE_SECONDS
+                try:
+                    child.conn.send((child.rec, seconds))
+                except OSError:  # it died before this file: counted as a death when it is collected
+                    child.process.join(timeout=1)
+
+    def _collect(self, waiting: deque[Receipt], done: dict[str, Checked], deaths: Counter[str],
+                 seconds: float) -> None:
+        """Wait for a child to finish a file, die, or pass its deadline, and take what it gives."""
+        busy = [c for c in self.children if c.rec is not None]
+        if not busy:
+            return
+        timeout = max(0.0, min(c.deadline for c in busy) - time.monotonic())
+        wait([c.conn for c in busy] + [c.process.sentinel for c in busy], timeout)
+        for i, child in enumerate(self.children):
+            rec = child.rec
+            if rec is None:
+                continue
+            if child.conn.poll():
+                try:
+                    staged: Staged = child.conn.recv()
+                    done[rec.receipt_id] = staged.checked()
+                    child.rec = None
+                    continue
+                except (EOFError, OSError):
+                    pass  # it died while sending: see below
+            if child.process.is_alive() and time.monotonic() < child.deadline:
+                continue
+            over_time = child.process.is_alive()
+            child.process.kill()
+            child.process.join()
+            code = child.process.exitcode
+            child.conn.close()
+            self.children[i] = self._spawn()
+            if over_time or code == -signal.SIGXCPU:
+                log.warning("checking %s passed its time budget: stopped", printable(rec.file))
+                done[rec.receipt_id] = time_finding(rec, seconds), None
+                continue
+            if code == MEMORY_EXIT:
+                done[rec.receipt_id] = memory_finding(rec), None
+                continue
+            deaths[rec.receipt_id] += 1
+            log.warning("the child checking %s died (exit %s)", printable(rec.file), code)
+            if deaths[rec.receipt_id] >= DEATHS:
+                done[rec.receipt_id] = quarantined(rec, deaths[rec.receipt_id], (
+                    f"checking this file killed {deaths[rec.receipt_id]} sandboxed checking processes "
+                    f"(last exit code {code}); it is held"))
+            else:
+                waiting.appendleft(rec)
+
+
+@contextmanager
+def sandbox_stage(raw: Path) -> Iterator[Any]:
+    """While the block runs, a stage (:data:`ecostat.run.pending.Stage`) that checks receipts in a pool of
+    sandboxed children (``ECOSTAT_CHECK_PROCESSES``; None when it is 0: checked in the writer)."""
+    processes = environment.check_processes()
+    if processes == 0:
+        yield None
+        return
+    pool = Sandbox(raw, processes)
+    try:
+        yield pool.checks
+    finally:
+        pool.close()
+        if pool.started:
+            log.info("sandbox: %d child start(s) took %.2f s", pool.spawned, pool.started)
+
+
+def _stop_forkserver() -> None:
+    """Stop the forkserver and wait for it, so that its children's resource use (peak memory above all) is
+    counted in this process's ``RUSAGE_CHILDREN``, as a directly started child's would be; the next pool starts
+    a new one."""
+    from multiprocessing import forkserver
+
+    stop = getattr(forkserver._forkserver, "_stop", None)
+    if stop is not None:
+        try:
+            stop()
+        except OSError:
+            log.warning("the checking processes' forkserver did not stop cleanly", exc_info=True)
