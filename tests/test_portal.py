@@ -449,9 +449,16 @@ def test_the_documented_curl_examples_work(portal: Workspace, tmp_path: Path) ->
     outfall_book(tmp_path / "东湖区2024年报.xlsx", UNIT_A, "2024", required=45, completed=8)  # a jump to explain
     done = subprocess.run(["bash", "-euo", "pipefail", "-c", script.group(1)], cwd=tmp_path, capture_output=True,
                           text=True, timeout=180, check=False,
-                          env={**os.environ, "PORTAL": portal.url, "LOGIN": "unit_a", "PASSWORD": PASSWORD})
+                          env={**os.environ, "PORTAL": portal.url, "LOGIN": "unit_a", "PASSWORD": PASSWORD,
+                               "REVIEWER": "reviewer", "REVIEWER_PASSWORD": PASSWORD})
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "0" and lines[1] == "accepted"  # no errors in the dry run; the newest submission accepted
     explained = json.loads(lines[2])
     assert explained["account"] == "unit_a" and explained["text"] == "一处排污口并入污水管网，应整治数减少"
+    returned, approved = json.loads(lines[3]), json.loads(lines[4])
+    assert (returned["decision"], returned["account"], returned["reason"]) == ("return", "reviewer",
+                                                                             "应整治数与上年差异较大，请核实")
+    assert approved["decision"] == "approve" and approved["slice"] != returned["slice"]
+    journal = (portal.raw / "archive" / "decisions.jsonl").read_text(encoding="utf-8")
+    assert returned["id"] in journal and approved["id"] in journal

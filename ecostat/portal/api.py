@@ -165,7 +165,8 @@ def decide(request: Request, body: ReviewIn) -> JSONResponse:
         require_csrf(sess, request.headers.get("x-csrf-token"))
         target = body.slice or f"{body.form}:{body.unit}:{body.period}"
         entry = review.decide(p, con, sess, address(request), target, body.decision, body.reason, body.version)
-    return JSONResponse({"id": entry.decision_id, "slice": entry.slice, "decision": entry.kind,
+    decided = "approve" if entry.kind == "approval" else "return"
+    return JSONResponse({"id": entry.decision_id, "slice": entry.slice, "decision": decided,
                          "version": entry.receipt_id, "reason": entry.text or None, "account": entry.login,
                          "at": entry.at.isoformat() if entry.at else None, "state": "recorded"}, 201,
                         headers=NO_STORE)
