@@ -16,7 +16,8 @@ import duckdb
 from fastapi import HTTPException
 
 from ecostat.common.display import printable
-from ecostat.contract.labels import form_label, unit_label
+from ecostat.contract.forms import FORMS
+from ecostat.contract.labels import unit_label
 from ecostat.contract.registry import registry
 from ecostat.intake.decisions import Decision, DecisionRefused, accounts, read_decisions, record_decision
 from ecostat.portal import reports
@@ -67,6 +68,10 @@ def _plain(row: Row) -> Row:
     return out
 
 
+def _form_zh(form: str) -> str:
+    return FORMS[form].zh if form in FORMS else form
+
+
 def reviewer(sess: Session) -> None:
     """403 unless the account reviews."""
     if sess.account.role != "reviewer":
@@ -104,7 +109,7 @@ def queue(p: Portal, sess: Session, state: str | None) -> list[Row]:
                if d.kind != "explanation" and d.decision_id not in applied}
     for r in rows:
         r["slice"] = f"{r['form']}:{r['unit_code']}:{r['period']}"
-        r["form_zh"], r["unit_zh"] = form_label(r["form"]), unit_label(r["unit_code"])
+        r["form_zh"], r["unit_zh"] = _form_zh(r["form"]), unit_label(r["unit_code"])
         r["recorded"] = waiting.get((r["form"], r["unit_code"], r["period"], r["receipt_id"]))
     return rows
 
@@ -187,7 +192,7 @@ def rates(p: Portal, sess: Session) -> list[Row]:
                                     missing, on_time_rate FROM reporting_rates
                              WHERE (? AND is_city) OR (NOT ? AND scope = ?) ORDER BY form, period""",
                      [city, city, sess.account.unit])
-    return [{**_plain(r), "form_zh": form_label(r["form"])} for r in rows]
+    return [{**_plain(r), "form_zh": _form_zh(r["form"])} for r in rows]
 
 
 def returned(p: Portal, sess: Session) -> list[Row]:
@@ -197,4 +202,4 @@ def returned(p: Portal, sess: Session) -> list[Row]:
             return []
         rows = _rows(con, """SELECT form, unit_code, period, receipt_id, decided_by, decided_at, reason
                              FROM review_states WHERE state = 'returned' ORDER BY unit_code, form, period""", [])
-    return [{**_plain(r), "form_zh": form_label(r["form"])} for r in rows if sess.account.sees(r["unit_code"])]
+    return [{**_plain(r), "form_zh": _form_zh(r["form"])} for r in rows if sess.account.sees(r["unit_code"])]
