@@ -137,12 +137,13 @@ def explain(request: Request, body: ExplanationIn) -> JSONResponse:
 
 
 @router.get("/reviews")
-def reviews(request: Request, state: str | None = "pending") -> JSONResponse:
-    """The review queue (reviewer): the current slices of ``state`` (pending by default; ``all``: every state)."""
+def reviews(request: Request, state: str | None = "pending", year: int | None = None) -> JSONResponse:
+    """The review queue (reviewer): the current slices of ``state`` (pending by default; ``all``: every state),
+    of ``year`` if given."""
     p = portal(request)
     with p.db() as con:
         sess = require(current(request, con), "reviewer")
-    rows = review.queue(p, sess, None if state == "all" else state)
+    rows = review.queue(p, sess, None if state == "all" else state, year)
     return JSONResponse({"reviews": rows}, headers=NO_STORE)
 
 

@@ -16,13 +16,14 @@ router = APIRouter()
 
 
 @router.get("/review")
-def review_queue(request: Request, state: str = "pending") -> Response:
-    """The review queue: every current slice of a state (pending by default; ``all`` for every state)."""
+def review_queue(request: Request, state: str = "pending", year: int | None = None) -> Response:
+    """The review queue: every current slice of a state (pending by default; ``all`` for every state), of a
+    year if given."""
     p = portal(request)
     with p.db() as con:
         sess = require(current(request, con), "reviewer")
-    rows = review.queue(p, sess, None if state == "all" else state)
-    return render("review.html", sess, rows=rows, state=state, rates=review.rates(p, sess))
+    rows = review.queue(p, sess, None if state == "all" else state, year)
+    return render("review.html", sess, rows=rows, state=state, year=year, rates=review.rates(p, sess))
 
 
 @router.get("/review/{slice_}")

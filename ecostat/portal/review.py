@@ -94,16 +94,16 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, args: list[object]) -> list[
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-def queue(p: Portal, sess: Session, state: str | None) -> list[Row]:
-    """The current slices of ``state`` (every state for None) by unit, form and period, each with the decision
-    recorded on its version and not applied yet, if any (``recorded``)."""
+def queue(p: Portal, sess: Session, state: str | None, year: int | None = None) -> list[Row]:
+    """The current slices of ``state`` (every state for None) and ``year`` (every year for None) by unit, form
+    and period, each with the decision recorded on its version and not applied yet, if any (``recorded``)."""
     reviewer(sess)
     if state is not None and state not in STATES:
         raise HTTPException(400, f"状态应为 {'、'.join(STATES)} / state is one of {', '.join(STATES)}")
     with reports.warehouse_reader(p.warehouse) as con:
         if con is None:
             return []
-        rows = [_plain(r) for r in review_list(con, state).to_dict("records")]
+        rows = [_plain(r) for r in review_list(con, state, year).to_dict("records")]
         applied = {i for (i,) in con.execute("SELECT decision_id FROM meta_review_decisions").fetchall()}
     waiting = {(d.form, d.unit_code, d.period, d.receipt_id): d.kind for d in read_decisions(p.raw)
                if d.kind != "explanation" and d.decision_id not in applied}
