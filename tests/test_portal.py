@@ -253,6 +253,10 @@ def test_the_reviewer_decides_by_the_rules_and_the_unit_sees_the_return(portal: 
     assert "newer version" in answers["old version"].json()["error"]
     assert c.post("/api/v1/reviews", headers=h, json={"slice": "outfall_remediation:360199:2020",
                                                       "decision": "approve"}).status_code == 404
+    for headers in ({}, {"X-CSRF-Token": "forged"}, {"X-CSRF-Token": b_csrf}):  # none, forged, another session's
+        assert c.post("/api/v1/reviews", headers=headers, json={"slice": s19, "decision": "approve"}).status_code == 403
+        assert c.post(f"/review/{s19}", data={"csrf": headers.get("X-CSRF-Token", ""),
+                                             "decision": "approve"}).status_code == 403
     reason = "应整治数由 10 个增至 40 个，请核实口径"
     done = c.post("/api/v1/reviews", headers=h, json={"form": "outfall_remediation", "unit": "西湖区",
                                                       "period": "2020", "decision": "return", "reason": reason})
