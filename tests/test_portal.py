@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ecostat.contract.obligations import units_required
 from ecostat.intake import archive
 from ecostat.run.ingest import run_plain
 from ecostat.store.figures import annual_figures
@@ -290,8 +291,12 @@ def test_the_reviewer_decides_by_the_rules_and_the_unit_sees_the_return(portal: 
     # expected, received, accepted, approved, on time, late, missing, on-time rate
     assert cells == {"2019": ["1", "1", "1", "1", "1", "0", "0", "100%"],
                      "2020": ["1", "1", "1", "0", "0", "1", "0", "0%"]}
-    city = dict(re.findall(r"<td>(20\d\d)</td><td>[^<]*</td><td class=\"num\">(\d+)</td>", c.get("/review").text))
-    assert int(city["2019"]) > 1 and int(city["2020"]) > 1  # the city's: every unit that owes the form
+    owed = str(len(units_required("outfall_remediation")))  # the city's: every unit that owes the form
+    city = {period: re.findall(r">([^<]*)</td>", nums) for period, nums in re.findall(
+        r"<tr><td>[^<]*<code>outfall_remediation</code></td><td>(20\d\d)</td><td>[^<]*</td>"
+        r"((?:<td class=\"num\">[^<]*</td>)+)", c.get("/review").text)}
+    assert city == {"2019": [owed, "1", "1", "1", "1", "0", str(int(owed) - 1), f"{100 / int(owed):.0f}%"],
+                    "2020": [owed, "1", "1", "0", "0", "1", str(int(owed) - 1), "0%"]}
     # nobody approves what they submitted: unit_a's account, moved to the bureau, may not approve its own report
     a, a_csrf = client(portal, "unit_a")
     mine_a = upload(a, a_csrf, "/api/v1/submissions", outfall_book(tmp_path / "a19.xlsx", UNIT_A, "2019"))
