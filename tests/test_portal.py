@@ -241,6 +241,7 @@ def test_the_reviewer_decides_by_the_rules_and_the_unit_sees_the_return(portal: 
     s19, s20 = f"outfall_remediation:{UNIT_B}:2019", f"outfall_remediation:{UNIT_B}:2020"
     pending = _slice(c, "pending", s20)
     assert pending and pending["unexplained"] == 1 and pending["receipt_id"] == jump.json()["id"]
+    assert pending["decided_at"] is None and pending["reason"] is None and pending["recorded"] is None
     refused = {
         "unexplained": {"slice": s20, "decision": "approve"},
         "short reason": {"slice": s20, "decision": "return", "reason": "核实 "},

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import pandas as pd
 from fastapi import HTTPException
 
 from ecostat.common.display import printable
@@ -58,10 +59,10 @@ def _plain(row: Row) -> Row:
     """A row with JSON values (times as ISO text, NaN as None)."""
     out: Row = {}
     for k, v in row.items():
-        if hasattr(v, "isoformat"):
-            v = v.isoformat()
-        elif isinstance(v, float) and v != v:
+        if v is pd.NaT or (isinstance(v, float) and v != v):
             v = None
+        elif hasattr(v, "isoformat"):
+            v = v.isoformat()
         elif hasattr(v, "item"):  # numpy scalars
             v = v.item()
         out[k] = v
