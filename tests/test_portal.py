@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from ecostat.contract.obligations import units_required
 from ecostat.intake import archive
 from ecostat.run.ingest import run_plain
 from ecostat.store.figures import annual_figures
@@ -145,6 +149,13 @@ def test_every_route_answers_each_role_and_unit_as_it_may(portal: Workspace, tmp
         "/api/v1/submissions/{RA}": _expected("unit_a", "200", 200, 403, 401),
         "/api/v1/submissions/{RB}": _expected("unit_b", "200", 200, 403, 401),
         "/static/portal.css": {r: 200 for r in ROLES},
+        "/review": _expected("none", "403", 200, 403, 303, other=403),
+        "/review?state=all": _expected("none", "403", 200, 403, 303, other=403),
+        f"/review/outfall_remediation:{UNIT_A}:2024": _expected("none", "403", 200, 403, 303, other=403),
+        f"/review/outfall_remediation:{UNIT_B}:2024": _expected("none", "403", 200, 403, 303, other=403),
+        "/review/outfall_remediation:360199:2024": _expected("none", "403", 404, 403, 303, other=403),
+        "/api/v1/reviews?state=pending": _expected("none", "403", 200, 403, 401, other=403),
+        f"/api/v1/reviews/outfall_remediation:{UNIT_A}:2024": _expected("none", "403", 200, 403, 401, other=403),
     }
     post_routes = {
         ("/api/v1/check", "file"): _expected("both", "200", 403, 403, 401),
@@ -152,6 +163,8 @@ def test_every_route_answers_each_role_and_unit_as_it_may(portal: Workspace, tmp
         ("/api/v1/explanations", "B"): _expected("unit_b", "201", 403, 403, 401),
         ("/reports/{RA}/explanations", "A"): _expected("unit_a", "303", 403, 403, 303),
         ("/submit", "TA"): _expected("unit_a", "303", 403, 403, 303),
+        ("/api/v1/reviews", "return A"): _expected("none", "403", 201, 403, 401, other=403),
+        (f"/review/outfall_remediation:{UNIT_B}:2023", "return B"): _expected("none", "403", 303, 403, 303, other=403),
     }
     got: dict[tuple[str, str], int] = {}
     want: dict[tuple[str, str], int] = {}
@@ -167,6 +180,11 @@ def test_every_route_answers_each_role_and_unit_as_it_may(portal: Workspace, tmp
             elif body == "B":
                 r = c.post(path, headers=h, json={"submission": ids["RB"], "finding": ids["FB"],
                                                   "text": f"{role} 说明：河道整治口径调整，应整治数减少"})
+            elif body == "return A":
+                r = c.post(path, headers=h, json={"slice": f"outfall_remediation:{UNIT_A}:2023", "decision": "return",
+                                                  "reason": f"{role}：请核实整治完成数"})
+            elif body == "return B":
+                r = c.post(path, data={"csrf": csrf, "decision": "return", "reason": f"{role}：请核实应整治数"})
             elif body == "A":
                 r = c.post(path, data={"csrf": csrf, "finding": ids["FA"], "text": "口径调整，应整治数减少一个"})
             else:
@@ -179,9 +197,118 @@ def test_every_route_answers_each_role_and_unit_as_it_may(portal: Workspace, tmp
     assert ids["RB"] in lists["unit_b"] and ids["RA"] not in lists["unit_b"]
     assert {ids["RA"], ids["RB"]} <= lists["reviewer"] and lists["unit_a"] | lists["unit_b"] <= lists["reviewer"]
     decisions = [json.loads(line) for line in (portal.raw / "archive" / "decisions.jsonl").read_text().splitlines()]
+    assert [(d["kind"], f"{d['form']}:{d['unit_code']}:{d['period']}", d["text"],
+             d["login"]) for d in decisions if d["kind"] == "return"] == [
+        ("return", f"outfall_remediation:{UNIT_A}:2023", "reviewer：请核实整治完成数", "reviewer"),
+        ("return", f"outfall_remediation:{UNIT_B}:2023", "reviewer：请核实应整治数", "reviewer")]
     assert [(d["receipt_id"], d["finding_key"], d["login"]) for d in decisions
             if d["receipt_id"] in (ids["RA"], ids["RB"])] == [(ids["RA"], ids["FA"], "unit_a"),
                                                               (ids["RB"], ids["FB"], "unit_b")]
+
+
+def _until(c: httpx.Client, path: str, ok: Callable[[Any], bool], timeout: float = 90) -> Any:
+    """The JSON of ``path`` once ``ok`` holds for it (a run applies what the portal recorded)."""
+    deadline = time.monotonic() + timeout
+    while not ok(body := c.get(path).json()):
+        assert time.monotonic() < deadline, body
+        time.sleep(0.5)
+    return body
+
+
+def _slice(c: httpx.Client, state: str, name: str) -> dict[str, Any] | None:
+    return next((r for r in c.get(f"/api/v1/reviews?state={state}").json()["reviews"] if r["slice"] == name), None)
+
+
+def _role(ws: Workspace, login: str, role: str) -> None:
+    con = sqlite3.connect(f"{ws.warehouse}.accounts.sqlite")
+    with con:
+        con.execute("UPDATE accounts SET role = ? WHERE login = ?", [role, login])
+    con.close()
+
+
+def test_the_reviewer_decides_by_the_rules_and_the_unit_sees_the_return(portal: Workspace, tmp_path: Path) -> None:
+    with open(portal.home / "ecostat.toml", "a", encoding="utf-8") as settings:  # what units owe, for the rates
+        settings.write('[[alerts.deadlines]]\nform = "outfall_remediation"\nperiod = "2019"\ndue = 2099-12-31\n'
+                       '[[alerts.deadlines]]\nform = "outfall_remediation"\nperiod = "2020"\ndue = 2021-03-31\n')
+    b, b_csrf = client(portal, "unit_b")
+    ok = upload(b, b_csrf, "/api/v1/submissions", outfall_book(tmp_path / "b19.xlsx", UNIT_B, "2019", completed=8))
+    wait_final(b, ok.json()["id"])
+    jump = upload(b, b_csrf, "/api/v1/submissions",
+                  outfall_book(tmp_path / "b20.xlsx", UNIT_B, "2020", required=40, completed=8))
+    assert wait_final(b, jump.json()["id"])["state"] == "accepted"
+    c, csrf = client(portal, "reviewer")
+    h = {"X-CSRF-Token": csrf}
+    s19, s20 = f"outfall_remediation:{UNIT_B}:2019", f"outfall_remediation:{UNIT_B}:2020"
+    pending = _slice(c, "pending", s20)
+    assert pending and pending["unexplained"] == 1 and pending["receipt_id"] == jump.json()["id"]
+    assert pending["decided_at"] is None and pending["reason"] is None and pending["recorded"] is None
+    refused = {
+        "unexplained": {"slice": s20, "decision": "approve"},
+        "short reason": {"slice": s20, "decision": "return", "reason": "核实 "},
+        "old version": {"slice": s20, "decision": "return", "reason": "请核实应整治数", "version": ok.json()["id"]},
+        "no such decision": {"slice": s20, "decision": "delete", "reason": "请核实应整治数"},
+    }
+    answers = {k: c.post("/api/v1/reviews", headers=h, json=v) for k, v in refused.items()}
+    assert {k: r.status_code for k, r in answers.items()} == dict.fromkeys(refused, 422)
+    assert "cannot be approved" in answers["unexplained"].json()["error"]
+    assert "at least 5 characters" in answers["short reason"].json()["error"]
+    assert "newer version" in answers["old version"].json()["error"]
+    assert c.post("/api/v1/reviews", headers=h, json={"slice": "outfall_remediation:360199:2020",
+                                                      "decision": "approve"}).status_code == 404
+    for headers in ({}, {"X-CSRF-Token": "forged"}, {"X-CSRF-Token": b_csrf}):  # none, forged, another session's
+        assert c.post("/api/v1/reviews", headers=headers, json={"slice": s19, "decision": "approve"}).status_code == 403
+        assert c.post(f"/review/{s19}", data={"csrf": headers.get("X-CSRF-Token", ""),
+                                             "decision": "approve"}).status_code == 403
+    reason = "应整治数由 10 个增至 40 个，请核实口径"
+    done = c.post("/api/v1/reviews", headers=h, json={"form": "outfall_remediation", "unit": "西湖区",
+                                                      "period": "2020", "decision": "return", "reason": reason})
+    assert done.status_code == 201, done.text
+    assert done.json()["decision"] == "return" and done.json()["slice"] == s20 and done.json()["account"] == "reviewer"
+    assert c.post("/api/v1/reviews", headers=h, json={"slice": s19, "decision": "approve"}).status_code == 201
+    _until(c, "/api/v1/reviews?state=all", lambda body: {(r["slice"], r["state"], r["reason"]) for r in body["reviews"]}
+           >= {(s20, "returned", reason), (s19, "approved", None)})
+    assert _slice(c, "pending", s20) is None and _slice(c, "returned", s20)
+    # the unit sees the return and its reason on its reports page; the other unit does not
+    mine = b.get("/reports").text
+    assert 'id="returned"' in mine and reason in mine
+    assert reason not in client(portal, "unit_a")[0].get("/reports").text
+    assert b.get(f"/api/v1/submissions/{jump.json()['id']}").json()["reviews"] == [
+        {"form": "outfall_remediation", "unit": UNIT_B, "period": "2020", "state": "returned", "reason": reason}]
+    # the slice as the reviewer sees it: figures beside last year's, the warning, the history
+    view = c.get(f"/api/v1/reviews/{s20}").json()
+    assert view["state"] == "returned" and [w["rule_id"] for w in view["warnings"]] == ["PERIOD_JUMP"]
+    assert [(d["kind"], d["applied"]) for d in view["decisions"]] == [("return", True)]
+    assert [v["receipt_id"] for v in view["versions"]] == [jump.json()["id"]]
+    assert view["figures"] and all(f["previous_value"] is not None for f in view["figures"])
+    page = c.get(f"/review/{s20}").text
+    assert reason in page and 'id="slice-figures"' in page and "PERIOD_JUMP" in page
+    refused_page = c.post(f"/review/{s20}", data={"csrf": csrf, "decision": "approve"})
+    assert refused_page.status_code == 422 and 'id="decide-error"' in refused_page.text
+    # reporting rates: the unit its own, the reviewer the city's
+    assert 'id="rates"' in mine
+    own = re.findall(r"<tr><td>[^<]*<code>outfall_remediation</code></td><td>(20\d\d)</td><td>[^<]*</td>"
+                     r"((?:<td class=\"num\">[^<]*</td>)+)", b.get("/reports").text)
+    cells = {period: re.findall(r">([^<]*)</td>", nums) for period, nums in own}
+    # expected, received, accepted, approved, on time, late, missing, on-time rate
+    assert cells == {"2019": ["1", "1", "1", "1", "1", "0", "0", "100%"],
+                     "2020": ["1", "1", "1", "0", "0", "1", "0", "0%"]}
+    owed = str(len(units_required("outfall_remediation")))  # the city's: every unit that owes the form
+    city = {period: re.findall(r">([^<]*)</td>", nums) for period, nums in re.findall(
+        r"<tr><td>[^<]*<code>outfall_remediation</code></td><td>(20\d\d)</td><td>[^<]*</td>"
+        r"((?:<td class=\"num\">[^<]*</td>)+)", c.get("/review").text)}
+    assert city == {"2019": [owed, "1", "1", "1", "1", "0", str(int(owed) - 1), f"{100 / int(owed):.0f}%"],
+                    "2020": [owed, "1", "1", "0", "0", "1", str(int(owed) - 1), "0%"]}
+    # nobody approves what they submitted: unit_a's account, moved to the bureau, may not approve its own report
+    a, a_csrf = client(portal, "unit_a")
+    mine_a = upload(a, a_csrf, "/api/v1/submissions", outfall_book(tmp_path / "a19.xlsx", UNIT_A, "2019"))
+    wait_final(a, mine_a.json()["id"])
+    _role(portal, "unit_a", "reviewer")
+    try:
+        own_approval = a.post("/api/v1/reviews", headers={"X-CSRF-Token": a_csrf},
+                              json={"slice": f"outfall_remediation:{UNIT_A}:2019", "decision": "approve"})
+    finally:
+        _role(portal, "unit_a", "unit")
+    assert own_approval.status_code == 422 and "nobody approves what they submitted" in own_approval.json()["error"]
 
 
 def test_state_changes_need_the_csrf_token(portal: Workspace, tmp_path: Path) -> None:
@@ -332,9 +459,16 @@ def test_the_documented_curl_examples_work(portal: Workspace, tmp_path: Path) ->
     outfall_book(tmp_path / "东湖区2024年报.xlsx", UNIT_A, "2024", required=45, completed=8)  # a jump to explain
     done = subprocess.run(["bash", "-euo", "pipefail", "-c", script.group(1)], cwd=tmp_path, capture_output=True,
                           text=True, timeout=180, check=False,
-                          env={**os.environ, "PORTAL": portal.url, "LOGIN": "unit_a", "PASSWORD": PASSWORD})
+                          env={**os.environ, "PORTAL": portal.url, "LOGIN": "unit_a", "PASSWORD": PASSWORD,
+                               "REVIEWER": "reviewer", "REVIEWER_PASSWORD": PASSWORD})
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "0" and lines[1] == "accepted"  # no errors in the dry run; the newest submission accepted
     explained = json.loads(lines[2])
     assert explained["account"] == "unit_a" and explained["text"] == "一处排污口并入污水管网，应整治数减少"
+    returned, approved = json.loads(lines[3]), json.loads(lines[4])
+    assert (returned["decision"], returned["account"], returned["reason"]) == ("return", "reviewer",
+                                                                             "应整治数与上年差异较大，请核实")
+    assert approved["decision"] == "approve" and approved["slice"] != returned["slice"]
+    journal = (portal.raw / "archive" / "decisions.jsonl").read_text(encoding="utf-8")
+    assert returned["id"] in journal and approved["id"] in journal

@@ -1,7 +1,8 @@
 """The portal's journeys in a real headless chromium (over CDP, as the status-site tests) against a real
 ``ecostat portal`` process, each checked by what the page shows, with screenshots: a unit logs in; uploads a
 workbook with a bad cell, sees it marked, downloads the feedback, uploads the fixed file and submits; sees it
-accepted after the run; writes an explanation for the jump warning and sees it stored."""
+accepted after the run; writes an explanation for the jump warning and sees it stored; a reviewer returns one
+report with a reason and approves another, and the unit sees the reason."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from tests.programs import chromium_or_skip
 
 COMPLETED = column_of("outfall_remediation", "completed")
 EXPLANATION = "本年度一处排污口并入污水管网，应整治数相应减少一个"
+REASON = "应整治数与上年台账不一致，请核实后重新报送"
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +135,59 @@ def test_a_unit_checks_fixes_submits_and_explains(portal: Workspace, tmp_path: P
         assert con.execute("SELECT rule_id, explanation, source, given_by FROM explanations WHERE receipt_id = ?",
                            [receipt]).fetchall() == [("PERIOD_JUMP", EXPLANATION, "portal", "unit_a")]
     assert all((tmp_path / f).stat().st_size > 10_000 for f in ("3-checked-bad.png", "8-explained.png"))
+
+
+def _log_in(b: Browser, ws: Workspace, login: str, shot: Path) -> Visit:
+    _clean(b.visit(ws.url + "/login"), ws)
+    b.evaluate(f"document.querySelector('[name=login]').value = {json.dumps(login)}; "
+               f"document.querySelector('[name=password]').value = {json.dumps(PASSWORD)}")
+    return _submit(b, "form.login", shot)
+
+
+def _until_state(b: Browser, url: str, state: str) -> None:
+    """Reload the slice's page until the run the decision started has applied it."""
+    deadline = time.monotonic() + 90
+    while state not in _text(b, "#review-state"):
+        assert time.monotonic() < deadline, _text(b, "#review-state")
+        time.sleep(1)
+        b.visit(url)
+
+
+def test_a_reviewer_returns_one_report_and_approves_another_and_the_unit_sees_why(portal: Workspace,
+                                                                                  tmp_path: Path) -> None:
+    returned, approved = f"outfall_remediation:{UNIT_A}:2023", "outfall_remediation:360103:2023"
+    with browser(tmp_path / "profile") as b:
+        # the reviewer logs in and opens the review desk: the pending queue
+        _clean(_log_in(b, portal, "reviewer", tmp_path / "r1-logged-in.png"), portal)
+        assert "市局审核" in _text(b, "#account")
+        page = b.act(lambda: b.evaluate("document.querySelector('a[href=\"/review\"]').click()"),
+                     tmp_path / "r2-queue.png")
+        _clean(page, portal)
+        queued = b.evaluate("[...document.querySelectorAll('#queue tr[data-slice]')].map(r => r.dataset.slice)")
+        assert returned in queued and approved in queued
+        # it returns one slice with a reason
+        url = f"{portal.url}/review/{returned}"
+        _clean(b.visit(url, tmp_path / "r3-slice.png"), portal)
+        assert "待审核" in _text(b, "#review-state") and _text(b, "#versions")
+        b.evaluate(f"document.querySelector('#return-form textarea').value = {json.dumps(REASON)}")
+        _clean(_submit(b, "#return-form", tmp_path / "r4-returning.png"), portal)
+        _until_state(b, url, "已退回")
+        b.visit(url, tmp_path / "r5-returned.png")
+        assert REASON in _text(b, "#return-reason") and "reviewer" in _text(b, "#decisions")
+        # and approves another
+        url = f"{portal.url}/review/{approved}"
+        _clean(b.visit(url), portal)
+        _clean(_submit(b, "#approve-form", tmp_path / "r6-approving.png"), portal)
+        _until_state(b, url, "已通过")
+        _clean(b.visit(portal.url + "/review?state=all", tmp_path / "r7-all.png"), portal)
+        states = b.evaluate("Object.fromEntries([...document.querySelectorAll('#queue tr[data-slice]')]"
+                            ".map(r => [r.dataset.slice, r.className]))")
+        assert states[returned] == "review-returned" and states[approved] == "review-approved"
+        # the unit logs in and sees the returned report with the reason on its reports page
+        _clean(_submit(b, "form.who", tmp_path / "r8-logged-out.png"), portal)
+        _clean(_log_in(b, portal, "unit_a", tmp_path / "r9-unit-reports.png"), portal)
+        assert "我的报表" in _text(b, "h1") and "东湖填报" in _text(b, "#account")
+        assert REASON in _text(b, "#returned td.reason") and "已退回" in _text(b, "#returned")
+        assert "review" not in str(b.evaluate("[...document.querySelectorAll('nav a')].map(a => a.href).join()"))
+    assert all((tmp_path / f).stat().st_size > 10_000 for f in ("r2-queue.png", "r5-returned.png",
+                                                                 "r9-unit-reports.png"))

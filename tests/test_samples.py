@@ -169,3 +169,19 @@ def test_the_run_rebuilds_the_status_site_linking_the_audit(ingested):
     index = (db.parent / "site" / "index.html").read_text(encoding="utf-8")
     assert 'href="../docs/audit.html"' in index and (db.parent / "docs" / "audit.html").is_file()
     assert "审计 audit" in index and "2024年：" in index  # the run's audit outcome in its row
+
+
+def test_the_samples_carry_a_jump_explained_in_a_remark_and_one_left_for_the_portal(ingested):
+    """Contract v3 §8: 东湖区 explains its 2024 jump in the row's 备注 cell; 西湖区's waits for the portal, and
+    keeps its report from being approved until then."""
+    _, db, env, _ = ingested
+    out = ecostat("query", "SELECT unit_code, rule_id, field, value, source, explained, explanation FROM explanations "
+                  "WHERE is_current ORDER BY unit_code", "--format", "json", "--warehouse", str(db), env=env)
+    assert out.returncode == 0, out.stderr
+    got = [tuple(r.values()) for r in json.loads(out.stdout)]
+    assert got == [("360102", "PERIOD_JUMP", "villages_total", "10", "cell", True,
+                    "2024年行政区划调整，新划入6个行政村，行政村总数由4个增至10个"),
+                   ("360103", "PERIOD_JUMP", "villages_total", "12", None, False, None)]
+    queue = ecostat("review", "list", "--year", "2024", "--format", "json", "--warehouse", str(db), env=env)
+    states = {(r["form"], r["unit_code"]): r for r in json.loads(queue.stdout)}
+    assert states[("rural_soil", "360103")]["unexplained"] == 1 and states[("rural_soil", "360102")]["unexplained"] == 0

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ecostat.intake.archive import Receipt
-from ecostat.portal import actions, security
+from ecostat.portal import actions, review, security
 from ecostat.portal.accounts import Account
 from ecostat.portal.web import address, current, portal, read_upload, require, require_csrf, set_session_cookie
 
@@ -33,6 +33,20 @@ class ExplanationIn(BaseModel):
     submission: str = Field(max_length=100)
     finding: str = Field(max_length=500)
     text: str = Field(max_length=4000)
+
+
+class ReviewIn(BaseModel):
+    """A decision's body: the slice (``form:unit:period``, or ``form``, ``unit`` and ``period``), the decision
+    (``approve`` or ``return``), a return's reason, and optionally the version decided on (a receipt id)."""
+
+    model_config = ConfigDict(extra="forbid")
+    slice: str | None = Field(default=None, max_length=200)
+    form: str | None = Field(default=None, max_length=60)
+    unit: str | None = Field(default=None, max_length=64)
+    period: str | None = Field(default=None, max_length=7)
+    decision: str = Field(max_length=20)
+    reason: str = Field(default="", max_length=4000)
+    version: str | None = Field(default=None, max_length=100)
 
 
 def _account(a: Account) -> dict[str, str]:
@@ -118,5 +132,42 @@ def explain(request: Request, body: ExplanationIn) -> JSONResponse:
         entry = actions.explain(p, con, sess, address(request), body.submission, body.finding, body.text)
     return JSONResponse({"id": entry.decision_id, "submission": entry.receipt_id, "finding": entry.finding_key,
                          "slice": entry.slice, "text": entry.text, "account": entry.login,
+                         "at": entry.at.isoformat() if entry.at else None, "state": "recorded"}, 201,
+                        headers=NO_STORE)
+
+
+@router.get("/reviews")
+def reviews(request: Request, state: str | None = "pending", year: int | None = None) -> JSONResponse:
+    """The review queue (reviewer): the current slices of ``state`` (pending by default; ``all``: every state),
+    of ``year`` if given."""
+    p = portal(request)
+    with p.db() as con:
+        sess = require(current(request, con), "reviewer")
+    rows = review.queue(p, sess, None if state == "all" else state, year)
+    return JSONResponse({"reviews": rows}, headers=NO_STORE)
+
+
+@router.get("/reviews/{slice_}")
+def review_slice(request: Request, slice_: str) -> JSONResponse:
+    """One slice (reviewer): its state, figures beside last year's, warnings, versions and decisions."""
+    p = portal(request)
+    with p.db() as con:
+        sess = require(current(request, con), "reviewer")
+    return JSONResponse(review.shown(p, sess, slice_).as_json(), headers=NO_STORE)
+
+
+@router.post("/reviews", status_code=201)
+def decide(request: Request, body: ReviewIn) -> JSONResponse:
+    """Approve or return a slice (contract §9): 201 and the recorded decision, applied by the run it starts;
+    422 with why when the rules refuse it."""
+    p = portal(request)
+    with p.db() as con:
+        sess = require(current(request, con), "reviewer")
+        require_csrf(sess, request.headers.get("x-csrf-token"))
+        target = body.slice or f"{body.form}:{body.unit}:{body.period}"
+        entry = review.decide(p, con, sess, address(request), target, body.decision, body.reason, body.version)
+    decided = "approve" if entry.kind == "approval" else "return"
+    return JSONResponse({"id": entry.decision_id, "slice": entry.slice, "decision": decided,
+                         "version": entry.receipt_id, "reason": entry.text or None, "account": entry.login,
                          "at": entry.at.isoformat() if entry.at else None, "state": "recorded"}, 201,
                         headers=NO_STORE)

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from ecostat.portal import api, db, pages, pool
+from ecostat.portal import api, db, desk, pages, pool
 from ecostat.portal.runner import Runner
 from ecostat.portal.web import Guard, Portal
 
@@ -32,6 +32,7 @@ def create_app(raw: Path, warehouse: Path, *, secure_cookies: bool = False, runs
     app = FastAPI(title="ecostat portal", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan)
     app.state.portal = Portal(raw, warehouse, secure_cookies, Runner(raw, warehouse) if runs else None)
     app.include_router(pages.router)
+    app.include_router(desk.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

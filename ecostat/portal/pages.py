@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ecostat.contract.forms import FORMS
 from ecostat.contract.normalize import Period
-from ecostat.portal import actions, reports, security
+from ecostat.portal import actions, reports, review, security
 from ecostat.portal.accounts import ROLE_LABELS
 from ecostat.portal.figures import figures as published_figures
 from ecostat.portal.security import Session
@@ -117,7 +117,7 @@ def my_reports(request: Request) -> Response:
         found = actions.listed(p, con, sess)
     unit = sess.account.unit if sess.account.role == "unit" else None
     return render("reports.html", sess, submissions=found, obligations=reports.obligations(p.raw, unit),
-                  today=dt.date.today())
+                  today=dt.date.today(), returned=review.returned(p, sess), rates=review.rates(p, sess))
 
 
 @router.get("/reports/{receipt_id}")

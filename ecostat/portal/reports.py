@@ -239,11 +239,11 @@ def submissions(con: duckdb.DuckDBPyConnection | None, receipts: list[Receipt], 
         s.processed = s.receipt.receipt_id in processed
         s.tables = tables.get(s.receipt.receipt_id, [])
     if with_issues:
-        _review(con, out)
+        review_details(con, out)
     return out
 
 
-def _review(con: duckdb.DuckDBPyConnection, out: list[Submission]) -> None:
+def review_details(con: duckdb.DuckDBPyConnection, out: list[Submission]) -> None:
     """The warnings needing explanations of these submissions, and their slices' review states (§8, §9)."""
     by_id = {s.receipt.receipt_id: s for s in out}
     ids = list(by_id)
