@@ -13,6 +13,7 @@ from ecostat.check.files import check_across_periods, check_file
 from ecostat.check.types import CheckedTable
 from ecostat.common.display import printable
 from ecostat.contract.catalogue import Finding
+from ecostat.contract.normalize import column_letter
 from ecostat.intake.archive import Receipt
 from ecostat.publish.feedback import build_workbook, reports_from_check
 from ecostat.read.sheetxml import column_index
@@ -109,7 +110,7 @@ def grid(raw: RawTable, findings: list[Finding]) -> Grid:
     keep = [k for k, n in enumerate(numbers) if k < GRID_ROWS or n in marked]
     rows = [(n, [_cell(c) for c in cells[:GRID_COLUMNS]]) for n, cells in raw.rows.take(keep)]
     width = max((len(cells) for _, cells in rows), default=0)
-    letters = [_letter(i) for i in range(width)]
+    letters = [column_letter(i) for i in range(width)]
     marks: dict[tuple[int, str], Mark] = {}
     for f in findings:
         if f.row is None:
@@ -123,13 +124,6 @@ def grid(raw: RawTable, findings: list[Finding]) -> Grid:
                 len(keep) < len(numbers))
 
 
-def _letter(index: int) -> str:
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
 
 
 def dry_run(data: bytes, name: str, unit: str, warehouse: Path | None) -> DryRun:
