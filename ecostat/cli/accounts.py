@@ -22,8 +22,8 @@ def register(subparsers: Subparsers) -> None:
     """Add ``user`` and ``audit-log`` to the ``ecostat`` command."""
     user = subparsers.add_parser("user", help="the portal's accounts: add, disable, password, list",
                                  description="the portal's named accounts (no self-registration, no default account)",
-                                 epilog="example:\n  echo \"$PASSWORD\" | ecostat user add wangmin --unit 东湖区 "
-                                        "--role unit --name 王敏",
+                                 epilog="example:\n  ecostat user add wangmin --unit 东湖区 --role unit --name 王敏 "
+                                        "< password.txt   (the password on standard input)",
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = user.add_subparsers(dest="user_command", required=True)
     p = sub.add_parser("add", help="add an account; its password is read from standard input")
