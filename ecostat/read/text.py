@@ -27,6 +27,9 @@ CHUNK = 1 << 22  # bytes decoded at a time when transcoding or checking a csv's 
 ARROW_MAX_COLUMNS = 1000  # Arrow's reader costs kilobytes a column: a very wide csv goes to the csv module
 
 
+SAMPLE_CHARS = 1_000_000  # how much of a transcoded csv is judged as likely Chinese or not
+
+
 def decode_csv(data: bytes) -> str:
     """Decode csv bytes as UTF-8 (with or without BOM), else GB18030 (a superset of GBK).
 
@@ -129,12 +132,19 @@ def _is_utf8(data: bytes) -> bool:
 
 def _gb18030_as_utf8(data: bytes) -> bytes | None:
     """``data`` decoded from GB18030 (a superset of GBK) and encoded as UTF-8, a chunk at a time, or None
-    when it is not GB18030."""
+    when it is not GB18030, or its first :data:`SAMPLE_CHARS` characters read as GB18030 are unlikely
+    Chinese (:func:`_unlikely_chinese`: a Windows-1252 file, say)."""
     decoder = codecs.getincrementaldecoder("gb18030")()
+    out: list[bytes] = []
     try:
-        return b"".join(decoder.decode(chunk, final=last).encode("utf-8") for chunk, last in _chunks(data))
+        for chunk, last in _chunks(data):
+            text = decoder.decode(chunk, final=last)
+            if not out and _unlikely_chinese(text[:SAMPLE_CHARS]):
+                return None  # another encoding misread: decode_csv says which (FILE_ENCODING)
+            out.append(text.encode("utf-8"))
     except UnicodeDecodeError:
         return None
+    return b"".join(out)
 
 
 def _first_fields(line: bytes) -> list[str] | None:
