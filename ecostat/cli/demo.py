@@ -44,11 +44,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     (home / DEMO_MARKER).write_text("created by `ecostat demo`; deleted and recreated by it\n", encoding="utf-8")
     shutil.copytree(samples, home / "raw" / "inbox")  # copy2: the samples' modification times set the order
     (home / "ecostat.toml").write_text("# the demo alerts nobody\n", encoding="utf-8")
-    os.environ["ECOSTAT_SETTINGS"] = str(home / "ecostat.toml")
-    os.environ.pop("ECOSTAT_ALERT_URLS", None)
     warehouse = home / "warehouse" / "ecostat.duckdb"
     print(f"演示工作区 demo workspace: {home}（示例报表 samples: {samples}）")
-    run_ingest(home / "raw", warehouse, prefect=not args.no_prefect)
+    kept = {k: os.environ.get(k) for k in ("ECOSTAT_SETTINGS", "ECOSTAT_ALERT_URLS")}
+    os.environ["ECOSTAT_SETTINGS"] = str(home / "ecostat.toml")
+    os.environ.pop("ECOSTAT_ALERT_URLS", None)
+    try:
+        run_ingest(home / "raw", warehouse, prefect=not args.no_prefect)
+    finally:  # the caller's environment as it was (a test, or a program calling main())
+        for key, value in kept.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     print()
     shown = cmd_figures(argparse.Namespace(warehouse=warehouse, year=args.year, scope=CITY, format="table"))
     if args.portal:
