@@ -18,7 +18,7 @@ from urllib.request import urlopen
 
 from websockets.sync.client import connect
 
-from tests.programs import chromium_or_skip
+from tests.programs import chromium_or_skip, stop
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars"]
@@ -130,9 +130,4 @@ def browser(profile: Path) -> Iterator[Browser]:
         finally:
             b.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)

@@ -20,6 +20,7 @@ from ecostat.portal import accounts, db
 from ecostat.run.ingest import run_plain
 from tests.conftest import write_book
 from tests.forms_data import header, row
+from tests.programs import stop
 
 UNIT_A, UNIT_B = "360102", "360103"
 PASSWORD = "correct-horse-battery-9"
@@ -101,12 +102,7 @@ def portal_process(ws: Workspace) -> Iterator[Workspace]:
             time.sleep(0.2)
         yield ws
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def client(ws: Workspace, login: str | None, **headers: str) -> tuple[httpx.Client, str]:

@@ -5,6 +5,7 @@ them all (``.ci/run``), and there a skip is a failure (``tests/conftest.py``).""
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,13 @@ def postgres_or_skip() -> Path:
     """PostgreSQL 15's server programs (the deployment test)."""
     program_or_skip(str(PG_BIN / "initdb"), package="postgresql-15")
     return PG_BIN
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a child the test started: asked to end, killed if it has not within 20 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

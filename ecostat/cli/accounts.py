@@ -8,7 +8,7 @@ import getpass
 import sys
 from pathlib import Path
 
-from ecostat.cli.shared import Subparsers, Usage
+from ecostat.cli.shared import Subparsers, Usage, command
 from ecostat.common.display import printable
 
 
@@ -20,11 +20,9 @@ def _warehouse(p: argparse.ArgumentParser) -> None:
 
 def register(subparsers: Subparsers) -> None:
     """Add ``user`` and ``audit-log`` to the ``ecostat`` command."""
-    user = subparsers.add_parser("user", help="the portal's accounts: add, disable, password, list",
-                                 description="the portal's named accounts (no self-registration, no default account)",
-                                 epilog="example:\n  ecostat user add wangmin --unit 东湖区 --role unit --name 王敏 "
-                                        "< password.txt   (the password on standard input)",
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    user = command(subparsers, "user", "the portal's named accounts (no self-registration, no default account)",
+                   "ecostat user add wangmin --unit 东湖区 --role unit --name 王敏 < password.txt   "
+                   "(the password on standard input)", cmd_user)
     sub = user.add_subparsers(dest="user_command", required=True)
     p = sub.add_parser("add", help="add an account; its password is read from standard input")
     p.add_argument("login")
@@ -40,14 +38,10 @@ def register(subparsers: Subparsers) -> None:
     _warehouse(p)
     p = sub.add_parser("list", help="list the accounts")
     _warehouse(p)
-    user.set_defaults(run=cmd_user)
-    p = subparsers.add_parser("audit-log", help="print the portal's audit trail: who, when, from where, what",
-                              description="the portal's audit trail: logins (failed too), checks, submissions, "
-                                          "explanations", epilog="example:\n  ecostat audit-log --since 2026-12-01",
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = command(subparsers, "audit-log", "the portal's audit trail: who, when, from where, what (logins, failed "
+                "too; checks, submissions, explanations)", "ecostat audit-log --since 2026-12-01", cmd_audit_log)
     _warehouse(p)
     p.add_argument("--since", help="from this ISO date or time")
-    p.set_defaults(run=cmd_audit_log)
 
 
 def read_password(prompt: str = "密码 password: ") -> str:

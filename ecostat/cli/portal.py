@@ -6,7 +6,7 @@ import argparse
 import secrets
 from pathlib import Path
 
-from ecostat.cli.shared import Subparsers, raw_option, warehouse_option
+from ecostat.cli.shared import Subparsers, command, raw_option, warehouse_option
 
 # The demo's accounts: a unit account for 东湖区 and one for 西湖区, a reviewer and an admin.
 DEMO_ACCOUNTS = (("donghu", "360102", "unit", "东湖区填报员"), ("xihu", "360103", "unit", "西湖区填报员"),
@@ -15,11 +15,9 @@ DEMO_ACCOUNTS = (("donghu", "360102", "unit", "东湖区填报员"), ("xihu", "3
 
 def register(subparsers: Subparsers) -> None:
     """Add ``portal`` to the ``ecostat`` command."""
-    p = subparsers.add_parser("portal", help="serve the units' portal (log in, check, submit, explain)",
-                              description="serve the units' web portal; see docs/portal.md",
-                              epilog="example:\n  ecostat portal --port 8750 --raw /srv/ecostat/raw "
-                                     "--warehouse /srv/ecostat/warehouse/ecostat.duckdb",
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = command(subparsers, "portal", "serve the units' web portal (log in, check, submit, explain); see "
+                "docs/portal.md", "ecostat portal --port 8750 --raw /srv/ecostat/raw "
+                "--warehouse /srv/ecostat/warehouse/ecostat.duckdb", cmd_portal)
     p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8750, help="the port (default 8750)")
     raw_option(p)
@@ -28,7 +26,6 @@ def register(subparsers: Subparsers) -> None:
                    help="mark the session cookie Secure (behind TLS, e.g. nginx; see docs/portal.md)")
     p.add_argument("--no-runs", action="store_true", help="do not start an ingest run after a submission "
                    "(the scheduled runs pick it up)")
-    p.set_defaults(run=cmd_portal)
 
 
 def cmd_portal(args: argparse.Namespace) -> int:
