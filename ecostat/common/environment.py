@@ -43,6 +43,8 @@ class Environment(BaseModel):
     deployment: str | None = None  # `ingest/<name>`: the portal starts its runs on it (ecostat.run.deployment)
     check_processes: int | None = Field(default=None, ge=0)  # sandboxed checking children (0: in the writer)
     check_memory_mb: float = Field(default=2048.0, gt=0)  # each checking child's address space (RLIMIT_AS)
+    group_files: int = Field(default=64, ge=1)  # files applied in one warehouse transaction at most (group commit)
+    group_seconds: float = Field(default=2.0, gt=0)  # how long one group of files may take before it commits
 
 
 class SettingsError(ValueError):
@@ -115,3 +117,14 @@ def check_processes() -> int:
 def check_memory_bytes() -> int:
     """Each checking child's address-space limit, from ``ECOSTAT_CHECK_MEMORY_MB`` (default 2048 MB)."""
     return int(environment().check_memory_mb * MB)
+
+
+def group_files() -> int:
+    """The most files one warehouse transaction applies (group commit, :mod:`ecostat.run.groups`), from
+    ``ECOSTAT_GROUP_FILES`` (default 64; 1 commits every file alone)."""
+    return environment().group_files
+
+
+def group_seconds() -> float:
+    """How long a group of files may take before it commits, from ``ECOSTAT_GROUP_SECONDS`` (default 2 s)."""
+    return environment().group_seconds

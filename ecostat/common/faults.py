@@ -9,7 +9,7 @@ import os
 import signal
 import time
 
-POINTS = ("creating", "archived", "journaled", "mid_load", "before_commit", "loaded", "before_refresh",
+POINTS = ("creating", "archived", "journaled", "mid_load", "in_group", "before_commit", "loaded", "before_refresh",
           "before_publish", "published")
 
 

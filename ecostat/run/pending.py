@@ -1,5 +1,6 @@
 """The pending receipts processed in order, under the write lock: every receipt the warehouse has not
-processed yet, in the order received, each in its own transaction (:func:`ecostat.run.receipt.process_receipt`),
+processed yet, in the order received, in groups of files that each commit as one transaction
+(:mod:`ecostat.run.groups`),
 then the annual figures refreshed (:func:`ecostat.store.figures.refresh_figures`, skipped when no file was
 processed). The files are read and checked in sandboxed children (:mod:`ecostat.run.sandbox`) or on Dask
 workers (:mod:`ecostat.run.parallel`), never here; most of them before the lock is taken (:func:`check_ahead`)."""
@@ -23,13 +24,14 @@ from ecostat.intake.archive import Receipt
 from ecostat.notify import alerts
 from ecostat.notify.delivery import fold
 from ecostat.notify.review import review_step
+from ecostat.run.groups import GroupLimits, apply_in_groups
 from ecostat.run.receipt import (
     ReceiptWork,
     RunContext,
     StagedChecks,
     attempts_path,
+    journal_verdict,
     kept_verdict,
-    process_receipt,
     to_check,
     tries,
 )
@@ -59,7 +61,8 @@ def process_pending(run: RunContext, progress: FileProgress | None = None, stage
 
     With ``stage``, the receipts to check are handed to it first, and their checks, which it yields in
     the same order, are applied here one by one, as if made here: the rules that need the warehouse (across
-    periods, code ownership) and the loads run in this one writer, in receipt order."""
+    periods, code ownership) and the loads run in this one writer, in receipt order, a group of files per
+    transaction (:mod:`ecostat.run.groups`)."""
     receipts = pending(run.con, run.raw)
     tried = tries(run.attempts) if receipts and run.attempts is not None else Counter()
     judged = verdicts.read(run.raw / "archive") if receipts else {}
@@ -68,15 +71,20 @@ def process_pending(run: RunContext, progress: FileProgress | None = None, stage
     progress = progress or FileProgress("files")
     progress.start(len(receipts))
     tables: list[TableOutcome] = []
+
+    def done(work: ReceiptWork, outcomes: list[TableOutcome]) -> None:
+        journal_verdict(run, work, outcomes)
+        progress.step([t.status for t in outcomes])
+        tables.extend(outcomes)
+
+    works = [ReceiptWork(rec, tried[rec.receipt_id], judged.get(rec.receipt_id),
+                         staged if rec.receipt_id in checking else None) for rec in receipts]
     try:
-        for rec in receipts:
-            outcomes = process_receipt(run, ReceiptWork(rec, tried[rec.receipt_id], judged.get(rec.receipt_id),
-                                                        staged if rec.receipt_id in checking else None))
-            progress.step([t.status for t in outcomes])
-            tables += outcomes
+        transactions = apply_in_groups(run, works, GroupLimits.configured(), done)
     finally:
         progress.close()
-    return RunSummary(run.run_id, len(receipts), tables, refresh_figures(run.con, run.run_id) if receipts else None)
+    return RunSummary(run.run_id, len(receipts), tables, refresh_figures(run.con, run.run_id) if receipts else None,
+                      transactions=transactions)
 
 
 def _checking(receipts: list[Receipt], tried: Counter[str], judged: dict[str, verdicts.Verdict]) -> set[str]:

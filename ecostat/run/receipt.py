@@ -1,8 +1,8 @@
-"""Processing one received file, in ONE warehouse transaction: check every table (or take the check a
-worker made ahead), load the accepted ones, log the rest, write the file's feedback, record its alerts as
-pending, and mark the receipt processed. A run killed at any point leaves no partial file behind, and the
-next run completes the work exactly once; each check begun is noted outside the transaction, and a receipt
-on which two runs died is quarantined by the third."""
+"""Processing one received file inside a warehouse transaction (its group's, :mod:`ecostat.run.groups`):
+check every table (or take the check a worker made ahead), load the accepted ones, log the rest, write the
+file's feedback, record its alerts as pending, and mark the receipt processed. A run killed at any point
+leaves no partial file behind, and the next run completes the work exactly once; each check begun is noted
+outside the transaction, and a receipt on which two runs died is quarantined by the third."""
 
 from __future__ import annotations
 
@@ -36,7 +36,6 @@ from ecostat.store.warehouse import (
     next_submission_ids,
     record_receipt,
     slice_labels,
-    transaction,
 )
 
 log = logging.getLogger(__name__)
@@ -112,38 +111,45 @@ def to_check(tried: int, kept: verdicts.Verdict | None) -> bool:
     return not (kept is not None and kept.file_rejected) and tried < QUARANTINE_AFTER
 
 
-def process_receipt(run: RunContext, work: ReceiptWork) -> list[TableOutcome]:
-    """Check a received file and load its accepted tables, all in one transaction.
+def begin_receipt(run: RunContext, work: ReceiptWork) -> Checked | None:
+    """Note in the run's attempts journal that the receipt's check begins, then take its check made ahead, if
+    any (None: checked by :func:`apply_receipt`, or not checked at all)."""
+    if run.attempts is not None and work.tried < QUARANTINE_AFTER:
+        note_attempt(run.attempts, work.rec.receipt_id, run.run_id)
+    return work.staged.take(work.rec) if work.staged is not None else None
+
+
+def apply_receipt(run: RunContext, work: ReceiptWork, check: Checked | None) -> list[TableOutcome]:
+    """In the caller's transaction: a received file's tables checked across periods (``check``: its check
+    made ahead; None: checked here, if at all) and loaded or logged, the receipt marked processed.
 
     With the run's alert settings, the file's feedback is written and its alerts are recorded as pending in
-    the same transaction: a run killed before the commit does both again, so nobody goes unwarned. A check
-    begun is noted in the run's attempts journal before the staged check, if any, is taken.
+    the same transaction: a run killed before the commit does both again, so nobody goes unwarned.
     """
     rec = work.rec
-    if run.attempts is not None and work.tried < QUARANTINE_AFTER:
-        note_attempt(run.attempts, rec.receipt_id, run.run_id)
-    kept = kept_verdict(work.earlier)
-    check = work.staged.take(rec) if work.staged is not None else None
-    with transaction(run.con):
-        entries = FileLog(rec, run.run_id)
-        outcomes, failure = _outcomes(run, work, entries, kept, check)
-        entries.write(run.con)
-        record_receipt(run.con, rec, run.run_id)
-        if run.settings is not None:
-            try:
-                send_feedback(run.con, run.outbox, rec, outcomes)
-            except Exception:  # an unwritable outbox must not hold the data back
-                log.exception("feedback for %s not written", printable(rec.file))
-            found = [alerts.file_alert(rec, outcomes, run.run_id, run.settings, run.outbox),
-                     alerts.check_failed_alert(rec, run.run_id, failure) if failure else None]
-            alerts.record(run.con, [a for a in found if a is not None], run.settings)
-        fault_point("before_commit")
-    fault_point("loaded")
-    if run.journal:
-        verdicts.write(run.raw / "archive", verdicts.Verdict(
-            rec.receipt_id, kept.contract if kept else CONTRACT_VERSION,
-            tuple((o.sheet, o.form, o.status) for o in outcomes)))
+    entries = FileLog(rec, run.run_id)
+    outcomes, failure = _outcomes(run, work, entries, kept_verdict(work.earlier), check)
+    entries.write(run.con)
+    record_receipt(run.con, rec, run.run_id)
+    if run.settings is not None:
+        try:
+            send_feedback(run.con, run.outbox, rec, outcomes)
+        except Exception:  # an unwritable outbox must not hold the data back
+            log.exception("feedback for %s not written", printable(rec.file))
+        found = [alerts.file_alert(rec, outcomes, run.run_id, run.settings, run.outbox),
+                 alerts.check_failed_alert(rec, run.run_id, failure) if failure else None]
+        alerts.record(run.con, [a for a in found if a is not None], run.settings)
     return outcomes
+
+
+def journal_verdict(run: RunContext, work: ReceiptWork, outcomes: list[TableOutcome]) -> None:
+    """Once the receipt's transaction has committed: its verdict into the archive's journal (if the run
+    journals)."""
+    if run.journal:
+        kept = kept_verdict(work.earlier)
+        verdicts.write(run.raw / "archive", verdicts.Verdict(
+            work.rec.receipt_id, kept.contract if kept else CONTRACT_VERSION,
+            tuple((o.sheet, o.form, o.status) for o in outcomes)))
 
 
 def send_feedback(con: duckdb.DuckDBPyConnection, outbox: Path, rec: Receipt,

@@ -28,6 +28,7 @@ class RunSummary:
     figures_changed: int | None  # None: not refreshed, because no file was processed
     deliveries: list[Delivery] = field(default_factory=list)  # alert deliveries tried after publishing
     lock_seconds: float | None = None  # how long the run held the warehouse's write lock
+    transactions: int = 0  # warehouse transactions that committed the files (group commit: ecostat.run.groups)
 
     @property
     def lock_per_file(self) -> float | None:
@@ -61,6 +62,9 @@ class RunSummary:
                          f"{ok} delivered, {len(self.deliveries) - ok - gone} failed (retried by later runs), "
                          f"{gone} abandoned")
             lines += [f"  放弃 abandoned: {d.key} → {d.recipient}: {d.error}" for d in self.deliveries if d.abandoned]
+        if self.transactions:
+            lines.append(f"分 {self.transactions} 次事务提交 / committed in {self.transactions} transaction"
+                         + ("s" if self.transactions > 1 else ""))
         if self.lock_seconds is not None:
             each = f"（每个文件 {self.lock_per_file:.2f} 秒）" if self.lock_per_file is not None else ""
             each_en = f" ({self.lock_per_file:.2f} s per file)" if self.lock_per_file is not None else ""

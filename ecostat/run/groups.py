@@ -1,0 +1,117 @@
+"""Group commit: the pending receipts applied in groups, one warehouse transaction per group, in receipt order.
+
+A group takes files until it holds ``ECOSTAT_GROUP_FILES`` of them, has taken ``ECOSTAT_GROUP_SECONDS``, or
+holds :data:`GROUP_BYTES` of received bytes. Inside it every file is applied as if alone
+(:func:`ecostat.run.receipt.apply_receipt`): slice replacement, the cross-period and ownership rules against
+the warehouse as the group's earlier files left it, feedback written, alerts recorded as pending. The group
+commits as one, so a run killed at any point leaves the warehouse as it was before the group or after it;
+the next run applies the whole group again, rewriting its feedback (written atomically, the same again) and
+recording its alerts once (they are delivered only after publishing, from the committed warehouse).
+
+* A receipt on which a run died (its attempt is in the journal) is committed alone: two deaths quarantine
+  the file that kills the writer, not the innocent files of its group.
+* A group that fails (an exception, not a kill) is rolled back and its files applied again one per
+  transaction, each from its check as it was made (:func:`pristine`): the file at fault fails alone, the
+  files before it are committed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ecostat.check.files import Checked
+from ecostat.common import environment
+from ecostat.common.display import printable
+from ecostat.common.environment import MB
+from ecostat.common.faults import fault_point
+from ecostat.contract.catalogue import Finding
+from ecostat.run.receipt import ReceiptWork, RunContext, apply_receipt, begin_receipt
+from ecostat.store.outcomes import TableOutcome
+from ecostat.store.warehouse import transaction
+
+log = logging.getLogger(__name__)
+GROUP_BYTES = 64 * MB  # received bytes in one group at most: its checks are held until it commits
+Done = Callable[[ReceiptWork, list[TableOutcome]], None]  # told of each receipt once its transaction committed
+
+
+@dataclass(frozen=True)
+class GroupLimits:
+    """When a group of files commits: at this many files, seconds or received bytes, whichever comes first."""
+
+    files: int
+    seconds: float
+    size: int = GROUP_BYTES
+
+    @classmethod
+    def configured(cls) -> GroupLimits:
+        """The limits ``ECOSTAT_GROUP_FILES`` and ``ECOSTAT_GROUP_SECONDS`` set."""
+        return cls(environment.group_files(), environment.group_seconds())
+
+
+def pristine(check: Checked | None) -> Checked | None:
+    """A copy of a check that applying the original leaves as made (applying adds findings and lets a big
+    table's cells go): what a failed group's files are applied again from. Only the lists are copied."""
+    if check is None:
+        return None
+    tables, failure = check
+    if isinstance(tables, Finding):
+        return check
+    return [dataclasses.replace(t, findings=list(t.findings), flagged=set(t.flagged)) for t in tables], failure
+
+
+def apply_in_groups(run: RunContext, works: list[ReceiptWork], limits: GroupLimits, done: Done) -> int:
+    """Apply every receipt of ``works`` in order, in groups (see the module's docstring); ``done`` is told of
+    each receipt once its transaction has committed. Returns how many transactions committed them."""
+    queue = deque(works)
+    transactions = 0
+    while queue:
+        transactions += _apply_group(run, queue, limits, done)
+    return transactions
+
+
+def _apply_group(run: RunContext, queue: deque[ReceiptWork], limits: GroupLimits, done: Done) -> int:
+    """Take the next group of receipts off ``queue`` and commit it; the transactions that took."""
+    taken: list[tuple[ReceiptWork, Checked | None]] = []
+    applied: list[tuple[ReceiptWork, list[TableOutcome]]] = []
+    started, size, taking = time.monotonic(), 0, False
+    try:
+        with transaction(run.con):
+            while queue and not (taken and (queue[0].tried or len(taken) >= limits.files or size >= limits.size
+                                            or time.monotonic() - started >= limits.seconds)):
+                work = queue.popleft()
+                taking = True
+                check = begin_receipt(run, work)
+                taking = False
+                taken.append((work, pristine(check)))
+                size += work.rec.size
+                applied.append((work, apply_receipt(run, work, check)))
+                fault_point("in_group", work.rec.file)
+                if work.tried:
+                    break  # a receipt a run died on commits alone
+            fault_point("before_commit")
+    except Exception:
+        if len(taken) < 2 or taking:  # the stage failed to hand a check over: no file is at fault
+            raise
+        log.warning("a group of %d files failed at %s; applying them one per transaction", len(taken),
+                    printable(taken[-1][0].rec.file), exc_info=True)
+        for work, check in taken:
+            _apply_alone(run, work, check, done)
+        return len(taken)
+    fault_point("loaded")
+    for work, outcomes in applied:
+        done(work, outcomes)
+    return 1
+
+
+def _apply_alone(run: RunContext, work: ReceiptWork, check: Checked | None, done: Done) -> None:
+    """One receipt of a failed group in its own transaction, from its check as made (its attempt is noted)."""
+    with transaction(run.con):
+        outcomes = apply_receipt(run, work, check)
+        fault_point("before_commit")
+    fault_point("loaded")
+    done(work, outcomes)
