@@ -1,7 +1,7 @@
 """The ``ingest`` flow: the steps of an ingest run (:mod:`ecostat.run.ingest`), in the order
 :func:`ecostat.run.ingest.perform` takes them for the plain run too, each as a Prefect task: receive the
-inbox into the archive → check and load every pending receipt in order (one transaction per file, which also
-writes its feedback and records its alerts) and refresh the annual figures → audit (skipped when no file was
+inbox into the archive → check and load every pending receipt in order (a transaction per group of files, each
+file with its feedback and alerts) and refresh the annual figures → audit (skipped when no file was
 processed) → publish the warehouse → deliver the pending alerts, outside the write lock → rebuild the status
 site (unless nothing changed) → refresh the Parquet lake beside the warehouse (when a file was processed);
 then the run's artifacts (every file's outcome is in them).

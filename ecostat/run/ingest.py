@@ -12,9 +12,9 @@ decision, a certification) wait only while it holds the write lock:
 
 Under the warehouse's write lock again (:func:`locked_run`):
 
-3. :meth:`Run.process`: each receipt the warehouse has not processed yet, in the order received, in ONE
-   transaction per receipt (:mod:`ecostat.run.receipt`), its check taken from the stage, then the annual
-   figures refreshed (:mod:`ecostat.run.pending`).
+3. :meth:`Run.process`: each receipt the warehouse has not processed yet, in the order received, its check
+   taken from the stage (:mod:`ecostat.run.receipt`), the files committed in groups, one transaction per
+   group (:mod:`ecostat.run.groups`), then the annual figures refreshed (:mod:`ecostat.run.pending`).
 4. :meth:`Run.audit` (skipped when no file was processed; the plain runner leaves it to ``ecostat audit``).
 
 Then the warehouse is published and its lock released, and:
