@@ -27,7 +27,7 @@ from ecostat.intake.archive import Receipt
 from ecostat.intake.inbox import receive_inbox
 from ecostat.run import parallel
 from ecostat.run.pending import write_run
-from ecostat.run.receipt import QUARANTINE_AFTER, attempts_path, note_attempt
+from ecostat.run.receipt import QUARANTINE_AFTER, attempts_path, note_attempts
 from ecostat.run.summary import RunSummary, new_run_id
 from ecostat.store.warehouse import connect
 from ecostat.store.writer import LEASE_SECONDS, WRITER_LIMIT, WarehouseBusy, lease_path
@@ -87,7 +87,7 @@ def test_two_workers_leave_the_warehouse_of_a_serial_run_and_hold_a_file_that_ki
     shutil.copytree(received, parallel)
     poison = next(r for r in archive.receipts(serial / "archive") if r.file == POISON)
     for _ in range(QUARANTINE_AFTER):  # serially: two runs died on it, so this one holds it
-        note_attempt(attempts_path(serial / "ecostat.duckdb"), poison.receipt_id, "died")
+        note_attempts(attempts_path(serial / "ecostat.duckdb"), [poison.receipt_id], f"died-{_}")
     with connect(serial / "ecostat.duckdb", create=True) as con:
         write_run(con, serial, serial / "ecostat.duckdb", new_run_id(), load_settings(serial))
 

@@ -136,7 +136,9 @@ def _history(con: duckdb.DuckDBPyConnection, table: CheckedTable, fields: list[s
 
 def _against_history(con: duckdb.DuckDBPyConnection, table: CheckedTable, limits: list[Bound], keys: _RowKeys) -> None:
     assert table.form is not None and table.frame is not None
-    form = table.form
+    form, frame = table.form, table.frame
+    if not (frame["month"].isna() & frame["unit_code"].notna() & frame["year"].notna()).any():
+        return  # only annual rows are compared with history (below): a monthly table needs none of it
     known = _history(con, table, [b.field for b in limits])
     if known.empty:
         return
@@ -152,7 +154,6 @@ def _against_history(con: duckdb.DuckDBPyConnection, table: CheckedTable, limits
             december[(rec["year"], *ident)] = rec
     for rec in final.to_dict("records"):
         by_key[(rec["unit_code"], *(rec[k] for k in form.key))][int(rec["year"])] = rec
-    frame = table.frame
     for i, row in enumerate(frame.index.tolist()):
         if not _na(frame.at[row, "month"]) or _na(frame.at[row, "unit_code"]) or _na(frame.at[row, "year"]):
             continue  # monthly rows are year to date; a row without unit or year has its own error

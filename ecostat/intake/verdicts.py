@@ -60,12 +60,14 @@ class Verdict:
         return any(st == "rejected" for *_, st in self.tables)
 
 
-def write(archive: Path, verdict: Verdict) -> None:
-    """Append a verdict to the journal and make it durable (a later line for the same receipt wins)."""
+def write(archive: Path, *found: Verdict) -> None:
+    """Append verdicts to the journal and make them durable, in one write (a later line for the same receipt
+    wins)."""
     archive.mkdir(parents=True, exist_ok=True, mode=0o750)
+    at = dt.datetime.now(dt.UTC).isoformat()
     append_lines(archive / JOURNAL, [json.dumps(
-        {"receipt_id": verdict.receipt_id, "contract": verdict.contract, "tables": [list(t) for t in verdict.tables],
-         "at": dt.datetime.now(dt.UTC).isoformat()}, ensure_ascii=False)])
+        {"receipt_id": v.receipt_id, "contract": v.contract, "tables": [list(t) for t in v.tables], "at": at},
+        ensure_ascii=False) for v in found])
 
 
 def read(archive: Path) -> dict[str, Verdict]:

@@ -30,7 +30,15 @@ from ecostat.common.display import printable
 from ecostat.common.environment import MB
 from ecostat.common.faults import fault_point
 from ecostat.contract.catalogue import Finding
-from ecostat.run.receipt import ReceiptWork, RunContext, apply_receipt, begin_receipt
+from ecostat.run.receipt import (
+    ReceiptWork,
+    RunContext,
+    apply_receipt,
+    journal_verdicts,
+    needs_attempt,
+    note_attempts,
+    take_check,
+)
 from ecostat.store.outcomes import TableOutcome
 from ecostat.store.warehouse import transaction
 
@@ -76,16 +84,16 @@ def apply_in_groups(run: RunContext, works: list[ReceiptWork], limits: GroupLimi
 
 def _apply_group(run: RunContext, queue: deque[ReceiptWork], limits: GroupLimits, done: Done) -> int:
     """Take the next group of receipts off ``queue`` and commit it; the transactions that took."""
+    _note_ahead(run, queue, limits)
     taken: list[tuple[ReceiptWork, Checked | None]] = []
     applied: list[tuple[ReceiptWork, list[TableOutcome]]] = []
     started, size, taking = time.monotonic(), 0, False
     try:
         with transaction(run.con):
-            while queue and not (taken and (queue[0].tried or len(taken) >= limits.files or size >= limits.size
-                                            or time.monotonic() - started >= limits.seconds)):
+            while queue and not _closes(len(taken), queue[0], size, started, limits):
                 work = queue.popleft()
                 taking = True
-                check = begin_receipt(run, work)
+                check = take_check(work)
                 taking = False
                 taken.append((work, pristine(check)))
                 size += work.rec.size
@@ -103,9 +111,32 @@ def _apply_group(run: RunContext, queue: deque[ReceiptWork], limits: GroupLimits
             _apply_alone(run, work, check, done)
         return len(taken)
     fault_point("loaded")
+    journal_verdicts(run, applied)
     for work, outcomes in applied:
         done(work, outcomes)
     return 1
+
+
+def _closes(files: int, following: ReceiptWork, size: int, started: float, limits: GroupLimits) -> bool:
+    """Whether a group of ``files`` files commits before ``following``: it is full, or ``following`` is a
+    receipt a run died on."""
+    return files > 0 and (following.tried > 0 or files >= limits.files or size >= limits.size
+                          or time.monotonic() - started >= limits.seconds)
+
+
+def _note_ahead(run: RunContext, queue: deque[ReceiptWork], limits: GroupLimits) -> None:
+    """Note in the attempts journal, in one durable write, every receipt the next group may take (a run that
+    dies in the group has died on each; one it does not reach is noted again by the next group: a run counts
+    once)."""
+    ahead: list[ReceiptWork] = []
+    size, now = 0, time.monotonic()
+    for work in queue:
+        if _closes(len(ahead), work, size, now, limits) or (ahead and ahead[0].tried):
+            break
+        ahead.append(work)
+        size += work.rec.size
+    if run.attempts is not None:
+        note_attempts(run.attempts, [w.rec.receipt_id for w in ahead if needs_attempt(run, w)], run.run_id)
 
 
 def _apply_alone(run: RunContext, work: ReceiptWork, check: Checked | None, done: Done) -> None:
@@ -114,4 +145,5 @@ def _apply_alone(run: RunContext, work: ReceiptWork, check: Checked | None, done
         outcomes = apply_receipt(run, work, check)
         fault_point("before_commit")
     fault_point("loaded")
+    journal_verdicts(run, [(work, outcomes)])
     done(work, outcomes)

@@ -30,7 +30,6 @@ from ecostat.run.receipt import (
     RunContext,
     StagedChecks,
     attempts_path,
-    journal_verdict,
     kept_verdict,
     to_check,
     tries,
@@ -73,7 +72,6 @@ def process_pending(run: RunContext, progress: FileProgress | None = None, stage
     tables: list[TableOutcome] = []
 
     def done(work: ReceiptWork, outcomes: list[TableOutcome]) -> None:
-        journal_verdict(run, work, outcomes)
         progress.step([t.status for t in outcomes])
         tables.extend(outcomes)
 

@@ -88,16 +88,21 @@ def attempts_path(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".attempts.jsonl")
 
 
-def note_attempt(attempts: Path, receipt_id: str, run_id: str) -> None:
-    """Record, durably and outside any warehouse transaction, that a run starts checking a receipt."""
-    append_lines(attempts, [json.dumps({"receipt_id": receipt_id, "run_id": run_id,
-                                        "at": dt.datetime.now(dt.UTC).isoformat()})])
+def note_attempts(attempts: Path, receipt_ids: list[str], run_id: str) -> None:
+    """Record, durably and outside any warehouse transaction, that a run starts checking these receipts."""
+    at = dt.datetime.now(dt.UTC).isoformat()
+    append_lines(attempts, [json.dumps({"receipt_id": r, "run_id": run_id, "at": at}) for r in receipt_ids])
 
 
 def tries(attempts: Path) -> Counter[str]:
-    """How many checks of each receipt were begun on this warehouse. A receipt whose check completed is
-    processed and never checked again, so for a pending receipt each attempt is a run that died on it."""
-    return Counter(read_journal(attempts, lambda line: str(json.loads(line)["receipt_id"])))
+    """How many runs began checking each receipt on this warehouse (a run that notes a receipt twice counts
+    once). A receipt whose check completed is processed and never checked again, so for a pending receipt each
+    is a run that died on it, or on a file of its group (:mod:`ecostat.run.groups`)."""
+    def parse(line: str) -> tuple[str, str]:
+        d = json.loads(line)
+        return str(d["receipt_id"]), str(d["run_id"])
+
+    return Counter(receipt_id for receipt_id, _ in set(read_journal(attempts, parse)))
 
 
 def kept_verdict(earlier: verdicts.Verdict | None) -> verdicts.Verdict | None:
@@ -111,11 +116,13 @@ def to_check(tried: int, kept: verdicts.Verdict | None) -> bool:
     return not (kept is not None and kept.file_rejected) and tried < QUARANTINE_AFTER
 
 
-def begin_receipt(run: RunContext, work: ReceiptWork) -> Checked | None:
-    """Note in the run's attempts journal that the receipt's check begins, then take its check made ahead, if
-    any (None: checked by :func:`apply_receipt`, or not checked at all)."""
-    if run.attempts is not None and work.tried < QUARANTINE_AFTER:
-        note_attempt(run.attempts, work.rec.receipt_id, run.run_id)
+def needs_attempt(run: RunContext, work: ReceiptWork) -> bool:
+    """Whether the receipt's check is noted in the run's attempts journal before it begins."""
+    return run.attempts is not None and work.tried < QUARANTINE_AFTER
+
+
+def take_check(work: ReceiptWork) -> Checked | None:
+    """The receipt's check made ahead, if any (None: checked by :func:`apply_receipt`, or not checked at all)."""
     return work.staged.take(work.rec) if work.staged is not None else None
 
 
@@ -142,14 +149,13 @@ def apply_receipt(run: RunContext, work: ReceiptWork, check: Checked | None) -> 
     return outcomes
 
 
-def journal_verdict(run: RunContext, work: ReceiptWork, outcomes: list[TableOutcome]) -> None:
-    """Once the receipt's transaction has committed: its verdict into the archive's journal (if the run
+def journal_verdicts(run: RunContext, applied: list[tuple[ReceiptWork, list[TableOutcome]]]) -> None:
+    """Once the receipts' transaction has committed: their verdicts into the archive's journal (if the run
     journals)."""
-    if run.journal:
-        kept = kept_verdict(work.earlier)
-        verdicts.write(run.raw / "archive", verdicts.Verdict(
-            work.rec.receipt_id, kept.contract if kept else CONTRACT_VERSION,
-            tuple((o.sheet, o.form, o.status) for o in outcomes)))
+    if run.journal and applied:
+        verdicts.write(run.raw / "archive", *(verdicts.Verdict(
+            work.rec.receipt_id, kept.contract if (kept := kept_verdict(work.earlier)) else CONTRACT_VERSION,
+            tuple((o.sheet, o.form, o.status) for o in outcomes)) for work, outcomes in applied))
 
 
 def send_feedback(con: duckdb.DuckDBPyConnection, outbox: Path, rec: Receipt,
