@@ -16,6 +16,8 @@ from ecostat.contract.catalogue import Finding
 from ecostat.contract.forms import FORMS
 from ecostat.intake.archive import Receipt
 
+PICKLED_ROWS = 5_000  # a frame of at most this many rows makes the trip as it is
+
 
 @dataclass
 class Staged:
@@ -27,7 +29,7 @@ class Staged:
     result: list[CheckedTable] | Finding
     failure: str | None
     forms: list[str | None]
-    frames: list[tuple[pa.Table, pd.DataFrame] | None]  # each table's rows: see :func:`_staged_frame`
+    frames: list[tuple[pa.Table, pd.DataFrame] | pd.DataFrame | None]  # each table's rows: :func:`_staged_frame`
 
     @classmethod
     def of(cls, rec: Receipt, check: Checked) -> Staged:
@@ -44,13 +46,18 @@ class Staged:
         if isinstance(self.result, Finding):
             return self.result, self.failure
         return [dataclasses.replace(t, form=FORMS[code] if code else None,
-                                    frame=None if frame is None else _unstaged_frame(*frame))
+                                    frame=frame if frame is None or isinstance(frame, pd.DataFrame)
+                                    else _unstaged_frame(*frame))
                 for t, code, frame in zip(self.result, self.forms, self.frames, strict=True)], self.failure
 
 
-def _staged_frame(frame: pd.DataFrame) -> tuple[pa.Table, pd.DataFrame]:
-    """A checked table's rows for the trip: the normalised columns (what is loaded) as an Arrow table; the
-    checks' own columns (``_bad``: each row's unreadable fields, as Python sets; ``_at_least``) as they are."""
+def _staged_frame(frame: pd.DataFrame) -> tuple[pa.Table, pd.DataFrame] | pd.DataFrame:
+    """A checked table's rows for the trip: a small table's frame as it is (pickled, its types kept; Arrow's
+    conversion both ways costs more than the trip); a big one's normalised columns (what is loaded) as an Arrow
+    table, the checks' own columns (``_bad``: each row's unreadable fields, as Python sets; ``_at_least``) as
+    they are."""
+    if len(frame) <= PICKLED_ROWS:
+        return frame
     own = [c for c in frame.columns if str(c).startswith("_")]
     return pa.Table.from_pandas(frame.drop(columns=own)), frame[own]
 
