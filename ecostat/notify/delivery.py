@@ -7,8 +7,9 @@ journal beside the warehouse (``<warehouse>.deliveries.jsonl``); the next writin
 into ``alerts`` (:func:`fold`). A process that does not write the warehouse (the audit after a run) records
 its alerts as pending lines of the journal instead (:func:`pending_lines`), folded in the same way. A
 delivery that failed is tried again by later runs after ``retry_after_minutes``, then at doubling intervals,
-until it is ``max_age_hours`` old: then it is abandoned and the run summary says so. One delivery pass runs at a time (a lock file beside the
-journal); an alert is sent again only if a process died between sending it and journaling the outcome.
+until it is ``max_age_hours`` old: then it is abandoned and the run summary says so. One delivery pass runs
+at a time (a lock file beside the journal); an alert is sent again only if a process died between sending it
+and journaling the outcome.
 Nothing here raises into a run.
 """
 
