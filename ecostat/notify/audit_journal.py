@@ -123,7 +123,12 @@ def _audit(warehouse: Path, options: Settings, run_id: str) -> AuditResult | Non
         else:
             append_lines(audits_path(warehouse), [json.dumps(new, ensure_ascii=False)])
         fault_point("audited")
-    journal_lines(warehouse, pending)
+    if pending:
+        try:
+            journal_lines(warehouse, pending)
+        except OSError as exc:  # the results' line holds them: the next writer records them, its delivery sends
+            log.warning("audit alert not journaled for delivery%s: %s",
+                        "" if result else " (it is lost)", exc)
     return result
 
 
