@@ -1,10 +1,11 @@
 """The ``ingest`` flow: the steps of an ingest run (:mod:`ecostat.run.ingest`), in the order
 :func:`ecostat.run.ingest.perform` takes them for the plain run too, each as a Prefect task: receive the
 inbox into the archive → check and load every pending receipt in order (a transaction per group of files, each
-file with its feedback and alerts) and refresh the annual figures → audit (skipped when no file was
-processed) → publish the warehouse → deliver the pending alerts, outside the write lock → rebuild the status
-site (unless nothing changed) → refresh the Parquet lake beside the warehouse (when a file was processed);
-then the run's artifacts (every file's outcome is in them).
+file with its feedback and alerts) and refresh the annual figures → publish the warehouse; then,
+outside the write lock: audit the published warehouse (skipped when no file was processed) → deliver the
+pending alerts (the audit's among them) → rebuild the status site (unless nothing changed) → refresh the
+Parquet lake beside the warehouse (when a file was processed); then the run's artifacts (every file's
+outcome is in them).
 
 Tasks are per step, not per file. The files are read and checked outside the writer, mostly before it takes
 the lock: by a local pool of sandboxed children (:mod:`ecostat.run.sandbox`), or, with ``workers`` > 1 (or
@@ -61,9 +62,10 @@ def process(run: Run, work: Path, stage: Stage | None) -> RunSummary:
 
 
 @task(cache_policy=NO_CACHE)
-def audit(run: Run, work: Path) -> AuditResult | None:
-    """Audit the warehouse (Data Docs beside it); record an alert if it fails or crashes."""
-    return run.audit(work)
+def audit(run: Run) -> AuditResult | None:
+    """Audit the published warehouse, outside the write lock (Data Docs beside it); journal its results, and
+    an alert if it fails or crashes."""
+    return run.audit()
 
 
 @task(cache_policy=NO_CACHE)

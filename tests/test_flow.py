@@ -63,3 +63,26 @@ def test_flow_delivers_after_publishing_retries_a_dead_endpoint_and_alerts_a_fai
         assert "入库运行失败" in hook.received[1][1]["title"]
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT status, attempts FROM alerts").fetchall() == [("delivered", 2)]
+
+
+def test_the_flows_audit_runs_after_publishing_and_its_failure_is_delivered_once(
+        prefect_harness, tmp_path: Path, monkeypatch):
+    from flows.ingest import ingest
+
+    raw, db = tmp_path / "raw", tmp_path / "ecostat.duckdb"
+    outfalls = [header("outfall_remediation"), row("outfall_remediation")]
+    write_csv(raw / "inbox" / "360102" / "ok.csv", outfalls)
+    with webhook() as hook:
+        settings = tmp_path / "ecostat.toml"
+        settings.write_text(f'[alerts]\noperator_urls = ["{hook.url("ops")}"]\n', encoding="utf-8")
+        monkeypatch.setenv("ECOSTAT_SETTINGS", str(settings))
+        first = ingest(raw=raw, warehouse=db)  # most units have not reported: the audit fails
+        assert [(d.kind, d.delivered) for d in first.deliveries] == [("audit_failed", True)]
+        assert "write lock held" in first.text() and "per file" in first.text()
+        write_csv(raw / "inbox" / "360102" / "again.csv", outfalls)  # a duplicate: audited again, same failure
+        assert ingest(raw=raw, warehouse=db).deliveries == []
+        assert [p for p, _ in hook.received] == ["/ops"] and "数据审计未通过" in hook.received[0][1]["title"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT kind, status FROM alerts").fetchall() == [("audit_failed", "delivered")]
+        assert con.execute("SELECT count(*) > 0 FROM meta_audit_results WHERE run_id = ?",
+                           [first.run_id]).fetchone() == (True,)  # journaled, then folded by the next writer

@@ -37,14 +37,18 @@ def cmd_audit(args: argparse.Namespace) -> int:
     environment.apply()
     from ecostat.contract.operator_settings import load_settings
     from ecostat.notify.audit import audit_and_alert, docs_dir
+    from ecostat.notify.audit_journal import audit_lock
     from ecostat.notify.delivery import deliver_pending
     from ecostat.store.warehouse import connect
-    from ecostat.store.writer import writing
+    from ecostat.store.writer import WarehouseBusy, writing
 
     options = load_settings(args.raw)
     warehouse = existing(args.warehouse).resolve()
-    with writing(warehouse) as work, connect(work, create=True) as con:
-        result = audit_and_alert(con, args.year, docs_dir(warehouse), options)
+    with audit_lock(warehouse) as mine:  # an ingest run's audit writes the same Data Docs
+        if not mine:
+            raise WarehouseBusy("another audit of this warehouse is running")
+        with writing(warehouse) as work, connect(work, create=True) as con:
+            result = audit_and_alert(con, args.year, docs_dir(warehouse), options)
     deliver_pending(warehouse, options)
     print(result.text())
     return 1 if result.failed_errors else 0

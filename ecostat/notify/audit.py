@@ -4,7 +4,8 @@ Frames are pulled from DuckDB through Arrow and validated as GX pandas batches (
 does not work with DuckDB). What is expected comes from data files: which units must report which form
 (``report_obligations.csv``), plausible district values and year-over-year jumps (``plausibility.csv``),
 and which city figures may not exceed which (``figure_pairs.csv``). Error-level expectations are GX
-``critical``; plausibility ones are ``warning``. Results go to ``meta_audit_results``; Data Docs to
+``critical``; plausibility ones are ``warning``. Results go to ``meta_audit_results`` (an ingest run's
+audit journals them beside the warehouse first, :mod:`ecostat.notify.audit_journal`); Data Docs to
 ``<warehouse dir>/docs/``.
 """
 
@@ -16,7 +17,6 @@ import html
 import json
 import logging
 import shutil
-import traceback
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +33,6 @@ from ecostat.contract.operator_settings import Settings
 from ecostat.contract.registry import CITY, header_units, registry
 from ecostat.notify.alerts import Alert, record
 
-log = logging.getLogger(__name__)
 SITE = "ecostat"
 SUMMARY_PAGE = "audit.html"
 
@@ -334,9 +333,10 @@ def _check(suite: str, r: Any) -> Check:
     return Check(suite, cfg.type, column, severity, bool(r.success), json.loads(json.dumps(details, default=str)))
 
 
-def store_results(con: duckdb.DuckDBPyConnection, result: AuditResult, run_id: str | None = None) -> None:
-    """Write every expectation's outcome to ``meta_audit_results``."""
-    now = dt.datetime.now(dt.UTC)
+def store_results(con: duckdb.DuckDBPyConnection, result: AuditResult, run_id: str | None = None,
+                  at: dt.datetime | None = None) -> None:
+    """Write every expectation's outcome to ``meta_audit_results``, audited ``at`` (default: now)."""
+    now = at or dt.datetime.now(dt.UTC)
     con.executemany("INSERT INTO meta_audit_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [[result.audit_id, run_id, result.year, now, c.suite, c.expectation, c.column, c.severity,
                       c.success, json.dumps(c.details, ensure_ascii=False)] for c in result.checks])
@@ -390,23 +390,3 @@ def crash_alert(year: int, run_id: str, error: str) -> Alert:
                  f"{year} 年数据审计运行出错，未得出结论：\n{error[:1500]}\n\n"
                  f"The audit of {year} crashed in run {run_id}; no verdict was reached:\n{error[:1500]}",
                  None, None, run_id, operator_only=True)
-
-
-def audit_after_run(con: duckdb.DuckDBPyConnection, warehouse: Path, options: Settings,
-                    run_id: str) -> AuditResult | None:
-    """The audit at the end of an ingest run (of :func:`audit_year`); a crash is logged with its traceback
-    and alerted to the operator, never raised."""
-    year = audit_year(con)
-    if year is None:
-        return None
-    try:
-        return audit_and_alert(con, year, docs_dir(warehouse), options, run_id)
-    except Exception as exc:
-        log.exception("audit of %s crashed", year)
-        error = "".join(traceback.format_exception(exc)[-6:])
-        if options.on_audit_failure:
-            try:
-                record(con, [crash_alert(year, run_id, error)], options)
-            except Exception:
-                log.exception("audit crash alert not recorded")
-        return None

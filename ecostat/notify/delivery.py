@@ -4,10 +4,12 @@ A run records each alert as *pending* in the ``alerts`` table, in the transactio
 (:func:`ecostat.notify.alerts.record`). After publishing, :func:`deliver_pending` reads the pending alerts of
 the published warehouse, sends those that are due through apprise and appends every outcome to a
 journal beside the warehouse (``<warehouse>.deliveries.jsonl``); the next writing run folds the journal
-into ``alerts`` (:func:`fold`). A delivery that failed is tried again by later runs after
-``retry_after_minutes``, then at doubling intervals, until it is ``max_age_hours`` old: then it is
-abandoned and the run summary says so. One delivery pass runs at a time (a lock file beside the
-journal); an alert is sent again only if a process died between sending it and journaling the outcome.
+into ``alerts`` (:func:`fold`). A process that does not write the warehouse (the audit after a run) records
+its alerts as pending lines of the journal instead (:func:`pending_lines`), folded in the same way. A
+delivery that failed is tried again by later runs after ``retry_after_minutes``, then at doubling intervals,
+until it is ``max_age_hours`` old: then it is abandoned and the run summary says so. One delivery pass runs
+at a time (a lock file beside the journal); an alert is sent again only if a process died between sending it
+and journaling the outcome.
 Nothing here raises into a run.
 """
 
@@ -20,7 +22,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlsplit
 
 import duckdb
@@ -238,7 +240,7 @@ def _deliver_pending(warehouse: Path, settings: Settings, now: dt.datetime) -> l
     return out
 
 
-def send_unrecorded(alerts: list, warehouse: Path, settings: Settings) -> list[Delivery]:  # type: ignore[type-arg]
+def send_unrecorded(alerts: list[Any], warehouse: Path, settings: Settings) -> list[Delivery]:
     """Deliver alerts at once without a warehouse transaction (a run that failed): each is journaled
     with its text, so that the next run records it in ``alerts`` and retries it if it failed."""
     now = dt.datetime.now(dt.UTC)
@@ -247,24 +249,54 @@ def send_unrecorded(alerts: list, warehouse: Path, settings: Settings) -> list[D
     for alert in alerts:
         for url in settings.recipients(alert.unit, operator_only=alert.operator_only):
             ok, tries, error = deliver(url, alert.title, alert.body, settings)
-            shown = redact_url(url)
-            lines.append({"key": alert.key, "rid": recipient_id(url), "at": dt.datetime.now(dt.UTC).isoformat(),
-                          "attempts": tries, "delivered": ok, "abandoned": False, "error": error,
-                          "alert": {"kind": alert.kind, "recipient": shown, "unit": alert.unit,
-                                    "run_id": alert.run_id, "title": alert.title, "body": alert.body,
-                                    "created_at": now.isoformat()}})
-            out.append(Delivery(alert.key, alert.kind, shown, ok, tries, error))
+            line = _pending_line(alert, url, now)
+            lines.append({**line, "at": dt.datetime.now(dt.UTC).isoformat(), "attempts": tries, "delivered": ok,
+                          "abandoned": False, "error": error})
+            out.append(Delivery(alert.key, alert.kind, redact_url(url), ok, tries, error))
     try:
-        with _PassLock(warehouse, wait=120) as mine:
-            if not mine:
-                raise OSError("the delivery journal stayed locked")
-            _append(journal_path(warehouse), lines)
+        journal_lines(warehouse, lines)
     except OSError as exc:
         log.warning("alert outcomes not journaled (they will not be retried): %s", exc)
     return out
 
 
+def _pending_line(alert: Any, url: str, now: dt.datetime) -> dict[str, object]:
+    """The journal line of an alert to one recipient, not tried yet: its text, to be recorded in ``alerts``."""
+    return {"key": alert.key, "rid": recipient_id(url),
+            "alert": {"kind": alert.kind, "recipient": redact_url(url), "unit": alert.unit, "run_id": alert.run_id,
+                      "title": alert.title, "body": alert.body, "created_at": now.isoformat()}}
+
+
+def journal_lines(warehouse: Path, lines: list[dict[str, object]]) -> None:
+    """Append lines to the delivery journal beside ``warehouse``, waiting for a delivery pass to end; raises
+    :class:`OSError` if it stays locked."""
+    with _PassLock(warehouse, wait=120) as mine:
+        if not mine:
+            raise OSError("the delivery journal stayed locked")
+        _append(journal_path(warehouse), lines)
+
+
+def recorded(con: duckdb.DuckDBPyConnection, warehouse: Path) -> set[tuple[str, str]]:
+    """The (alert key, recipient id) pairs already recorded: in ``alerts`` of ``con`` (the published warehouse)
+    or in the delivery journal beside it."""
+    return {(str(k), str(r)) for k, r in con.execute("SELECT alert_key, recipient_id FROM alerts").fetchall()} | set(
+        _read_journal(journal_path(warehouse)))
+
+
+def pending_lines(alerts: list[Any], settings: Settings, known: set[tuple[str, str]]) -> list[dict[str, object]]:
+    """What :func:`ecostat.notify.alerts.record` would record, for a process that does not write the warehouse:
+    a pending line per alert and recipient, except the (key, recipient) pairs ``known`` (see :func:`recorded`).
+    Appended to the journal (:func:`journal_lines`), they are sent by the next delivery pass and recorded in
+    ``alerts`` by the next writer (:func:`fold`)."""
+    now = dt.datetime.now(dt.UTC)
+    return [_pending_line(a, url, now) for a in alerts
+            for url in settings.recipients(a.unit, operator_only=a.operator_only)
+            if (a.key, recipient_id(url)) not in known]
+
+
 def _status(rec: dict[str, object]) -> str:
+    if not rec.get("at"):  # a pending line (:func:`pending_lines`), not tried yet
+        return "pending"
     return "delivered" if rec.get("delivered") else "abandoned" if rec.get("abandoned") else "retrying"
 
 
@@ -279,14 +311,9 @@ def fold(con: duckdb.DuckDBPyConnection, warehouse: Path) -> int:
     Idempotent: the journal is trimmed only by a delivery pass, once the published warehouse shows them."""
     journal = _read_journal(journal_path(warehouse))
     for (key, rid), rec in journal.items():
-        alert = rec.get("alert")
-        if isinstance(alert, dict):
-            con.execute("""INSERT INTO alerts (alert_key, recipient_id, kind, recipient, unit_code, run_id, title,
-                                               body, attempts, delivered, created_at, status)
-                           SELECT ?, ?, ?, ?, ?, ?, ?, ?, 0, false, ?, 'pending'
-                           WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE alert_key = ? AND recipient_id = ?)""",
-                        [key, rid, alert["kind"], alert["recipient"], alert.get("unit"), alert.get("run_id"),
-                         alert["title"], alert["body"], alert["created_at"], key, rid])
+        record_line(con, {**rec, "key": key, "rid": rid})
+        if not rec.get("at"):
+            continue  # pending: nothing tried yet
         status = _status(rec)
         con.execute("""UPDATE alerts SET attempts = greatest(attempts, ?), delivered = ?, status = ?, last_error = ?,
                               last_attempt_at = ?, sent_at = CASE WHEN ? THEN ? ELSE sent_at END
@@ -294,3 +321,16 @@ def fold(con: duckdb.DuckDBPyConnection, warehouse: Path) -> int:
                     [rec.get("attempts", 0), bool(rec.get("delivered")), status, rec.get("error"), rec.get("at"),
                      bool(rec.get("delivered")), rec.get("at"), key, rid])
     return len(journal)
+
+
+def record_line(con: duckdb.DuckDBPyConnection, line: dict[str, object]) -> None:
+    """Record the alert a journal line carries (if any) as pending in ``alerts``, unless its (key, recipient)
+    is there already (in the caller's transaction)."""
+    alert, key, rid = line.get("alert"), line["key"], line["rid"]
+    if isinstance(alert, dict):
+        con.execute("""INSERT INTO alerts (alert_key, recipient_id, kind, recipient, unit_code, run_id, title,
+                                           body, attempts, delivered, created_at, status)
+                       SELECT ?, ?, ?, ?, ?, ?, ?, ?, 0, false, ?, 'pending'
+                       WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE alert_key = ? AND recipient_id = ?)""",
+                    [key, rid, alert["kind"], alert["recipient"], alert.get("unit"), alert.get("run_id"),
+                     alert["title"], alert["body"], alert["created_at"], key, rid])

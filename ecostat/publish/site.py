@@ -31,6 +31,7 @@ from ecostat.contract.operator_settings import Settings, load_settings
 from ecostat.contract.registry import CITY, registry
 from ecostat.intake import archive
 from ecostat.notify.audit import SUMMARY_PAGE, audit_year
+from ecostat.notify.audit_journal import journaled_audits
 from ecostat.notify.delivery import journal_outcomes
 from ecostat.publish.annual.build import report_context
 from ecostat.publish.annual.context import NoFigures, ReportContext
@@ -201,13 +202,18 @@ def pending_receipts(con: duckdb.DuckDBPyConnection, raw: Path) -> list[dict[str
             for r in archive.receipts(raw / "archive") if r.receipt_id not in done]
 
 
-def latest_runs(con: duckdb.DuckDBPyConnection, outcomes: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
+def latest_runs(con: duckdb.DuckDBPyConnection, outcomes: dict[tuple[str, str], str],
+                audits: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """The latest runs with their counts, audit and alerts (delivered, pending, failed): as ``alerts``
-    records them, updated by the delivery ``outcomes`` journaled since (:func:`journal_outcomes`)."""
+    records them, updated by the delivery ``outcomes`` journaled since (:func:`journal_outcomes`); a run's
+    audit not in ``meta_audit_results`` yet is taken from ``audits`` (:func:`journaled_audits`)."""
     cursor = con.execute("SELECT * FROM mart_run_overview ORDER BY started_at DESC LIMIT ?", [RUNS_SHOWN])
     names = [d[0] for d in cursor.description]
     runs = [{**dict(zip(names, r, strict=True)), "started": _when(r[1]), "finished": _when(r[2]),
              "alerts": {"delivered": 0, "pending": 0, "failed": 0}} for r in cursor.fetchall()]
+    for run in runs:
+        if not run["expectations"] and run["run_id"] in (audits or {}):
+            run.update((audits or {})[run["run_id"]])
     by_id = {r["run_id"]: r for r in runs}
     for run_id, key, rid, status in con.execute(
             """SELECT run_id, alert_key, recipient_id, coalesce(status, CASE WHEN delivered THEN 'delivered'
@@ -228,8 +234,10 @@ def _write(path: Path, text: str) -> None:
 
 
 def build_site(con: duckdb.DuckDBPyConnection, site: Path, raw: Path, settings: Settings | None = None,
-               today: dt.date | None = None, outcomes: dict[tuple[str, str], str] | None = None) -> Path:
-    """Write the site into ``site`` (pages no longer needed are removed); returns the index page."""
+               today: dt.date | None = None, outcomes: dict[tuple[str, str], str] | None = None,
+               audits: dict[str, dict[str, Any]] | None = None) -> Path:
+    """Write the site into ``site`` (pages no longer needed are removed); returns the index page. ``outcomes``
+    and ``audits``: what is journaled beside the warehouse and not folded into it yet (see :func:`rebuild`)."""
     settings = settings or load_settings(raw)
     now = dt.datetime.now().astimezone()
     year = audit_year(con)
@@ -246,7 +254,7 @@ def build_site(con: duckdb.DuckDBPyConnection, site: Path, raw: Path, settings: 
         "site_index.html", city=registry("units").by_code(CITY).name, generated=_when(now), figures=figures,
         svg={"bars": bars, "hbars": bars, "lines": lines},
         matrices=matrices(con, settings, today or dt.date.today()), unplaced=unplaced(con),
-        pending=pending_receipts(con, raw), rates=reporting_rates(con), runs=latest_runs(con, outcomes or {}),
+        pending=pending_receipts(con, raw), rates=reporting_rates(con), runs=latest_runs(con, outcomes or {}, audits),
         status=STATUS,
         audit_page=f"../docs/{SUMMARY_PAGE}" if (docs / SUMMARY_PAGE).is_file() else None,
         gx_page="../docs/index.html" if (docs / "index.html").is_file() else None))
@@ -263,7 +271,8 @@ def build_site(con: duckdb.DuckDBPyConnection, site: Path, raw: Path, settings: 
 def rebuild(warehouse: Path, raw: Path) -> Path:
     """Rebuild the site beside a published warehouse, read as it is (no lock needed); returns the index."""
     with connect(warehouse, read_only=True) as con:
-        return build_site(con, site_dir(warehouse), raw, outcomes=journal_outcomes(warehouse))
+        return build_site(con, site_dir(warehouse), raw, outcomes=journal_outcomes(warehouse),
+                          audits=journaled_audits(warehouse))
 
 
 def build_site_after_run(warehouse: Path, raw: Path) -> Path | None:

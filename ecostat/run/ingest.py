@@ -15,11 +15,14 @@ Under the warehouse's write lock again (:func:`locked_run`):
 3. :meth:`Run.process`: each receipt the warehouse has not processed yet, in the order received, its check
    taken from the stage (:mod:`ecostat.run.receipt`), the files committed in groups, one transaction per
    group (:mod:`ecostat.run.groups`), then the annual figures refreshed (:mod:`ecostat.run.pending`).
-4. :meth:`Run.audit` (skipped when no file was processed; the plain runner leaves it to ``ecostat audit``).
 
-Then the warehouse is published and its lock released, and:
+Then the warehouse is published and its lock released (the run's lock time, :attr:`RunSummary.lock_seconds`,
+is receiving, processing and publishing, for both runners), and:
 
-5. :meth:`Run.deliver` sends the pending alerts;
+4. :meth:`Run.audit` audits the published warehouse, read-only, its results and alert journaled beside it
+   (:mod:`ecostat.notify.audit_journal`; skipped when no file was processed; the plain runner leaves it to
+   ``ecostat audit``);
+5. :meth:`Run.deliver` sends the pending alerts (the audit's among them);
 6. :meth:`Run.site` rebuilds the status site (unless nothing changed);
 7. :meth:`Run.lake` brings the Parquet lake up to date (when a file was processed).
 """
@@ -37,7 +40,8 @@ from ecostat.common.progress import FileProgress
 from ecostat.contract.operator_settings import Settings, load_settings
 from ecostat.intake.inbox import receive_inbox
 from ecostat.notify import alerts
-from ecostat.notify.audit import AuditResult, audit_after_run
+from ecostat.notify.audit import AuditResult
+from ecostat.notify.audit_journal import audit_published
 from ecostat.notify.delivery import Delivery, deliver_pending
 from ecostat.publish.site import build_site_after_run
 from ecostat.publish.sitestate import site_needs_rebuild
@@ -116,10 +120,10 @@ class Run:
         with connect(work, create=True) as con:
             return write_run(con, self.raw, self.warehouse, self.run_id, self.settings, self.progress, stage)
 
-    def audit(self, work: Path) -> AuditResult | None:
-        """Audit the working copy (Data Docs beside it); record an alert if it fails or crashes."""
-        with connect(work) as con:
-            return audit_after_run(con, work, self.settings, self.run_id)
+    def audit(self) -> AuditResult | None:
+        """Audit the published warehouse, outside the write lock (Data Docs beside it); journal its results,
+        and an alert if it fails or crashes, for the delivery after it and the next writer."""
+        return audit_published(self.warehouse, self.settings, self.run_id)
 
     def deliver(self) -> list[Delivery]:
         """Send the pending alerts that are due (after publishing: never under the write lock)."""
@@ -144,13 +148,13 @@ class Steps:
     receive: Callable[[Run], int]
     stage: Callable[[Run], AbstractContextManager[Stage | None]]  # entered for the whole run
     process: Callable[[Run, Path, Stage | None], RunSummary]
-    audit: Callable[[Run, Path], AuditResult | None]
+    audit: Callable[[Run], AuditResult | None]
     deliver: Callable[[Run], list[Delivery]]
     site: Callable[[Run], None]
     lake: Callable[[Run], str]
 
 
-def audit_apart(run: Run, work: Path) -> None:
+def audit_apart(run: Run) -> None:
     """The plain runner's audit step: none. The Great Expectations audit costs ~15 s a run here, more than a
     small plain run itself; the flow runs it, and so does ``ecostat audit`` for a plain run's warehouse."""
     return None
@@ -172,8 +176,8 @@ def perform(run: Run, steps: Steps = PLAIN,
         ahead = check_ahead(stage, run.raw, run.warehouse) if stage is not None else None
         with locked_run(run.raw, run.warehouse, run.run_id, run.wait_seconds) as lock:
             summary = steps.process(run, lock.work, ahead)
-            audited = steps.audit(run, lock.work) if summary.files else None
     summary.lock_seconds = receiving + (lock.seconds or 0.0)
+    audited = steps.audit(run) if summary.files else None
     summary.deliveries = steps.deliver(run)
     if site_needs_rebuild(run.warehouse, files=summary.files, deliveries=len(summary.deliveries)):
         steps.site(run)

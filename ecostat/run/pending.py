@@ -22,6 +22,7 @@ from ecostat.contract.operator_settings import Settings
 from ecostat.intake import archive, verdicts
 from ecostat.intake.archive import Receipt
 from ecostat.notify import alerts
+from ecostat.notify.audit_journal import fold_audits
 from ecostat.notify.delivery import fold
 from ecostat.notify.review import review_step
 from ecostat.run.groups import GroupLimits, apply_in_groups
@@ -125,11 +126,13 @@ def check_ahead(stage: Stage, raw: Path, warehouse: Path) -> Stage:
 
 def write_run(con: duckdb.DuckDBPyConnection, raw: Path, warehouse: Path, run_id: str, settings: Settings,
               progress: FileProgress | None = None, stage: Stage | None = None) -> RunSummary:
-    """All an ingest run does under the write lock after receiving: record the last deliveries' outcomes,
-    register the run, journal the verdicts the archive lacks, process the pending receipts (checked by
-    ``stage``'s workers, if given), record the alerts of reports overdue today."""
+    """All an ingest run does under the write lock after receiving: record the last deliveries' outcomes and
+    the audits journaled since (:func:`fold_audits`), register the run, journal the verdicts the archive lacks,
+    process the pending receipts (checked by ``stage``'s workers, if given), record the alerts of reports
+    overdue today."""
     with transaction(con):
         fold(con, warehouse)
+        fold_audits(con, warehouse)
         start_run(con, run_id)
     verdicts.backfill(con, raw / "archive")
     summary = process_pending(RunContext(con, raw, run_id, settings, attempts=attempts_path(warehouse)),
