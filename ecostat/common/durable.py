@@ -53,9 +53,10 @@ def open_folder(root: Path, parts: Sequence[str] = (), *, create: bool = False, 
 
 
 @contextmanager
-def atomic_writer(folder: Path | int, name: str, mode: int = 0o640) -> Iterator[BinaryIO]:
+def atomic_writer(folder: Path | int, name: str, mode: int = 0o640, sync_folder: bool = True) -> Iterator[BinaryIO]:
     """Write ``folder/name`` atomically: yields a binary file; on success it is fsync'd, given
-    ``mode`` and renamed over ``name`` (a link at ``name`` is replaced, never followed)."""
+    ``mode`` and renamed over ``name`` (a link at ``name`` is replaced, never followed), and the folder
+    fsync'd (unless ``sync_folder`` is False: the caller fsyncs it once after several files)."""
     fd = folder if isinstance(folder, int) else os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     tmp = f".{name[:40]}.{uuid.uuid4().hex}.tmp"
     try:
@@ -71,15 +72,16 @@ def atomic_writer(folder: Path | int, name: str, mode: int = 0o640) -> Iterator[
             with suppress(FileNotFoundError):
                 os.unlink(tmp, dir_fd=fd)
             raise
-        os.fsync(fd)
+        if sync_folder:
+            os.fsync(fd)
     finally:
         if fd is not folder:
             os.close(fd)
 
 
-def write_bytes(folder: Path | int, name: str, data: bytes, mode: int = 0o640) -> None:
+def write_bytes(folder: Path | int, name: str, data: bytes, mode: int = 0o640, sync_folder: bool = True) -> None:
     """Write ``data`` to ``folder/name`` atomically (see :func:`atomic_writer`)."""
-    with atomic_writer(folder, name, mode) as fh:
+    with atomic_writer(folder, name, mode, sync_folder) as fh:
         fh.write(data)
 
 

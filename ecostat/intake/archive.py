@@ -94,7 +94,7 @@ def store_stream(archive: Path, src: BinaryIO, limit: int) -> tuple[str, int]:
     _mkdir(staging)
     digest, size = hashlib.sha256(), 0
     name = f"{os.getpid()}-{id(src)}"
-    with atomic_writer(staging, name, OBJECT_MODE) as out:
+    with atomic_writer(staging, name, OBJECT_MODE, sync_folder=False) as out:  # durable where it is renamed to
         while chunk := src.read(CHUNK):
             size += len(chunk)
             if size > limit:

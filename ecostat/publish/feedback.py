@@ -20,7 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ecostat.check.types import FULL_COPY_ROWS, HEAD_ROWS
 from ecostat.common.display import markdown_text
-from ecostat.common.durable import open_folder, write_bytes
+from ecostat.common.durable import fsync_dir, open_folder, write_bytes
 from ecostat.common.safecell import is_formula_like, safe_text, write
 from ecostat.contract.catalogue import Finding, SeverityCounts
 from ecostat.contract.labels import UNASSIGNED
@@ -291,8 +291,9 @@ def write_feedback(outbox: Path, file: str, submitter: str | None, reports: list
     parts = list(xlsx.relative_to(outbox).parts[:-1])
     folder = open_folder(outbox, parts, create=True)
     try:
-        write_bytes(folder, xlsx.name, build_workbook(Path(file).name, reports))
-        write_bytes(folder, md.name, summary_markdown(Path(file).name, reports).encode("utf-8"))
+        write_bytes(folder, xlsx.name, build_workbook(Path(file).name, reports), sync_folder=False)
+        write_bytes(folder, md.name, summary_markdown(Path(file).name, reports).encode("utf-8"), sync_folder=False)
+        fsync_dir(folder)  # both renames at once
     finally:
         os.close(folder)
     return xlsx, md
