@@ -7,8 +7,9 @@ through DuckDB, then copies of them, to each size in turn. At each size, in the 
 
 - ``old_publish``: the baseline, publishing as ``a632adb`` did: a durable copy of the whole working file
   over the warehouse (temporary file, fsync, rename). Kept here only, as the baseline.
-- ``new_publish``: :func:`ecostat.store.writer.publish`: fsync of the working file, rename, fsync of the
-  folder.
+- ``new_publish``: :func:`ecostat.store.writer.publish`: fsync of the working file, a second name for the
+  former file, rename, fsync of the folder.
+- ``release``: removing the former file's second name, which frees its blocks: after the write lock.
 - ``prepare``: :func:`ecostat.store.writer.prepare_work`, the working copy of the published file made ahead of
   the write lock (reflink where the filesystem has them, else ``copy_file_range``).
 - ``write``: a small run on the working copy (1,000 rows in one transaction), the same before each publish,
@@ -92,7 +93,8 @@ def timed(step: Callable[..., object], *args: object) -> float:
 def measure(warehouse: Path, repeat: int, start: int) -> tuple[dict[str, float], int]:
     """The median seconds of each step at the warehouse's present size; the next row number."""
     work = work_path(warehouse)
-    times: dict[str, list[float]] = {"old_publish": [], "new_publish": [], "prepare": [], "write": []}
+    times: dict[str, list[float]] = {"old_publish": [], "new_publish": [], "release": [], "prepare": [],
+                                     "write": []}
     for _ in range(repeat):
         prepare_work(warehouse)  # the former code's working copy, kept at rest: not timed
         times["write"].append(timed(small_run, work, start))
@@ -103,8 +105,11 @@ def measure(warehouse: Path, repeat: int, start: int) -> tuple[dict[str, float],
         times["prepare"].append(timed(prepare_work, warehouse))
         small_run(work, start)
         start += 1000
-        times["new_publish"].append(timed(publish, work, warehouse))
-        assert not work.exists()
+        started = time.perf_counter()
+        former = publish(work, warehouse)
+        times["new_publish"].append(time.perf_counter() - started)
+        assert former is not None and not work.exists()
+        times["release"].append(timed(former.unlink))
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute("SELECT count(*) FROM fact_water_sections").fetchone()
     assert rows == (start,), (rows, start)  # every run's rows published, none lost
@@ -114,11 +119,11 @@ def measure(warehouse: Path, repeat: int, start: int) -> tuple[dict[str, float],
 def table(results: list[dict[str, float]]) -> str:
     """The results as a plain-text table, ratios to the baseline of the same size."""
     head = (f"{'size GB':>8} {'old publish s':>14} {'new publish s':>14} {'new/old':>9} {'prepare s':>10} "
-            f"{'old lock s':>11} {'new lock s':>11}")
+            f"{'release s':>10} {'old lock s':>11} {'new lock s':>11}")
     lines = [head, "-" * len(head)]
     for r in results:
         lines.append(f"{r['size_gb']:>8.2f} {r['old_publish']:>14.3f} {r['new_publish']:>14.4f} "
-                     f"{r['new_publish'] / r['old_publish']:>9.4f} {r['prepare']:>10.3f} "
+                     f"{r['new_publish'] / r['old_publish']:>9.4f} {r['prepare']:>10.3f} {r['release']:>10.3f} "
                      f"{r['write'] + r['old_publish']:>11.3f} {r['write'] + r['new_publish']:>11.3f}")
     return "\n".join(lines)
 

@@ -44,6 +44,7 @@ def test_publish_renames_the_working_copy_and_leaves_none_at_rest(tmp_path):
     assert db.stat().st_ino == first and rows(db) == [(1,)]
     second = write_row(db, 2)
     assert db.stat().st_ino == second != first  # the working file itself was published: not copied over
+    assert db.stat().st_nlink == 1  # the former file's second name removed after the lock
     assert rows(db) == [(1,), (2,)]
     assert at_rest(db) == ["w.duckdb"]
     assert prepare_work(db) and work_path(db).exists() and base_path(db).exists()
@@ -142,10 +143,15 @@ def test_a_killed_copiers_temporary_copy_is_removed(tmp_path):
                           check=True)
     dead = tmp_path / f".w.duckdb.work-copy-{gone.stdout.strip()}-{'a' * 32}.tmp"
     alive = tmp_path / f".w.duckdb.work-copy-{os.getpid()}-{'b' * 32}.tmp"
+    former = tmp_path / f".w.duckdb.former-{gone.stdout.strip()}-{'c' * 32}.tmp"
     dead.write_bytes(b"half a copy")
     alive.write_bytes(b"a copy being made")
+    os.link(db, former)  # killed between publishing and removing the former file
     assert prepare_work(db)
-    assert not dead.exists() and alive.exists()  # a living process's copy is its own
+    assert not dead.exists() and not former.exists() and alive.exists()  # a living process's copy is its own
+    alive.rename(dead)
+    write_row(db, 2)  # any writer removes them
+    assert not dead.exists()
 
 
 @pytest.fixture(scope="module")

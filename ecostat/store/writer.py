@@ -6,14 +6,16 @@ open of a file another process holds read-write (one process per file: docs/2.0 
 readers never open the file being written: that is what the working copy is for.
 
 Publishing does not grow with the warehouse (issue 21): :func:`publish` fsyncs the working file, renames it
-over the warehouse and fsyncs the folder, O(1) under the write lock. The working file therefore leaves with
-the publish, and no copy stays beside the warehouse at rest. The next writer makes one from the published
-file: the ingest run ahead of the write lock, while its files are checked (:func:`prepare_work`, in a
-thread: :func:`preparing_work`), the other writers under the lock (:func:`writing`). The copy is a reflink
-(``FICLONE``) where the filesystem has them (btrfs, XFS), else a kernel copy (``copy_file_range``), made
-under a temporary name, fsync'd and renamed to ``.work`` beside a sidecar (``.work.base``) naming the
-published file it derives from (device, inode, size, mtime). ``benchmarks/publish.py`` measures it against
-the former publish (a durable copy of the whole file).
+over the warehouse and fsyncs the folder, O(1) under the write lock. The former file, whose blocks take time in
+proportion to its size to free, keeps a second name until the lock is released and is removed then. The
+working file leaves with the publish: no copy stays beside the warehouse at rest. The next writer makes one
+from the published file: the ingest run ahead of the write lock, while its files are checked
+(:func:`prepare_work`, in a thread: :func:`preparing_work`), the other writers under the lock
+(:func:`writing`). The copy is a reflink (``FICLONE``) where the filesystem has them (btrfs, XFS), else a
+kernel copy (``copy_file_range``), made under a temporary name, fsync'd and renamed to ``.work`` beside a
+sidecar (``.work.base``) naming the published file it derives from (device, inode, size, mtime).
+``benchmarks/publish.py`` measures it against the former publish (a durable copy of the whole file):
+``docs/benchmark.md``.
 
 A working copy found under the lock is reused when it derives from the published file: a fresh copy, or the
 continuation of a run killed before publishing, which holds that run's committed per-file transactions (the
@@ -21,8 +23,8 @@ attempts journal beside the warehouse counts runs that died on a file: redoing t
 deaths). One without a sidecar is a continuation too (it is left by a run creating the warehouse, or by an
 ecostat before issue 21, whose working copy stayed at rest). One whose sidecar names another file (the
 warehouse was replaced, restored from a backup) is discarded with its WAL and copied again. ``kill -9``
-anywhere leaves the published file whole: a copy is only ever renamed into place, and a temporary copy left
-by a killed process is removed by the next :func:`prepare_work`.
+anywhere leaves the published file whole: a copy is only ever renamed into place, and a temporary copy (or a
+former file's second name) left by a killed process is removed by the next writer.
 
 Across machines (flow runs on several Prefect workers, whose lock files may not see each other's), a flow
 run also holds the one slot of Prefect's global concurrency limit ``ecostat-writer`` while it writes
@@ -85,36 +87,52 @@ def locked(warehouse: Path, wait_seconds: float = 0.0, suffix: str = ".lock") ->
 @contextmanager
 def writing(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[Path]:
     """Hold the write lock and yield the working copy (a copy of the published warehouse made now unless one
-    that derives from it is there: :func:`prepare_work`); publish it when the block succeeds.
+    that derives from it is there: :func:`prepare_work`); publish it when the block succeeds, and remove the
+    former file once the lock is released.
 
     Raises :class:`WarehouseBusy` if the lock is still held after ``wait_seconds``.
     """
     with locked(warehouse, wait_seconds):
         work = work_path(warehouse)
+        _remove_leftovers(warehouse)
         if warehouse.exists() and not _reusable(warehouse):
-            _remove_leftover_copies(warehouse)
             _install(warehouse, *_copy(warehouse))
         yield work
         fault_point("before_publish")
-        publish(work, warehouse)
+        former = publish(work, warehouse)
         fault_point("published")
+    if former is not None:
+        former.unlink(missing_ok=True)
 
 
-def publish(work: Path, warehouse: Path) -> None:
+def publish(work: Path, warehouse: Path) -> Path | None:
     """Atomically replace the warehouse file with the working file (if any), durably: the working file is
     fsync'd, renamed over the warehouse, and the folder fsync'd. O(1) whatever the warehouse's size; a reader
-    that opened the former file keeps reading it."""
+    that opened the former file keeps reading it.
+
+    Returns a second name of the former file, made before the rename, for the caller to remove once it has
+    released the write lock: the filesystem frees a file's blocks when its last name goes, which takes time
+    in proportion to its size (0.3 s a GB on ext4 here), and the rename would otherwise do it under the lock.
+    None when there was no former file (or no second name could be made: the rename frees it then)."""
     if not work.exists():
-        return
+        return None
     fd = os.open(work, os.O_RDONLY | os.O_CLOEXEC)
     try:
         os.fchmod(fd, FILE_MODE)
         os.fsync(fd)
     finally:
         os.close(fd)
+    former = warehouse.with_name(_temp_name(warehouse, "former"))
+    try:
+        os.link(warehouse, former)
+    except OSError:  # no warehouse yet, or a filesystem without hard links
+        kept = None
+    else:
+        kept = former
     os.replace(work, warehouse)
     fsync_dir(warehouse.parent)
     base_path(warehouse).unlink(missing_ok=True)  # a stale one would name a file that is gone: harmless
+    return kept
 
 
 def base_path(warehouse: Path) -> Path:
@@ -139,17 +157,18 @@ def _reusable(warehouse: Path) -> bool:
         return False
 
 
-def _temp_name(warehouse: Path) -> str:
-    return f".{warehouse.name}.work-copy-{os.getpid()}-{uuid.uuid4().hex}.tmp"
+def _temp_name(warehouse: Path, kind: str = "work-copy") -> str:
+    return f".{warehouse.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex}.tmp"
 
 
-def _remove_leftover_copies(warehouse: Path) -> None:
-    """Remove the temporary copies left by processes that are gone (killed while copying)."""
-    pattern = re.compile(rf"\.{re.escape(warehouse.name)}\.work-copy-(\d+)-[0-9a-f]{{32}}\.tmp")
+def _remove_leftovers(warehouse: Path) -> None:
+    """Remove the temporary copies, and the second names of former files (:func:`publish`), left by processes
+    that are gone (killed while copying or publishing)."""
+    pattern = re.compile(rf"\.{re.escape(warehouse.name)}\.(?:work-copy|former)-(\d+)-[0-9a-f]{{32}}\.tmp")
     for entry in os.scandir(warehouse.parent):
         found = pattern.fullmatch(entry.name)
         if found and not _alive(int(found.group(1))):
-            log.info("removing %s, a copy left by a process that is gone", entry.name)
+            log.info("removing %s, left by a process that is gone", entry.name)
             with suppress(FileNotFoundError):
                 os.unlink(entry.path)
 
@@ -199,7 +218,7 @@ def prepare_work(warehouse: Path) -> bool:
     processes are removed."""
     if not warehouse.exists():
         return False
-    _remove_leftover_copies(warehouse)
+    _remove_leftovers(warehouse)
     if _reusable(warehouse):
         return True
     tmp, identity = _copy(warehouse)
