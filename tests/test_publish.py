@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -134,6 +136,20 @@ def test_a_copy_ahead_is_not_put_in_place_while_another_writer_holds_the_lock(tm
     assert at_rest(db) == ["w.duckdb"]  # its temporary copy removed too
     write_row(db, 2)
     assert rows(db) == [(1,), (2,)]
+    held = threading.Event()
+
+    def hold() -> None:  # another writer holds the lock a moment: the copy is made under the lock then
+        with locked(db):
+            held.set()
+            time.sleep(1)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait()
+    with writing(db, wait_seconds=30) as work:
+        assert work.exists() and rows(work) == [(1,), (2,)]
+    holder.join()
+    assert rows(db) == [(1,), (2,)] and at_rest(db) == ["w.duckdb"]
 
 
 def test_a_killed_copiers_temporary_copy_is_removed(tmp_path):

@@ -9,12 +9,12 @@ Publishing does not grow with the warehouse (issue 21): :func:`publish` fsyncs t
 over the warehouse and fsyncs the folder, O(1) under the write lock. The former file, whose blocks take time in
 proportion to its size to free, keeps a second name until the lock is released and is removed then. The
 working file leaves with the publish: no copy stays beside the warehouse at rest. The next writer makes one
-from the published file: the ingest run ahead of the write lock, while its files are checked
-(:func:`prepare_work`, in a thread: :func:`preparing_work`), the other writers under the lock
-(:func:`writing`). The copy is a reflink (``FICLONE``) where the filesystem has them (btrfs, XFS), else a
-kernel copy (``copy_file_range``), made under a temporary name, fsync'd and renamed to ``.work`` beside a
-sidecar (``.work.base``) naming the published file it derives from (device, inode, size, mtime).
-``benchmarks/publish.py`` measures it against the former publish (a durable copy of the whole file):
+from the published file before it takes the write lock (:func:`prepare_work`; the ingest run while its
+files are checked, in a thread: :func:`preparing_work`), or under the lock if another writer took it or
+published meanwhile (:func:`writing`). The copy is a reflink (``FICLONE``) where the filesystem has them
+(btrfs, XFS), else a kernel copy (``copy_file_range``), made under a temporary name, fsync'd and renamed to
+``.work`` beside a sidecar (``.work.base``) naming the published file it derives from (device, inode, size,
+mtime). ``benchmarks/publish.py`` measures it against the former publish (a durable copy of the whole file):
 ``docs/benchmark.md``.
 
 A working copy found under the lock is reused when it derives from the published file: a fresh copy, or the
@@ -86,12 +86,14 @@ def locked(warehouse: Path, wait_seconds: float = 0.0, suffix: str = ".lock") ->
 
 @contextmanager
 def writing(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[Path]:
-    """Hold the write lock and yield the working copy (a copy of the published warehouse made now unless one
-    that derives from it is there: :func:`prepare_work`); publish it when the block succeeds, and remove the
-    former file once the lock is released.
+    """Hold the write lock and yield the working copy; publish it when the block succeeds, and remove the
+    former file once the lock is released. The working copy is made before the lock is taken
+    (:func:`prepare_work`: nothing to do when one that derives from the published file is there), or under it
+    when that could not be done (another writer held the lock or published meanwhile).
 
     Raises :class:`WarehouseBusy` if the lock is still held after ``wait_seconds``.
     """
+    prepare_work(warehouse)
     with locked(warehouse, wait_seconds):
         work = work_path(warehouse)
         _remove_leftovers(warehouse)
