@@ -236,7 +236,8 @@ def test_readers_and_writers_refuse_a_newer_schema_version(v1, capsys):
     (raw / "inbox").mkdir()
     assert main(["upgrade", "--warehouse", str(db)]) == 0
     newer = migrations.latest_version() + 1
-    for copy in (db, work_path(db)):  # readers open the published file, writers the work copy
+    # readers open the published file, writers a working copy of it (made from it: none stays at rest)
+    for copy in (c for c in (db, work_path(db)) if c.exists()):
         with duckdb.connect(str(copy)) as con:
             con.execute("INSERT INTO meta_schema_version VALUES (?, 'from_the_future', 'migrated', '9', now(), NULL)",
                         [newer])

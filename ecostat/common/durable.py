@@ -85,10 +85,32 @@ def write_bytes(folder: Path | int, name: str, data: bytes, mode: int = 0o640, s
         fh.write(data)
 
 
-def copy_file(src: Path, dst: Path, mode: int = 0o640) -> None:
-    """Copy ``src`` over ``dst`` atomically: ``dst`` is never half-written."""
-    with open(src, "rb") as fh, atomic_writer(dst.parent, dst.name, mode) as out:
-        shutil.copyfileobj(fh, out, 1024 * 1024)
+FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
+
+
+def clone_file(src: int, dst: int) -> None:
+    """Copy the open file ``src`` into the empty open file ``dst``: a reflink (``FICLONE``: shared extents,
+    O(1)) where the filesystem has them, else the kernel's ``copy_file_range``, else read and write."""
+    try:
+        fcntl.ioctl(dst, FICLONE, src)
+        return
+    except OSError:  # ext4, tmpfs, two filesystems: no reflink
+        pass
+    size = os.fstat(src).st_size
+    done = 0
+    try:
+        while done < size:
+            n = os.copy_file_range(src, dst, size - done, done, done)
+            if n == 0:
+                break
+            done += n
+        return
+    except OSError:
+        if done:
+            raise
+    with os.fdopen(os.dup(src), "rb") as fin, os.fdopen(os.dup(dst), "wb") as fout:
+        fin.seek(0)
+        shutil.copyfileobj(fin, fout, 1024 * 1024)
 
 
 def append_lines(path: Path, lines: Sequence[str], mode: int = 0o640) -> None:

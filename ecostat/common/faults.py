@@ -11,6 +11,7 @@ import time
 
 POINTS = ("creating", "archived", "journaled", "mid_load", "in_group", "before_commit", "loaded", "before_refresh",
           "before_publish", "published")
+COPY_POINTS = ("work_copied",)  # reached only when the warehouse exists before the run (not in a first run)
 
 
 def _wanted(name: str, subject: str) -> bool:

@@ -8,7 +8,8 @@ decision, a certification) wait only while it holds the write lock:
    every inbox entry's bytes go to the archive and its receipt to the journal (both durable) before it
    leaves the inbox (:func:`ecostat.intake.inbox.receive_inbox`).
 2. Without the lock: the pending files read and checked by the run's stage (:attr:`Steps.stage`: sandboxed
-   children, :mod:`ecostat.run.sandbox`, or Dask workers), :func:`ecostat.run.pending.check_ahead`.
+   children, :mod:`ecostat.run.sandbox`, or Dask workers), :func:`ecostat.run.pending.check_ahead`; meanwhile
+   the working copy of the warehouse is made (:func:`ecostat.store.writer.preparing_work`).
 
 Under the warehouse's write lock again (:func:`locked_run`):
 
@@ -50,7 +51,7 @@ from ecostat.run.sandbox import sandbox_stage
 from ecostat.run.summary import RunSummary, new_run_id
 from ecostat.store import lake
 from ecostat.store.warehouse import connect
-from ecostat.store.writer import WarehouseBusy, locked, writing
+from ecostat.store.writer import WarehouseBusy, locked, preparing_work, writing
 
 log = logging.getLogger(__name__)
 RUN_LOCK = ".ingest.lock"  # held by an ingest run from start to end: one run at a time, other writers between
@@ -173,7 +174,8 @@ def perform(run: Run, steps: Steps = PLAIN,
         with alerting(run.raw, run.warehouse, run.run_id), locked(run.warehouse, run.wait_seconds):
             steps.receive(run)
         receiving = time.monotonic() - started
-        ahead = check_ahead(stage, run.raw, run.warehouse) if stage is not None else None
+        with preparing_work(run.warehouse):  # the working copy made meanwhile, out of the write lock
+            ahead = check_ahead(stage, run.raw, run.warehouse) if stage is not None else None
         with locked_run(run.raw, run.warehouse, run.run_id, run.wait_seconds) as lock:
             summary = steps.process(run, lock.work, ahead)
     summary.lock_seconds = receiving + (lock.seconds or 0.0)
