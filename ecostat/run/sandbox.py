@@ -223,10 +223,11 @@ class Sandbox:
 
 
 @contextmanager
-def sandbox_stage(raw: Path) -> Iterator[Any]:
+def sandbox_stage(raw: Path, processes: int | None = None) -> Iterator[Any]:
     """While the block runs, a stage (:data:`ecostat.run.pending.Stage`) that checks receipts in a pool of
-    sandboxed children (``ECOSTAT_CHECK_PROCESSES``; None when it is 0: checked in the writer)."""
-    processes = environment.check_processes()
+    ``processes`` sandboxed children (default ``ECOSTAT_CHECK_PROCESSES``; None when it is 0: checked in the
+    writer)."""
+    processes = environment.check_processes() if processes is None else processes
     if processes == 0:
         yield None
         return
