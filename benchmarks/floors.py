@@ -6,8 +6,10 @@
 * ``read_csv CSV DB``: DuckDB's own ``read_csv`` of a file into a table;
 * ``empty_flow``: a Prefect flow that does nothing, on a temporary API server as ``ecostat ingest``
   starts one (no ``PREFECT_API_URL``);
-* ``check DIR``: ecostat's own checks of every workbook under DIR (``<unit>/<file>``), without a warehouse:
-  what a Dask worker does for ``ecostat ingest --workers`` (the rest of a file's cost is the writer's).
+* ``sandbox DIR PROCESSES OUT``: every workbook under DIR (``<unit>/<file>``) received into an archive, then
+  checked by ecostat's sandbox pool of PROCESSES children (:class:`ecostat.run.sandbox.Sandbox`), the results
+  taken in receipt order as the writer takes them; writes to OUT (JSON) the seconds of the checking alone
+  (the receiving, the pool's start and a warm-up of :data:`WARMUP` files are not timed).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import duckdb
 import pyarrow as pa
 
 WIDTH = 16  # columns kept per row: the widest form has 10
+WARMUP = 4  # files checked before the sandbox is timed: every child has started and checked one
 
 
 def _cells_table(file: str, sheets: Iterable[tuple[str, Iterable[Iterable[object]]]]) -> pa.Table:
@@ -92,21 +95,44 @@ def empty_flow() -> None:
     empty()
 
 
-def check_only(folder: Path) -> int:
-    """Read and check every xlsx under ``folder`` as a worker does (:func:`ecostat.check.files.checked`), each as
-    received by its unit folder; returns the files checked."""
-    import datetime as dt
+def sandbox_checks(folder: Path, processes: int, out: Path) -> int:
+    """Receive every file under ``folder`` into a new archive, then check the receipts in ecostat's sandbox pool
+    of ``processes`` children, taking the results in order; writes the checking's seconds to ``out`` (JSON) and
+    returns the files checked. The children are started and each checks a file of :data:`WARMUP` first
+    (untimed): what is timed is the pool's throughput, not its start."""
+    import json
+    import resource
+    import shutil
+    import tempfile
+    import time
 
-    from ecostat.check.files import checked
-    from ecostat.intake.archive import Receipt
+    from ecostat.common import environment
+    from ecostat.intake.archive import receipts
+    from ecostat.intake.inbox import receive_inbox
+    from ecostat.run.sandbox import Sandbox
 
-    files = sorted(folder.rglob("*.xlsx"))
-    now = dt.datetime.now(dt.UTC)
-    for path in files:
-        data = path.read_bytes()
-        unit = path.parent.name
-        checked(Receipt("", "", f"{unit}/{path.name}", unit, len(data), now, now), data)
-    return len(files)
+    environment.apply()
+    with tempfile.TemporaryDirectory(prefix="ecostat-sandbox-") as tmp:
+        raw = Path(tmp) / "raw"
+        shutil.copytree(folder, raw / "inbox")
+        receive_inbox(raw)
+        received = receipts(raw / "archive")
+        warm, timed = received[:WARMUP], received[WARMUP:]
+        pool = Sandbox(raw, processes)
+        try:
+            begun = time.perf_counter()
+            for _ in pool.checks(warm):
+                pass
+            warmed = time.perf_counter()
+            checked = sum(1 for _ in pool.checks(timed))
+            seconds = time.perf_counter() - warmed
+        finally:
+            pool.close()
+    mine, theirs = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    out.write_text(json.dumps({"seconds": seconds, "files": checked, "warmup_seconds": warmed - begun,
+                               "processes": processes, "cpu_seconds_writer": mine.ru_utime + mine.ru_stime,
+                               "cpu_seconds_children": theirs.ru_utime + theirs.ru_stime}), encoding="utf-8")
+    return checked
 
 
 def main(argv: list[str]) -> int:
@@ -120,8 +146,8 @@ def main(argv: list[str]) -> int:
         read_csv(args[0], args[1])
     elif name == "empty_flow":
         empty_flow()
-    elif name == "check":
-        check_only(args[0])
+    elif name == "sandbox":
+        sandbox_checks(args[0], int(argv[2]), args[2])
     else:
         raise SystemExit(f"unknown baseline {name}")
     return 0

@@ -255,8 +255,9 @@ def write_workbook(path: Path, unit_name: str, sheets: list[Sheet],
     os.utime(path, (mtime.timestamp(), mtime.timestamp()))
 
 
-def generate(root: Path, scale: Scale, seed: int = 13) -> Load:
-    """Write every file of the load under ``root``; returns what ingesting it must give."""
+def generate(root: Path, scale: Scale, seed: int = 13, *, workbooks: bool = True) -> Load:
+    """Write every file of the load under ``root``; returns what ingesting it must give. ``workbooks`` False:
+    the big CSVs alone (and the registries they need)."""
     districts = district_codes(scale)
     names = {CITY: "南昌市", **dict(districts)}
     codes = [c for c, _ in districts]
@@ -265,7 +266,7 @@ def generate(root: Path, scale: Scale, seed: int = 13) -> Load:
     load = Load(root, root / "many", root / "big", root / "office", root / "validate.xlsx",
                 write_registries(root / "registries", districts), units)
     count = 0
-    for year in scale.years:
+    for year in scale.years if workbooks else ():
         for month in (*scale.months, None):
             # a month's report arrives on the 10th of the next month; the annual one on 20 January
             sent = (dt.datetime(year + 1, 1, 20, 9, tzinfo=dt.UTC) if month is None else
@@ -303,7 +304,8 @@ def generate(root: Path, scale: Scale, seed: int = 13) -> Load:
                   codes, scale.years[-1], random.Random(seed + 1))
     write_office_csv(load.office / CITY / f"南昌市{scale.years[-1]}年断面水质监测明细（Excel另存）.csv", scale.csv_rows,
                      codes, scale.years[-1], random.Random(seed + 1))
-    write_validate_xlsx(load.validate_xlsx, codes, scale.years[-1], random.Random(seed + 2))
+    if workbooks:
+        write_validate_xlsx(load.validate_xlsx, codes, scale.years[-1], random.Random(seed + 2))
     return load
 
 

@@ -8,8 +8,8 @@ Parquet lake beside the warehouse (when a file was processed); then the run's ar
 outcome is in them).
 
 Tasks are per step, not per file. The files are read and checked outside the writer, mostly before it takes
-the lock: by a local pool of sandboxed children (:mod:`ecostat.run.sandbox`), or, with ``workers`` > 1 (or
-``ECOSTAT_DASK_ADDRESS``), by ``check_files`` tasks, a batch of files each, on Dask workers
+the lock: by a local pool of sandboxed children (:mod:`ecostat.run.sandbox`; ``workers`` of them), or, with
+``ECOSTAT_DASK_ADDRESS``, by ``check_files`` tasks, a batch of files each, on that scheduler's Dask workers
 (:mod:`ecostat.run.parallel`); the ``process`` step applies their checks in order. The flow holds the
 warehouse's write lock to receive and from processing to publishing, and (with a Prefect server) the global
 concurrency limit ``ecostat-writer`` from receiving to publishing; a run that fails alerts the operator with
@@ -49,8 +49,8 @@ def check_files(raw: Path, receipts: list[Receipt]) -> list[parallel.Staged]:
 
 
 def checking(run: Run) -> AbstractContextManager[Stage | None]:
-    """The run's checking machinery: Dask workers running ``check_files`` tasks (``workers`` > 1 or
-    ``ECOSTAT_DASK_ADDRESS``), else the local pool of sandboxed children."""
+    """The run's checking machinery: Dask workers running ``check_files`` tasks (``ECOSTAT_DASK_ADDRESS``, unless
+    ``workers`` is 1), else the local pool of ``workers`` sandboxed children."""
     return parallel.run_stage(run.workers, check_files, run.raw)
 
 
@@ -102,9 +102,9 @@ def publish_artifacts(summary: RunSummary, audited: AuditResult | None) -> None:
 
 @flow(name="ingest")
 def ingest(raw: Path, warehouse: Path, wait_seconds: float = 0.0, workers: int | None = None) -> RunSummary:
-    """Ingest every new file under ``raw/inbox`` into the warehouse, in order; ``workers``: Dask worker
-    processes that check the files (default ``ECOSTAT_WORKERS``, else 1: checked by the local sandbox, unless
-    ``ECOSTAT_DASK_ADDRESS`` names a scheduler)."""
+    """Ingest every new file under ``raw/inbox`` into the warehouse, in order; ``workers``: the processes
+    that check the files (default ``ECOSTAT_WORKERS``, else ``ECOSTAT_CHECK_PROCESSES``): the local sandbox's
+    children, or with ``ECOSTAT_DASK_ADDRESS`` that scheduler's workers (``workers`` 1 keeps them local)."""
     run = Run.start(raw, warehouse, wait_seconds, workers, FileProgress("ingest", "log"))
     # the slot outside the lock: held until the lock's block has published the warehouse
     summary, audited = perform(run, TASKS, slot=writer_slot(warehouse, wait_seconds))

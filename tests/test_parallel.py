@@ -1,6 +1,7 @@
-"""Parallel checking on Dask, one writer (issue 10 item 2): the flow with two local worker processes leaves
-the warehouse a serial run leaves, a file that kills its workers is held while the rest load, and at most
-one flow run writes at a time (Prefect's global concurrency limit)."""
+"""Parallel checking on Dask, one writer (issue 10 item 2): the flow with a cluster of two Dask worker processes
+(``ECOSTAT_DASK_ADDRESS``) leaves the warehouse a serial run leaves, a file that kills its workers is held while
+the rest load, and at most one flow run writes at a time (Prefect's global concurrency limit); ``--workers N``
+without a Dask address is the local sandbox of N children."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from ecostat.intake import inbox as intake
 from ecostat.intake.archive import Receipt
 from ecostat.intake.inbox import receive_inbox
 from ecostat.run import parallel
+from ecostat.run.parallel import DASK_CONFIG
 from ecostat.run.pending import write_run
 from ecostat.run.receipt import QUARANTINE_AFTER, attempts_path, note_attempts
 from ecostat.run.summary import RunSummary, new_run_id
@@ -91,8 +93,18 @@ def test_two_workers_leave_the_warehouse_of_a_serial_run_and_hold_a_file_that_ki
     with connect(serial / "ecostat.duckdb", create=True) as con:
         write_run(con, serial, serial / "ecostat.duckdb", new_run_id(), load_settings(serial))
 
+    import dask
+    from distributed import LocalCluster
+
     monkeypatch.setenv("ECOSTAT_FAULT", f"checking:{POISON}")  # inherited by the workers, never reached here
-    summary = ingest(raw=parallel, warehouse=parallel / "ecostat.duckdb", workers=2)
+    # a Dask cluster of two worker processes, as an operator starts one (failing a task at its first death)
+    with dask.config.set(DASK_CONFIG), LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                                             dashboard_address=None) as cluster:
+        monkeypatch.setenv("ECOSTAT_DASK_ADDRESS", cluster.scheduler_address)
+        summary = ingest(raw=parallel, warehouse=parallel / "ecostat.duckdb", workers=2)
+        checked_there = {name: sum(prefix.state_counts.values()) for name, prefix in
+                         cluster.scheduler.task_prefixes.items()}
+    assert any("check_files" in name and count for name, count in checked_there.items()), checked_there
 
     differences = _differences(serial / "ecostat.duckdb", parallel / "ecostat.duckdb")
     assert len(differences) > 5 and not any(differences.values()), differences
@@ -105,6 +117,19 @@ def test_two_workers_leave_the_warehouse_of_a_serial_run_and_hold_a_file_that_ki
     assert statuses["superseded"] > 0 and statuses["rejected"] > 5  # corrections and bad files were in it
     assert ("360102/排污口2022-03.csv",) in fell  # judged against a file loaded earlier in the same run
     assert summary.files == len(archive.receipts(parallel / "archive"))
+
+
+def test_workers_without_a_dask_address_are_the_local_sandboxs_children(tmp_path: Path, monkeypatch):
+    from flows.ingest import check_files
+
+    monkeypatch.delenv("ECOSTAT_DASK_ADDRESS", raising=False)
+    monkeypatch.delenv("ECOSTAT_WORKERS", raising=False)
+    for workers, expected in ((2, 2), (1, 1), (3, 3)):
+        with parallel.run_stage(workers, check_files, tmp_path) as stage:
+            assert stage is not None and stage.__self__.processes == expected  # type: ignore[attr-defined]
+    monkeypatch.setenv("ECOSTAT_WORKERS", "3")
+    with parallel.run_stage(None, check_files, tmp_path) as stage:
+        assert stage.__self__.processes == 3  # type: ignore[union-attr]
 
 
 def test_a_second_flow_run_refuses_or_waits_while_one_writes(prefect_harness, tmp_path: Path, monkeypatch):

@@ -22,10 +22,10 @@ def register(sub: Subparsers) -> None:
                    help="receive, check, load, write feedback, alert and refresh the figures without Prefect "
                         "(no audit, no run history in its UI)")
     p.add_argument("--workers", type=_positive, metavar="N",
-                   help="check the files on N local Dask worker processes while one writer loads them in order "
-                        "(default ECOSTAT_WORKERS, else 1: checked by the local sandbox of ECOSTAT_CHECK_PROCESSES "
-                        "child processes); with ECOSTAT_DASK_ADDRESS, on that scheduler's workers (--workers 1 "
-                        "keeps them local)")
+                   help="check the files in N processes while one writer loads them in order: N sandboxed "
+                        "child processes on this machine (default ECOSTAT_WORKERS, else ECOSTAT_CHECK_PROCESSES: "
+                        "2, or 1 on a one-core machine); with ECOSTAT_DASK_ADDRESS, on that Dask scheduler's "
+                        "workers (--workers 1 keeps them local)")
     p = command(sub, "rebuild", "recreate a warehouse from the archive alone, replaying in received order",
                 "ecostat rebuild --raw raw --to /tmp/rebuilt.duckdb", cmd_rebuild)
     raw_option(p)
@@ -82,8 +82,9 @@ def run_ingest(raw: Path, warehouse: Path, *, prefect: bool, wait: float = 0.0, 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Run the flow once and print its summary; 0 when the run completed, whatever it rejected."""
     if args.no_prefect and (args.workers or 1) > 1:
-        raise Usage("--workers needs the Prefect flow (its Dask task runner): leave out --no-prefect / "
-                    "并行检查需要 Prefect 流程，请去掉 --no-prefect")
+        raise Usage("--workers needs the Prefect flow: leave out --no-prefect, or set ECOSTAT_CHECK_PROCESSES for "
+                    "a run without Prefect / 并行检查需要 Prefect 流程，请去掉 --no-prefect"
+                    "（或设置 ECOSTAT_CHECK_PROCESSES）")
     return run_ingest(args.raw.resolve(), args.warehouse.resolve(), prefect=not args.no_prefect, wait=args.wait,
                        workers=args.workers)
 

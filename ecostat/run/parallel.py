@@ -17,8 +17,8 @@ and the one writer (:func:`ecostat.run.pending.process_pending`) applies their c
   (the operator is alerted) while the rest go on — the parallel counterpart of the serial quarantine, where
   a file on which two runs died is held by the third.
 
-A local cluster (``--workers N``: N worker processes of one thread each) is started when the first batch
-is sent and stopped with the run; ``ECOSTAT_DASK_ADDRESS`` names an existing scheduler instead.
+Dask is used when ``ECOSTAT_DASK_ADDRESS`` names a scheduler (other machines' cores); ``--workers N`` without it
+checks in the local sandbox of N children (:func:`run_stage`).
 """
 
 from __future__ import annotations
@@ -148,37 +148,35 @@ def _crashed(handle: Handle, exc: BaseException) -> None:
 
 @contextmanager
 def run_stage(workers: int | None, check_task: Task[..., list[Staged]], raw: Path) -> Iterator[Stage | None]:
-    """The flow's checking machinery: Dask workers (:func:`dask_stage`) when ``workers`` > 1 or
-    ``ECOSTAT_DASK_ADDRESS`` asks for them, else the local sandbox (:func:`ecostat.run.sandbox.sandbox_stage`)."""
-    with dask_stage(workers, check_task, raw) as stage:
-        if stage is not None:
+    """The flow's checking machinery for ``workers`` checking processes (default ``ECOSTAT_WORKERS``): the
+    workers of the Dask scheduler ``ECOSTAT_DASK_ADDRESS`` names (:func:`dask_stage`; ``workers`` 1 keeps the
+    checks here), else the local sandbox (:func:`ecostat.run.sandbox.sandbox_stage`) of ``workers`` children
+    (default ``ECOSTAT_CHECK_PROCESSES``).
+
+    Locally, N sandboxed children check as N Dask worker processes would, with the sandbox's hard limits and
+    none of a cluster's costs (its start, a Prefect task run per batch, each result's trip through the
+    scheduler's process): a local cluster made a run slower than the sandbox on the same cores, never faster."""
+    env = environment.environment()
+    n = workers if workers is not None else env.workers
+    if env.dask_address and n != 1:
+        with dask_stage(env.dask_address, check_task, raw) as stage:
             yield stage
-            return
-    with sandbox_stage(raw) as local:
+        return
+    with sandbox_stage(raw, n) as local:
         yield local
 
 
 @contextmanager
-def dask_stage(workers: int | None, check_task: Task[..., list[Staged]], raw: Path) -> Iterator[Stage | None]:
+def dask_stage(address: str, check_task: Task[..., list[Staged]], raw: Path) -> Iterator[Stage]:
     """While the block runs, the checks of pending receipts made by ``check_task`` (which runs
-    :func:`check_batch`) on Dask workers, for :func:`ecostat.run.pending.process_pending`; or None to check them
-    locally (:func:`run_stage`: the sandbox).
-
-    ``workers`` (default ``ECOSTAT_WORKERS``): 1 checks locally; N > 1 a local cluster of N worker
-    processes of one thread each, stopped with the block. ``ECOSTAT_DASK_ADDRESS`` (unless ``workers`` is 1)
-    sends the files to the workers of that scheduler instead, which must see the same ``raw/`` folder and
-    ``ECOSTAT_*`` settings."""
-    env = environment.environment()
-    n = workers if workers is not None else env.workers
-    if n == 1 or (n is None and not env.dask_address):
-        yield None
-        return
+    :func:`check_batch`) on the workers of the Dask scheduler at ``address``, for
+    :func:`ecostat.run.pending.process_pending`. The workers must see the same ``raw/`` folder and ``ECOSTAT_*``
+    settings; the scheduler should fail a task at its first killed worker (:data:`DASK_CONFIG`, its own
+    configuration)."""
     import dask
     from prefect_dask import DaskTaskRunner
 
-    runner = DaskTaskRunner(address=env.dask_address) if env.dask_address else DaskTaskRunner(
-        cluster_class="distributed.LocalCluster", cluster_kwargs={
-            "n_workers": n, "threads_per_worker": 1, "processes": True, "dashboard_address": None})
+    runner = DaskTaskRunner(address=address)
 
     def submit(batch: list[Receipt]) -> Handle:
         future: Any = runner.submit(check_task, {"raw": raw, "receipts": batch})
@@ -187,7 +185,6 @@ def dask_stage(workers: int | None, check_task: Task[..., list[Staged]], raw: Pa
     def capacity() -> int:
         return sum(runner.client.nthreads().values())
 
-    # the local cluster's scheduler (in this process) and its workers read the settings when they start
     # a batch the cluster cannot check is checked in the local sandbox (its children start only if needed)
     with dask.config.set(DASK_CONFIG), runner, sandbox_stage(raw) as local:
         here = partial(check_archived, raw) if local is None else partial(_one, local)

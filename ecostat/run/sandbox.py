@@ -41,7 +41,8 @@ from ecostat.intake.archive import Receipt
 log = logging.getLogger(__name__)
 GRACE_SECONDS = 2.0  # past a file's budget before its child is killed (the checks stop themselves at it)
 DEATHS = 2  # children a file's check may kill before it is held
-LOOKAHEAD = 2  # files per child checked ahead of the writer (bounds the results held in memory)
+LOOKAHEAD = 2  # files per child checked or sent ahead of the writer (bounds the results held in memory)
+QUEUED = 2  # files sent to a child at a time: it begins the next as soon as it has sent a result
 MEMORY_EXIT = 86  # a child's exit status when it ran out of memory even to answer
 PRELOAD = ["ecostat.run.sandbox"]  # imported once by the forkserver, inherited by every child
 
@@ -87,12 +88,12 @@ def child_main(conn: Connection, raw: Path, memory: int, settings: dict[str, str
 
 @dataclass
 class _Child:
-    """One checking child and the file it is checking, if any."""
+    """One checking child and the files sent to it, in order (the first is the one it is checking)."""
 
     process: Any
     conn: Connection
-    rec: Receipt | None = None
-    deadline: float = 0.0
+    recs: deque[Receipt] = field(default_factory=deque)
+    deadline: float = 0.0  # the first file's
 
 
 @dataclass
@@ -125,11 +126,11 @@ class Sandbox:
         """Stop every child (a busy one is killed)."""
         for child in self.children:
             try:
-                if child.rec is None:
+                if not child.recs:
                     child.conn.send(None)
             except OSError:
                 pass
-            child.process.join(timeout=0 if child.rec is not None else 2)
+            child.process.join(timeout=0 if child.recs else 2)
             if child.process.is_alive():
                 child.process.kill()
                 child.process.join()
@@ -138,10 +139,9 @@ class Sandbox:
         if self.spawned:
             _stop_forkserver()
 
-
     def checks(self, receipts: list[Receipt]) -> Iterator[tuple[str, Checked]]:
         """Every receipt's id and check, in order, made by the children ahead of the caller (at most
-        :data:`LOOKAHEAD` files per child ahead)."""
+        :data:`LOOKAHEAD` files per child ahead, sent or done)."""
         seconds = environment.max_file_seconds()
         waiting = deque(receipts)
         done: dict[str, Checked] = {}
@@ -155,38 +155,37 @@ class Sandbox:
             yield rec.receipt_id, done.pop(rec.receipt_id)
 
     def _send(self, waiting: deque[Receipt], done: dict[str, Checked], seconds: float, window: int) -> None:
-        for child in self.children:
-            busy = sum(c.rec is not None for c in self.children)
-            if child.rec is None and waiting and len(done) + busy < window:
-                child.rec = waiting.popleft()
-                child.deadline = time.monotonic() + seconds + GRACE_SECONDS
-                try:
-                    child.conn.send((child.rec, seconds))
-                except OSError:  # it died before this file: counted as a death when it is collected
-                    child.process.join(timeout=1)
+        """Keep each child's queue :data:`QUEUED` files long, within the window: a child goes on to its next
+        file without waiting for this process to take its result and answer (which, on a busy machine, may
+        wait for a core)."""
+        sent = sum(len(c.recs) for c in self.children)
+        for depth in range(1, QUEUED + 1):
+            for child in self.children:
+                # the file the caller waits for is at the front of ``waiting`` when nothing is out
+                if len(child.recs) < depth and waiting and (len(done) + sent < window or not sent):
+                    rec = waiting.popleft()
+                    if not child.recs:
+                        child.deadline = time.monotonic() + seconds + GRACE_SECONDS
+                    child.recs.append(rec)
+                    sent += 1
+                    try:
+                        child.conn.send((rec, seconds))
+                    except OSError:  # it died before this file: counted as a death when it is collected
+                        child.process.join(timeout=1)
 
     def _collect(self, waiting: deque[Receipt], done: dict[str, Checked], deaths: Counter[str],
                  seconds: float) -> None:
         """Wait for a child to finish a file, die, or pass its deadline, and take what it gives."""
-        busy = [c for c in self.children if c.rec is not None]
+        busy = [c for c in self.children if c.recs]
         if not busy:
             return
         timeout = max(0.0, min(c.deadline for c in busy) - time.monotonic())
         wait([c.conn for c in busy] + [c.process.sentinel for c in busy], timeout)
         for i, child in enumerate(self.children):
-            rec = child.rec
-            if rec is None:
+            if not child.recs or self._take(child, done, seconds):
                 continue
-            if child.conn.poll():
-                try:
-                    staged: Staged = child.conn.recv()
-                    done[rec.receipt_id] = staged.checked()
-                    child.rec = None
-                    continue
-                except (EOFError, OSError):
-                    pass  # it died while sending: see below
-            if child.process.is_alive() and time.monotonic() < child.deadline:
-                continue
+            rec = child.recs.popleft()
+            requeue = list(child.recs)  # sent but not begun: tried again, no death counted
             over_time = child.process.is_alive()
             child.process.kill()
             child.process.join()
@@ -196,25 +195,39 @@ class Sandbox:
             if over_time or code == -signal.SIGXCPU:
                 log.warning("checking %s passed its time budget: stopped", printable(rec.file))
                 done[rec.receipt_id] = time_finding(rec, seconds), None
-                continue
-            if code == MEMORY_EXIT:
+            elif code == MEMORY_EXIT:
                 done[rec.receipt_id] = memory_finding(rec), None
-                continue
-            deaths[rec.receipt_id] += 1
-            log.warning("the child checking %s died (exit %s)", printable(rec.file), code)
-            if deaths[rec.receipt_id] >= DEATHS:
-                done[rec.receipt_id] = quarantined(rec, deaths[rec.receipt_id], (
-                    f"checking this file killed {deaths[rec.receipt_id]} sandboxed checking processes "
-                    f"(last exit code {code}); it is held"))
             else:
-                waiting.appendleft(rec)
+                deaths[rec.receipt_id] += 1
+                log.warning("the child checking %s died (exit %s)", printable(rec.file), code)
+                if deaths[rec.receipt_id] >= DEATHS:
+                    done[rec.receipt_id] = quarantined(rec, deaths[rec.receipt_id], (
+                        f"checking this file killed {deaths[rec.receipt_id]} sandboxed checking processes "
+                        f"(last exit code {code}); it is held"))
+                else:
+                    requeue.insert(0, rec)
+            waiting.extendleft(reversed(requeue))
+
+    def _take(self, child: _Child, done: dict[str, Checked], seconds: float) -> bool:
+        """Take every result ``child`` has sent; True while it is alive and within its current file's deadline
+        (or has no file left), False when it must be stopped (dead, or over the deadline)."""
+        while child.recs and child.conn.poll():
+            try:
+                staged: Staged = child.conn.recv()
+            except (EOFError, OSError):
+                break  # it died (maybe while sending): stopped once its exit is seen, or at the deadline
+            rec = child.recs.popleft()
+            done[rec.receipt_id] = staged.checked()
+            child.deadline = time.monotonic() + seconds + GRACE_SECONDS  # the next file's, begun just now
+        return not child.recs or (child.process.is_alive() and time.monotonic() < child.deadline)
 
 
 @contextmanager
-def sandbox_stage(raw: Path) -> Iterator[Any]:
+def sandbox_stage(raw: Path, processes: int | None = None) -> Iterator[Any]:
     """While the block runs, a stage (:data:`ecostat.run.pending.Stage`) that checks receipts in a pool of
-    sandboxed children (``ECOSTAT_CHECK_PROCESSES``; None when it is 0: checked in the writer)."""
-    processes = environment.check_processes()
+    ``processes`` sandboxed children (default ``ECOSTAT_CHECK_PROCESSES``; None when it is 0: checked in the
+    writer)."""
+    processes = environment.check_processes() if processes is None else processes
     if processes == 0:
         yield None
         return
