@@ -148,10 +148,14 @@ class CodeRegister:
 @cache
 def code_register(name: str) -> CodeRegister:
     """The register stored in ``schemas/registries/<name>.csv`` (columns code, owner, from_year, to_year,
-    the last empty while the registration stands)."""
-    owners: dict[str, list[tuple[int, int | None, str]]] = {}
-    for e in registry(name).entries:
-        extra = dict(e.extra)
-        owners.setdefault(e.code.strip(), []).append(
-            (int(extra["from_year"]), int(extra["to_year"]) if extra.get("to_year") else None, extra["owner"]))
-    return CodeRegister(name, {code: tuple(v) for code, v in owners.items()})
+    the last empty while the registration stands). Read on its own, not as a :func:`registry` (no name lookup):
+    a register of a province's codes may hold millions, and most share one (from, to, owner), held once."""
+    owners: dict[str, tuple[tuple[int, int | None, str], ...]] = {}
+    shared: dict[tuple[int, int | None, str], tuple[tuple[int, int | None, str], ...]] = {}
+    with open(REGISTRY_DIR / f"{name}.csv", encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            span = (int(row["from_year"]), int(row["to_year"]) if row.get("to_year") else None, row["owner"])
+            alone = shared.setdefault(span, (span,))
+            code = row["code"].strip()
+            owners[code] = owners[code] + alone if code in owners else alone
+    return CodeRegister(name, owners)
