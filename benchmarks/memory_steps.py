@@ -21,10 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-STEPS = {"ecostat.check.files": ("read_tables", "check_table"),
+STEPS = {"ecostat.check.files": ("read_tables", "check_table", "check_code_register", "without_untouched"),
          "ecostat.run.receipt": ("check_across_periods", "load_accepted", "send_feedback"),
          "ecostat.run.pending": ("refresh_figures",),
-         "ecostat.run.ingest": ("audit_after_run", "build_site_after_run"),
+         "ecostat.run.ingest": ("build_site_after_run",),
          "ecostat.store.lake": ("refresh",)}
 
 

@@ -148,3 +148,24 @@ def test_rebuild_checks_in_the_sandbox_too(tmp_path):
                           env={**os.environ, "ECOSTAT_FAULT": "checking:poison.csv"})  # kills its child, twice
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert statuses(rebuilt) == {"360102/poison.csv": ["rejected", "FILE_QUARANTINED"], "360103/ok.csv": ["accepted"]}
+
+
+def test_a_big_check_is_handed_over_through_a_spool_file_that_is_removed(tmp_path):
+    from benchmarks.loads import Scale, generate
+    from ecostat.run.sandbox import SPOOL_ROWS
+
+    rows = SPOOL_ROWS + 1_000
+    load = generate(tmp_path / "load", Scale("spool", 2, (2024,), (1,), rows), workbooks=False)
+    big = next(load.big.rglob("*.csv"))
+    raw, db, spool = tmp_path / "raw", tmp_path / "w.duckdb", tmp_path / "tmp"
+    (raw / "inbox" / big.parent.name).mkdir(parents=True)
+    big.rename(raw / "inbox" / big.parent.name / big.name)
+    spool.mkdir()
+    env = {**os.environ, "ECOSTAT_REGISTRY_DIR": str(load.registries), "TMPDIR": str(spool),
+           "ECOSTAT_MAX_FILE_MB": "100"}
+    done = subprocess.run([sys.executable, "-m", "ecostat.cli", "ingest", "--no-prefect", "--raw", str(raw),
+                           "--warehouse", str(db)], env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM fact_water_sections").fetchone() == (rows,)
+    assert list(spool.iterdir()) == []  # the pool's spool folder and its file are gone

@@ -11,6 +11,8 @@ from __future__ import annotations
 from ecostat.check.types import CheckedTable
 from ecostat.contract.registry import CITY, code_register
 
+CHUNK_ROWS = 50_000
+
 
 def check_code_register(table: CheckedTable, submitter: str | None) -> None:
     """Add ``AUTH_CODE`` and ``CODE_UNREGISTERED`` findings to a checked table of ``submitter``'s."""
@@ -19,13 +21,15 @@ def check_code_register(table: CheckedTable, submitter: str | None) -> None:
     if form is None or code is None or form.code_register is None or frame is None or code not in table.columns:
         return
     register = code_register(form.code_register)
-    for row, unit, year, value in zip(frame.index.tolist(), frame["unit_code"].tolist(), frame["year"].tolist(),
-                                      frame[code].tolist(), strict=True):
-        if not isinstance(value, str) or not value.strip() or not isinstance(year, int):
-            continue  # no code or no period: their own findings say so
-        owner = register.owner(value, year)
-        if owner is None:
-            table.add("CODE_UNREGISTERED", int(row), code, value=table.written(int(row), code), year=year)
-        elif isinstance(unit, str) and owner != unit and submitter != CITY:
-            table.add("AUTH_CODE", int(row), code, value=table.written(int(row), code), year=year, owner=owner,
-                      unit=unit)
+    for start in range(0, len(frame), CHUNK_ROWS):  # a big table's cells as Python objects a chunk at a time
+        part = frame.iloc[start:start + CHUNK_ROWS]
+        for row, unit, year, value in zip(part.index.tolist(), part["unit_code"].tolist(), part["year"].tolist(),
+                                          part[code].tolist(), strict=True):
+            if not isinstance(value, str) or not value.strip() or not isinstance(year, int):
+                continue  # no code or no period: their own findings say so
+            owner = register.owner(value, year)
+            if owner is None:
+                table.add("CODE_UNREGISTERED", int(row), code, value=table.written(int(row), code), year=year)
+            elif isinstance(unit, str) and owner != unit and submitter != CITY:
+                table.add("AUTH_CODE", int(row), code, value=table.written(int(row), code), year=year, owner=owner,
+                          unit=unit)

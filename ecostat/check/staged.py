@@ -35,6 +35,10 @@ class Staged:
         return cls(rec.receipt_id, [dataclasses.replace(t, form=None) for t in result], failure,
                    [t.form.code if t.form else None for t in result])
 
+    def rows(self) -> int:
+        """How many rows its tables' frames hold."""
+        return 0 if isinstance(self.result, Finding) else sum(len(t.frame) for t in self.result if t.frame is not None)
+
     def checked(self) -> Checked:
         """The check as the writer uses it, with this process's forms."""
         if isinstance(self.result, Finding):

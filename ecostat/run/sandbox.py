@@ -20,12 +20,15 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import pickle
 import resource
+import shutil
 import signal
+import tempfile
 import time
 from collections import Counter, deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -43,6 +46,8 @@ GRACE_SECONDS = 2.0  # past a file's budget before its child is killed (the chec
 DEATHS = 2  # children a file's check may kill before it is held
 LOOKAHEAD = 2  # files per child checked or sent ahead of the writer (bounds the results held in memory)
 QUEUED = 2  # files sent to a child at a time: it begins the next as soon as it has sent a result
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+SPOOL_ROWS = 50_000  # a check of more rows is handed over through a file (:class:`Spooled`)
 MEMORY_EXIT = 86  # a child's exit status when it ran out of memory even to answer
 PRELOAD = ["ecostat.run.sandbox"]  # imported once by the forkserver, inherited by every child
 
@@ -53,15 +58,59 @@ def _limit(kind: int, soft: int) -> None:
     resource.setrlimit(kind, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
 
 
-def child_main(conn: Connection, raw: Path, memory: int, settings: dict[str, str]) -> None:
+def _lean_allocators() -> None:
+    """Keep the address space near what is used, since it is what the limit counts: Arrow allocates from the
+    system's malloc (its own allocator reserves address space ahead), and malloc keeps two arenas (not one a
+    thread, each reserving 64 MB)."""
+    import ctypes
+    import ctypes.util
+
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
+    with suppress(OSError, AttributeError):  # not glibc: its defaults stand
+        ctypes.CDLL(ctypes.util.find_library("c")).mallopt(M_ARENA_MAX, 2)
+
+
+@dataclass(frozen=True)
+class Spooled:
+    """A big check handed over through a file of the pool's spool folder: pickled to it a frame at a time and
+    read back the same way, where a message through the pipe is one bytes object as big as the check, held by
+    both processes at once."""
+
+    path: Path
+
+    def load(self) -> Staged:
+        """The check, read back (the file removed)."""
+        try:
+            with open(self.path, "rb") as fh:
+                staged: Staged = pickle.load(fh)
+        finally:
+            self.path.unlink(missing_ok=True)
+        return staged
+
+
+def _spooled(staged: Staged, spool: Path) -> Staged | Spooled:
+    """``staged`` itself, or, when its tables hold more than :data:`SPOOL_ROWS` rows, a :class:`Spooled` file."""
+    if staged.rows() <= SPOOL_ROWS:
+        return staged
+    path = spool / f"{os.getpid()}-{staged.receipt_id}.pickle"
+    with open(path, "xb") as fh:
+        pickle.dump(staged, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return Spooled(path)
+
+
+def child_main(conn: Connection, raw: Path, memory: int, settings: dict[str, str], spool: Path) -> None:
     """A checking child: take the run's ``ECOSTAT_*`` ``settings`` (the forkserver it comes from may be older
     than the run), limit its address space, then check each receipt it is sent (its CPU limited to the file's
-    budget from the file's start) and send back its :class:`Staged` result, until told to stop."""
+    budget from the file's start) and send back its :class:`Staged` result (a big one through ``spool``), until
+    told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when children stop
     for name in [k for k in os.environ if k.startswith(environment.PREFIX)]:
         del os.environ[name]
     os.environ.update(settings)
     rules()  # the catalogue read now: a finding must not need memory once the limit is reached
+    _lean_allocators()
     _limit(resource.RLIMIT_AS, memory)
     while True:
         try:
@@ -81,7 +130,7 @@ def child_main(conn: Connection, raw: Path, memory: int, settings: dict[str, str
         except Exception as exc:  # readying it for the trip failed: this file is held, the rest go on
             staged = Staged.of(rec, check_crashed(rec, exc))
         try:
-            conn.send(staged if staged is not None else Staged.of(rec, (memory_finding(rec), None)))
+            conn.send(_spooled(staged, spool) if staged is not None else Staged.of(rec, (memory_finding(rec), None)))
         except MemoryError:
             os._exit(MEMORY_EXIT)  # the parent gives the file its finding
 
@@ -107,6 +156,7 @@ class Sandbox:
     spawned: int = 0
 
     def __post_init__(self) -> None:
+        self.spool = Path(tempfile.mkdtemp(prefix="ecostat-check-"))  # big checks handed over (Spooled)
         self._ctx = multiprocessing.get_context("forkserver")
         self._ctx.set_forkserver_preload(PRELOAD)
 
@@ -115,7 +165,8 @@ class Sandbox:
         ours, theirs = self._ctx.Pipe()
         settings = {k: v for k, v in os.environ.items() if k.startswith(environment.PREFIX)}
         process = self._ctx.Process(target=child_main, daemon=True, name="ecostat-check",
-                                    args=(theirs, self.raw, environment.check_memory_bytes(), settings))
+                                    args=(theirs, self.raw, environment.check_memory_bytes(), settings,
+                                          self.spool))
         process.start()
         theirs.close()
         self.started += time.monotonic() - begun
@@ -136,6 +187,7 @@ class Sandbox:
                 child.process.join()
             child.conn.close()
         self.children.clear()
+        shutil.rmtree(self.spool, ignore_errors=True)
         if self.spawned:
             _stop_forkserver()
 
@@ -213,7 +265,8 @@ class Sandbox:
         (or has no file left), False when it must be stopped (dead, or over the deadline)."""
         while child.recs and child.conn.poll():
             try:
-                staged: Staged = child.conn.recv()
+                sent: Staged | Spooled = child.conn.recv()
+                staged = sent.load() if isinstance(sent, Spooled) else sent
             except (EOFError, OSError):
                 break  # it died (maybe while sending): stopped once its exit is seen, or at the deadline
             rec = child.recs.popleft()
