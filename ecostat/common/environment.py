@@ -42,7 +42,7 @@ class Environment(BaseModel):
     dask_address: str | None = None  # an existing Dask scheduler that checks the files (ecostat.run.parallel)
     deployment: str | None = None  # `ingest/<name>`: the portal starts its runs on it (ecostat.run.deployment)
     check_processes: int | None = Field(default=None, ge=0)  # sandboxed checking children (0: in the writer)
-    check_memory_mb: float = Field(default=2048.0, gt=0)  # each checking child's address space (RLIMIT_AS)
+    check_memory_mb: float = Field(default=4096.0, gt=0)  # each checking child's address space (RLIMIT_AS)
     group_files: int = Field(default=64, ge=1)  # files applied in one warehouse transaction at most (group commit)
     group_seconds: float = Field(default=2.0, gt=0)  # how long one group of files may take before it commits
 
@@ -115,7 +115,8 @@ def check_processes() -> int:
 
 
 def check_memory_bytes() -> int:
-    """Each checking child's address-space limit, from ``ECOSTAT_CHECK_MEMORY_MB`` (default 2048 MB)."""
+    """Each checking child's address-space limit, from ``ECOSTAT_CHECK_MEMORY_MB`` (default 4096 MB: a table of
+    2,000,000 rows takes up to 2 GB of address space to check, and ``ECOSTAT_MAX_ROWS`` admits 3,000,000)."""
     return int(environment().check_memory_mb * MB)
 
 
