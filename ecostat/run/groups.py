@@ -1,18 +1,20 @@
 """Group commit: the pending receipts applied in groups, one warehouse transaction per group, in receipt order.
 
 A group takes files until it holds ``ECOSTAT_GROUP_FILES`` of them, has taken ``ECOSTAT_GROUP_SECONDS``, or
-holds :data:`GROUP_BYTES` of received bytes. Inside it every file is applied as if alone
-(:func:`ecostat.run.receipt.apply_receipt`): slice replacement, the cross-period and ownership rules against
-the warehouse as the group's earlier files left it, feedback written, alerts recorded as pending. The group
-commits as one, so a run killed at any point leaves the warehouse as it was before the group or after it;
-the next run applies the whole group again, rewriting its feedback (written atomically, the same again) and
-recording its alerts once (they are delivered only after publishing, from the committed warehouse).
+would hold more than :data:`GROUP_BYTES` of received bytes (a bigger file is a group alone). Inside it every
+file is applied as if alone (:func:`ecostat.run.receipt.apply_receipt`): slice replacement, the cross-period
+and ownership rules against the warehouse as the group's earlier files left it, feedback written, alerts
+recorded as pending. The group commits as one, so a run killed at any point leaves the warehouse as it was
+before the group or after it; the next run applies the whole group again, rewriting its feedback (written
+atomically, the same again) and recording its alerts once (they are delivered only after publishing, from the
+committed warehouse).
 
 * A receipt on which a run died (its attempt is in the journal) is committed alone: two deaths quarantine
   the file that kills the writer, not the innocent files of its group.
 * A group that fails (an exception, not a kill) is rolled back and its files applied again one per
   transaction, each from its check as it was made (:func:`pristine`): the file at fault fails alone, the
-  files before it are committed.
+  files before it are committed. A file alone in its group keeps no such copy, which would hold a big table's
+  cells until the commit.
 """
 
 from __future__ import annotations
@@ -95,8 +97,9 @@ def _apply_group(run: RunContext, queue: deque[ReceiptWork], limits: GroupLimits
                 taking = True
                 check = take_check(work)
                 taking = False
-                taken.append((work, pristine(check)))
                 size += work.rec.size
+                alone = work.tried > 0 or size >= limits.size  # nothing joins it: it never replays
+                taken.append((work, None if alone and not taken else pristine(check)))
                 applied.append((work, apply_receipt(run, work, check)))
                 fault_point("in_group", work.rec.file)
                 if work.tried:
@@ -120,7 +123,7 @@ def _apply_group(run: RunContext, queue: deque[ReceiptWork], limits: GroupLimits
 def _closes(files: int, following: ReceiptWork, size: int, started: float, limits: GroupLimits) -> bool:
     """Whether a group of ``files`` files commits before ``following``: it is full, or ``following`` is a
     receipt a run died on."""
-    return files > 0 and (following.tried > 0 or files >= limits.files or size >= limits.size
+    return files > 0 and (following.tried > 0 or files >= limits.files or size + following.rec.size > limits.size
                           or time.monotonic() - started >= limits.seconds)
 
 
