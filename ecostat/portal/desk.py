@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ecostat.portal import review
 from ecostat.portal.pages import render
-from ecostat.portal.web import address, current, portal, require, require_csrf
+from ecostat.portal.web import address, current, portal, posted, require
 
 router = APIRouter()
 
@@ -38,16 +38,13 @@ def review_slice(request: Request, slice_: str) -> Response:
 @router.post("/review/{slice_}")
 async def review_decide(request: Request, slice_: str) -> Response:
     """Approve or return a slice from its page (a refusal is shown on the page, with why)."""
-    form = await request.form(max_files=0, max_fields=10)
-    p = portal(request)
-    with p.db() as con:
-        sess = require(current(request, con), "reviewer")
-        require_csrf(sess, str(form.get("csrf", "")))
+    async with posted(request, "reviewer") as post:
         try:
-            review.decide(p, con, sess, address(request), slice_, str(form.get("decision", "")),
-                          str(form.get("reason", "")), str(form.get("version", "")) or None)
+            review.decide(post.portal, post.con, post.sess, address(request), slice_, post.field("decision"),
+                          post.field("reason"), post.field("version") or None)
         except HTTPException as exc:
             if exc.status_code != 422:
                 raise
-            return render("review_slice.html", sess, 422, view=review.shown(p, sess, slice_), error=str(exc.detail))
+            return render("review_slice.html", post.sess, 422, view=review.shown(post.portal, post.sess, slice_),
+                          error=str(exc.detail))
     return RedirectResponse(f"/review/{quote(slice_, safe=':')}#decided", 303)

@@ -20,7 +20,7 @@ from ecostat.portal import actions, reports, review, security
 from ecostat.portal.accounts import ROLE_LABELS
 from ecostat.portal.figures import figures as published_figures
 from ecostat.portal.security import Session
-from ecostat.portal.web import address, current, portal, read_upload, require, require_csrf, set_session_cookie
+from ecostat.portal.web import address, current, portal, posted, read_upload, require, require_csrf, set_session_cookie
 
 router = APIRouter()
 LOGIN_COOKIE = "ecostat_login"
@@ -96,13 +96,9 @@ def security_token_ok(cookie: str | None, field: object) -> bool:
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     """End the session."""
-    form = await request.form(max_files=0, max_fields=5)
-    p = portal(request)
-    with p.db() as con:
-        sess = require(current(request, con))
-        require_csrf(sess, str(form.get("csrf", "")))
-        security.log_out(con, request.cookies.get(security.COOKIE))
-        security.audit(con, sess.account.login, address(request), "logout", None, "ok")
+    async with posted(request, max_fields=5) as post:
+        security.log_out(post.con, request.cookies.get(security.COOKIE))
+        security.audit(post.con, post.sess.account.login, address(request), "logout", None, "ok")
     response = RedirectResponse("/login", 303)
     response.delete_cookie(security.COOKIE, path="/")
     return response
@@ -143,19 +139,15 @@ def report_feedback(request: Request, receipt_id: str) -> Response:
 @router.post("/reports/{receipt_id}/explanations")
 async def explain(request: Request, receipt_id: str) -> Response:
     """Record an explanation written on the submission's page."""
-    form = await request.form(max_files=0, max_fields=10)
-    p = portal(request)
-    with p.db() as con:
-        sess = require(current(request, con), "unit")
-        require_csrf(sess, str(form.get("csrf", "")))
+    async with posted(request, "unit") as post:
         try:
-            actions.explain(p, con, sess, address(request), receipt_id, str(form.get("finding", "")),
-                            str(form.get("text", "")))
+            actions.explain(post.portal, post.con, post.sess, address(request), receipt_id, post.field("finding"),
+                            post.field("text"))
         except HTTPException as exc:
             if exc.status_code != 422:
                 raise
-            sub = actions.shown(p, con, sess, receipt_id)
-            return render("report.html", sess, 422, sub=sub, error=str(exc.detail))
+            sub = actions.shown(post.portal, post.con, post.sess, receipt_id)
+            return render("report.html", post.sess, 422, sub=sub, error=str(exc.detail))
     return RedirectResponse(f"/reports/{receipt_id}#explained", 303)
 
 
@@ -192,12 +184,8 @@ def check_feedback(request: Request, token: str) -> Response:
 @router.post("/submit")
 async def submit(request: Request) -> Response:
     """Submit a checked upload."""
-    form = await request.form(max_files=0, max_fields=5)
-    p = portal(request)
-    with p.db() as con:
-        sess = require(current(request, con), "unit")
-        require_csrf(sess, str(form.get("csrf", "")))
-        receipt = actions.submit_checked(p, con, sess, address(request), str(form.get("upload", "")))
+    async with posted(request, "unit", max_fields=5) as post:
+        receipt = actions.submit_checked(post.portal, post.con, post.sess, address(request), post.field("upload"))
     return RedirectResponse(f"/reports/{receipt.receipt_id}", 303)
 
 

@@ -4,8 +4,8 @@ role checks, the security headers, and the cap on a request's body, enforced whi
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,33 @@ def require_csrf(sess: Session, token: str | None) -> None:
     """403 unless ``token`` is the session's CSRF token."""
     if not security.csrf_ok(sess, token):
         raise HTTPException(403, "CSRF 校验失败，请刷新页面重试 / CSRF token missing or wrong")
+
+
+@dataclass
+class Posted:
+    """A page's form posted by a signed-in account: the portal, the request's database connection, the session
+    and the form's fields."""
+
+    portal: Portal
+    con: sqlite3.Connection
+    sess: Session
+    form: Any
+
+    def field(self, name: str) -> str:
+        """A field's text ("" when absent)."""
+        return str(self.form.get(name, ""))
+
+
+@asynccontextmanager
+async def posted(request: Request, *roles: str, max_fields: int = 10) -> AsyncIterator[Posted]:
+    """While the block runs, a page's form post (at most ``max_fields`` fields, no file) by a session of one of
+    ``roles`` (401, 403 otherwise) whose CSRF field is right (403 otherwise)."""
+    form = await request.form(max_files=0, max_fields=max_fields)
+    p = portal(request)
+    with p.db() as con:
+        sess = require(current(request, con), *roles)
+        require_csrf(sess, str(form.get("csrf", "")))
+        yield Posted(p, con, sess, form)
 
 
 def set_session_cookie(response: Any, portal_: Portal, session_id: str) -> None:
