@@ -137,8 +137,14 @@ def _history(con: duckdb.DuckDBPyConnection, table: CheckedTable, fields: list[s
 def _against_history(con: duckdb.DuckDBPyConnection, table: CheckedTable, limits: list[Bound], keys: _RowKeys) -> None:
     assert table.form is not None and table.frame is not None
     form, frame = table.form, table.frame
-    if not (frame["month"].isna() & frame["unit_code"].notna() & frame["year"].notna()).any():
-        return  # only annual rows are compared with history (below): a monthly table needs none of it
+    if not frame["month"].isna().any():
+        return  # only annual rows are compared with history: a monthly table needs none of it
+    units, years = frame["unit_code"].tolist(), frame["year"].tolist()
+    # monthly rows are year to date; a row without unit or year has its own error
+    annual = [i for i, (m, u, y) in enumerate(zip(frame["month"].tolist(), units, years, strict=True))
+              if _na(m) and not _na(u) and not _na(y)]
+    if not annual:
+        return
     known = _history(con, table, [b.field for b in limits])
     if known.empty:
         return
@@ -154,26 +160,26 @@ def _against_history(con: duckdb.DuckDBPyConnection, table: CheckedTable, limits
             december[(rec["year"], *ident)] = rec
     for rec in final.to_dict("records"):
         by_key[(rec["unit_code"], *(rec[k] for k in form.key))][int(rec["year"])] = rec
-    for i, row in enumerate(frame.index.tolist()):
-        if not _na(frame.at[row, "month"]) or _na(frame.at[row, "unit_code"]) or _na(frame.at[row, "year"]):
-            continue  # monthly rows are year to date; a row without unit or year has its own error
-        year, ident = int(frame.at[row, "year"]), (frame.at[row, "unit_code"], *keys[i])
-        years = by_key.get(ident, {})
+    rows = frame.index.tolist()
+    values = {b.field: frame[b.field].tolist() for b in limits}
+    for i in annual:
+        row, year, ident = rows[i], int(years[i]), (units[i], *keys[i])
+        years_known = by_key.get(ident, {})
         dec = december.get((year, *ident))
         for b in limits:
-            v = _number(frame.at[row, b.field])
+            v = _number(values[b.field][i])
             if v is None:
                 continue
             written = table.written(int(row), b.field)
-            before = _number(years[year - 1][b.field]) if year - 1 in years else None
+            before = _number(years_known[year - 1][b.field]) if year - 1 in years_known else None
             if b.jump_pct is not None and before is not None and abs(v - before) > b.min_jump:
                 pct = math.inf if before == 0 else abs(v - before) / abs(before) * 100
                 if pct > b.jump_pct:
                     table.add("PERIOD_JUMP", int(row), b.field, value=written, other_value=before,
-                              other_period=years[year - 1]["period"], limit=b.jump_pct,
+                              other_period=years_known[year - 1]["period"], limit=b.jump_pct,
                               jump_pct="∞" if pct == math.inf else format_number(round((v - before) / abs(before)
                                                                                        * 100, 1)))
-            history = [x for y, r in years.items() if y < year and (x := _number(r[b.field])) is not None]
+            history = [x for y, r in years_known.items() if y < year and (x := _number(r[b.field])) is not None]
             if len(history) >= MIN_YEARS:
                 mean = sum(history) / len(history)
                 sd = math.sqrt(sum((x - mean) ** 2 for x in history) / (len(history) - 1))

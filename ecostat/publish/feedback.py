@@ -10,6 +10,7 @@ import io
 import os
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,12 +76,18 @@ def reports_from_check(result: list | Finding) -> list[TableReport]:  # type: ig
                         t.findings, t.raw) for t in result]
 
 
-def reports_from_outcomes(con: duckdb.DuckDBPyConnection, outcomes: list[TableOutcome]) -> list[TableReport]:
+def reports_from_outcomes(con: duckdb.DuckDBPyConnection, outcomes: list[TableOutcome],
+                          unwritten: Mapping[int, str] | None = None) -> list[TableReport]:
     """Reports for the tables an ingest run processed (:class:`ecostat.store.outcomes.TableOutcome`), with the
-    files of the submissions replaced, from ``submission_log`` (one query for the whole file)."""
-    wanted = sorted({sid for o in outcomes if o.status == "accepted" for sid in o.replaced})
-    files = dict(con.execute("SELECT submission_id, file FROM submission_log WHERE list_contains(?, submission_id)",
-                             [wanted]).fetchall()) if wanted else {}
+    files of the submissions replaced, from ``unwritten`` (submissions of the same transaction not written yet)
+    or ``submission_log`` (one query for the whole file)."""
+    unwritten = unwritten or {}
+    replaced = {sid for o in outcomes if o.status == "accepted" for sid in o.replaced}
+    wanted = sorted(replaced - unwritten.keys())
+    files = {sid: unwritten[sid] for sid in replaced if sid in unwritten}
+    if wanted:
+        files.update(con.execute("SELECT submission_id, file FROM submission_log WHERE list_contains(?, submission_id)",
+                                 [wanted]).fetchall())
     reports = []
     for o in outcomes:
         report = TableReport(o.sheet, o.form, o.status, o.findings, o.raw, o.submission_id, o.rows_loaded)

@@ -42,7 +42,7 @@ from ecostat.run.receipt import (
     take_check,
 )
 from ecostat.store.outcomes import TableOutcome
-from ecostat.store.warehouse import transaction
+from ecostat.store.warehouse import threads_for, transaction
 
 log = logging.getLogger(__name__)
 GROUP_BYTES = 64 * MB  # received bytes in one group at most: its checks are held until it commits
@@ -79,8 +79,11 @@ def apply_in_groups(run: RunContext, works: list[ReceiptWork], limits: GroupLimi
     each receipt once its transaction has committed. Returns how many transactions committed them."""
     queue = deque(works)
     transactions = 0
-    while queue:
-        transactions += _apply_group(run, queue, limits, done)
+    try:
+        while queue:
+            transactions += _apply_group(run, queue, limits, done)
+    finally:
+        threads_for(run.con, None)  # each file chose its statements' threads
     return transactions
 
 
@@ -90,6 +93,7 @@ def _apply_group(run: RunContext, queue: deque[ReceiptWork], limits: GroupLimits
     taken: list[tuple[ReceiptWork, Checked | None]] = []
     applied: list[tuple[ReceiptWork, list[TableOutcome]]] = []
     started, size, taking = time.monotonic(), 0, False
+    run.group.clear()
     try:
         with transaction(run.con):
             while queue and not _closes(len(taken), queue[0], size, started, limits):
@@ -104,12 +108,14 @@ def _apply_group(run: RunContext, queue: deque[ReceiptWork], limits: GroupLimits
                 fault_point("in_group", work.rec.file)
                 if work.tried:
                     break  # a receipt a run died on commits alone
+            _written(run)
             fault_point("before_commit")
     except Exception:
         if len(taken) < 2 or taking:  # the stage failed to hand a check over: no file is at fault
             raise
         log.warning("a group of %d files failed at %s; applying them one per transaction", len(taken),
                     printable(taken[-1][0].rec.file), exc_info=True)
+        _feedback_written(run)  # before the files' feedback is written again
         for work, check in taken:
             _apply_alone(run, work, check, done)
         return len(taken)
@@ -144,9 +150,23 @@ def _note_ahead(run: RunContext, queue: deque[ReceiptWork], limits: GroupLimits)
 
 def _apply_alone(run: RunContext, work: ReceiptWork, check: Checked | None, done: Done) -> None:
     """One receipt of a failed group in its own transaction, from its check as made (its attempt is noted)."""
+    run.group.clear()
     with transaction(run.con):
         outcomes = apply_receipt(run, work, check)
+        _written(run)
         fault_point("before_commit")
     fault_point("loaded")
     journal_verdicts(run, [(work, outcomes)])
     done(work, outcomes)
+
+
+def _written(run: RunContext) -> None:
+    """Before a transaction commits: write the logs of its files, and wait until their feedback is written."""
+    run.group.write(run.con)
+    _feedback_written(run)
+
+
+def _feedback_written(run: RunContext) -> None:
+    """Wait until the feedback of every file applied so far is written."""
+    if run.feedback is not None:
+        run.feedback.wait()

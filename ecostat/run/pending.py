@@ -7,10 +7,11 @@ workers (:mod:`ecostat.run.parallel`), never here; most of them before the lock 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter, deque
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -25,6 +26,7 @@ from ecostat.notify import alerts
 from ecostat.notify.audit_journal import fold_audits
 from ecostat.notify.delivery import fold
 from ecostat.notify.review import review_step
+from ecostat.run.feedback_writer import FeedbackWriter
 from ecostat.run.groups import GroupLimits, apply_in_groups
 from ecostat.run.receipt import (
     ReceiptWork,
@@ -78,10 +80,14 @@ def process_pending(run: RunContext, progress: FileProgress | None = None, stage
 
     works = [ReceiptWork(rec, tried[rec.receipt_id], judged.get(rec.receipt_id),
                          staged if rec.receipt_id in checking else None) for rec in receipts]
+    if run.settings is not None:
+        run = dataclasses.replace(run, feedback=FeedbackWriter(len(receipts)))
     try:
         transactions = apply_in_groups(run, works, GroupLimits.configured(), done)
     finally:
         progress.close()
+        if run.feedback is not None:
+            run.feedback.close()
     return RunSummary(run.run_id, len(receipts), tables, refresh_figures(run.con, run.run_id) if receipts else None,
                       transactions=transactions)
 
@@ -93,9 +99,11 @@ def _checking(receipts: list[Receipt], tried: Counter[str], judged: dict[str, ve
 
 
 def check_ahead(stage: Stage, raw: Path, warehouse: Path) -> Stage:
-    """Check now, before the write lock is taken, the receipts the published ``warehouse`` has not processed
-    (up to :data:`AHEAD_BYTES` of them, in order), with ``stage``; the stage returned hands those checks over
-    and checks with ``stage`` any other receipt the writer then finds pending (one received meanwhile, say)."""
+    """Begin checking, before the write lock is taken, the receipts the published ``warehouse`` has not processed,
+    in order, with ``stage``, and wait for the first group's checks (up to ``ECOSTAT_GROUP_FILES`` of them and
+    :data:`AHEAD_BYTES`): the writer starts with a group ready and the stage goes on checking ahead of it. The
+    stage returned hands those checks over and checks with ``stage`` any other receipt the writer then finds
+    pending (one received meanwhile, say)."""
     try:
         if warehouse.exists():
             with connect(warehouse, read_only=True) as con:
@@ -107,21 +115,54 @@ def check_ahead(stage: Stage, raw: Path, warehouse: Path) -> Stage:
     except Exception:  # an unreadable or older warehouse: everything is checked under the lock instead
         log.warning("the pending files could not be listed before the write lock", exc_info=True)
         return stage
-    picked: list[Receipt] = []
-    size = 0
-    for rec in receipts:
-        if rec.receipt_id in checking and (not picked or size + rec.size <= AHEAD_BYTES):
-            picked.append(rec)
+    picked = [r for r in receipts if r.receipt_id in checking]
+    return _Ahead(stage, picked, GroupLimits.configured().files) if picked else stage
+
+
+class _Ahead:
+    """A stage (:data:`Stage`) whose checks of the receipts ``picked`` began before the write lock (see
+    :func:`check_ahead`)."""
+
+    def __init__(self, stage: Stage, picked: list[Receipt], files: int):
+        self.stage, self.ahead = stage, {r.receipt_id for r in picked}
+        self.begun = iter(stage(picked))
+        self.held: deque[tuple[str, Checked]] = deque()
+        size = 0
+        for rec in picked[:files]:  # the first group's checks, waited for
+            if self.held and size + rec.size > AHEAD_BYTES:
+                break
+            self.held.append(next(self.begun))
             size += rec.size
-    done = dict(stage(picked)) if picked else {}
 
-    def staged(receipts: list[Receipt]) -> Iterator[tuple[str, Checked]]:
-        rest = [r for r in receipts if r.receipt_id not in done]
-        checks = iter(stage(rest) if rest else ())
+    def __call__(self, receipts: list[Receipt]) -> Iterator[tuple[str, Checked]]:
+        listed = [r for r in receipts if r.receipt_id in self.ahead]
+        if receipts[:len(listed)] != listed:  # a new receipt among the listed ones (never seen): all checked now
+            self.held.extend(self.begun)
+        others: Iterator[tuple[str, Checked]] | None = None
+        rest = [r for r in receipts if r.receipt_id not in self.ahead]
         for rec in receipts:
-            yield (rec.receipt_id, done.pop(rec.receipt_id)) if rec.receipt_id in done else next(checks)
+            if rec.receipt_id in self.ahead:  # a check not asked for is of a receipt another writer processed
+                while (taken := self.held.popleft() if self.held else next(self.begun))[0] != rec.receipt_id:
+                    pass
+                yield taken
+                continue
+            if others is None:
+                if isinstance(self.begun, Generator):
+                    self.begun.close()  # nothing more is asked of it: its children go on to the others
+                others = iter(self.stage(rest))
+            yield next(others)
 
-    return staged
+    def __reduce__(self) -> tuple[Callable[[], Stage], tuple[()]]:
+        # Prefect pickles the parameters of a running task (this stage is the process task's) with every task it
+        # submits from it to Dask; a stage, whose checks are in flight in this process, is never used elsewhere
+        return _elsewhere, ()
+
+
+def _elsewhere() -> Stage:
+    """What a stage pickled into another process is there: nothing that can check."""
+    def stage(receipts: list[Receipt]) -> Iterable[tuple[str, Checked]]:
+        raise RuntimeError("a stage checks only in the process that began it")
+    return stage
 
 
 def write_run(con: duckdb.DuckDBPyConnection, raw: Path, warehouse: Path, run_id: str, settings: Settings,

@@ -11,7 +11,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -27,15 +27,17 @@ from ecostat.intake import verdicts
 from ecostat.intake.archive import Receipt
 from ecostat.notify import alerts
 from ecostat.publish.feedback import reports_from_outcomes, write_feedback
+from ecostat.run.feedback_writer import FeedbackWriter
 from ecostat.store.migrations import CONTRACT_VERSION
 from ecostat.store.outcomes import TableOutcome
 from ecostat.store.warehouse import (
     FileLog,
+    GroupWrites,
     already_loaded,
     load_accepted,
     next_submission_ids,
-    record_receipt,
     slice_labels,
+    threads_for,
 )
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,8 @@ class RunContext:
     settings: Settings | None = None  # the alert settings: with them, feedback written and alerts recorded
     journal: bool = True  # each verdict journaled in the archive once its transaction has committed
     attempts: Path | None = None  # the warehouse's attempts journal (:func:`attempts_path`)
+    feedback: FeedbackWriter | None = None  # writes the feedback (with ``settings``); None: written here
+    group: GroupWrites = field(default_factory=GroupWrites)  # the transaction's, cleared as each one begins
 
     @property
     def outbox(self) -> Path:
@@ -134,15 +138,12 @@ def apply_receipt(run: RunContext, work: ReceiptWork, check: Checked | None) -> 
     the same transaction: a run killed before the commit does both again, so nobody goes unwarned.
     """
     rec = work.rec
+    threads_for(run.con, rec.size)
     entries = FileLog(rec, run.run_id)
     outcomes, failure = _outcomes(run, work, entries, kept_verdict(work.earlier), check)
-    entries.write(run.con)
-    record_receipt(run.con, rec, run.run_id)
+    run.group.logs.append(entries)  # written with the group's (GroupWrites.write)
     if run.settings is not None:
-        try:
-            send_feedback(run.con, run.outbox, rec, outcomes)
-        except Exception:  # an unwritable outbox must not hold the data back
-            log.exception("feedback for %s not written", printable(rec.file))
+        send_feedback(run, rec, outcomes)
         found = [alerts.file_alert(rec, outcomes, run.run_id, run.settings, run.outbox),
                  alerts.check_failed_alert(rec, run.run_id, failure) if failure else None]
         alerts.record(run.con, [a for a in found if a is not None], run.settings)
@@ -158,12 +159,20 @@ def journal_verdicts(run: RunContext, applied: list[tuple[ReceiptWork, list[Tabl
             tuple((o.sheet, o.form, o.status) for o in outcomes)) for work, outcomes in applied))
 
 
-def send_feedback(con: duckdb.DuckDBPyConnection, outbox: Path, rec: Receipt,
-                  outcomes: list[TableOutcome]) -> list[Path]:
-    """Write the feedback workbook and Markdown summary of a processed file into the outbox."""
+def send_feedback(run: RunContext, rec: Receipt, outcomes: list[TableOutcome]) -> None:
+    """Have the feedback workbook and Markdown summary of a processed file written into the outbox (by the
+    run's feedback writer, before its transaction commits); a failure is logged: an unwritable outbox must not
+    hold the data back."""
     if not outcomes:
-        return []
-    return list(write_feedback(outbox, rec.file, rec.submitter, reports_from_outcomes(con, outcomes)))
+        return
+    try:
+        reports = reports_from_outcomes(run.con, outcomes, run.group.files())
+        if run.feedback is not None:
+            run.feedback.submit(run.outbox, rec.file, rec.submitter, reports)
+        else:
+            write_feedback(run.outbox, rec.file, rec.submitter, reports)
+    except Exception:
+        log.exception("feedback for %s not written", printable(rec.file))
 
 
 def _rejected_earlier(rec: Receipt, kept: verdicts.Verdict, what: str, what_en: str) -> Finding:
@@ -176,7 +185,7 @@ def _outcomes(run: RunContext, work: ReceiptWork, entries: FileLog, kept: verdic
     """The file's outcomes, and what went wrong in ecostat itself, if anything (for the operator).
     ``kept``: an earlier contract version's verdict whose rejections stand."""
     con, rec, tried = run.con, work.rec, work.tried
-    if already_loaded(con, rec.sha256, rec.submitter):
+    if run.group.loaded(rec.sha256, rec.submitter) or already_loaded(con, rec.sha256, rec.submitter):
         (sid,) = next_submission_ids(con, 1)
         entries.add(sid, sheet=None, form=None, status="duplicate", findings=[])
         return [TableOutcome(file=rec.file, sheet=None, form=None, status="duplicate", submission_id=sid,
@@ -194,22 +203,22 @@ def _outcomes(run: RunContext, work: ReceiptWork, entries: FileLog, kept: verdic
         entries.add(sid, sheet=None, form=None, status="rejected", findings=[result])
         return [TableOutcome(file=rec.file, sheet=None, form=None, status="rejected", submission_id=sid, errors=1,
                              findings=[result], submitter=rec.submitter)], failure
-    return [_table_outcome(con, rec, entries, kept, sid, table)
+    return [_table_outcome(run, rec, entries, kept, sid, table)
             for sid, table in zip(next_submission_ids(con, len(result)), result, strict=True)], failure
 
 
-def _table_outcome(con: duckdb.DuckDBPyConnection, rec: Receipt, entries: FileLog, kept: verdicts.Verdict | None,
-                   sid: int, table: CheckedTable) -> TableOutcome:
+def _table_outcome(run: RunContext, rec: Receipt, entries: FileLog, kept: verdicts.Verdict | None, sid: int,
+                   table: CheckedTable) -> TableOutcome:
     """One table of the file checked across periods (after the file's earlier tables loaded), then loaded or
     logged as rejected."""
     if kept is not None and kept.rejected_sheet(table.sheet):
         table.findings.insert(0, _rejected_earlier(rec, kept, "表", "table"))
-    check_across_periods(con, rec, table)
+    check_across_periods(run.con, rec, table)
     form = table.form.code if table.form else None
     if table.accepted:
         assert table.form is not None and table.frame is not None
-        replaced = load_accepted(con, entries, sid, form=table.form, frame=table.frame, sheet=table.sheet,
-                                 findings=table.findings)
+        replaced = load_accepted(run.con, entries, sid, form=table.form, frame=table.frame, sheet=table.sheet,
+                                 findings=table.findings, current=run.group.slices)
         fault_point("mid_load")
         outcome = TableOutcome(file=rec.file, sheet=table.sheet, form=form, status="accepted", submission_id=sid,
                                warnings=table.warnings, rows_loaded=len(table.frame), replaced=replaced,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import duckdb
 import pandas as pd
@@ -35,6 +35,7 @@ SQL_DIR = Path(__file__).resolve().parents[2] / "warehouse"
 LAYERS = ("meta", "fact", "core", "mart")
 NO_DOWNLOADS: dict[str, str | bool | int | float | list[str]] = {"autoinstall_known_extensions": False,
                                                           "autoload_known_extensions": False}
+ONE_THREAD_BELOW = 4 * 2**20  # received bytes (:func:`threads_for`)
 ISSUE_COLUMNS = ("submission_id", "file", "sheet", "row_number", "column_letter", "header", "value",
                  "rule_id", "severity", "message_zh", "message_en")
 
@@ -196,13 +197,6 @@ def _comment_facts(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(formsql.fact_comments(form))
 
 
-def record_receipt(con: duckdb.DuckDBPyConnection, rec: Receipt, run_id: str) -> None:
-    """Note, in the processing transaction, that a receipt has been processed."""
-    con.execute("INSERT INTO meta_received_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [rec.receipt_id, rec.sha256, rec.file, rec.submitter, rec.size, rec.modified_at,
-                 rec.received_at, run_id])
-
-
 def processed_receipts(con: duckdb.DuckDBPyConnection) -> set[str]:
     """The ids of the receipts the warehouse has processed."""
     return {r for (r,) in con.execute("SELECT receipt_id FROM meta_received_files").fetchall()}
@@ -239,15 +233,19 @@ def review_warnings(submission_id: int, findings: list[Finding]) -> list[dict[st
             for f in findings if needs_explanation(f.rule_id) and "finding_key" in f.params]
 
 
+RECEIVED_TYPES = pa.schema({"receipt_id": pa.string(), "sha256": pa.string(), "file": pa.string(),
+                            "submitter": pa.string(), "size_bytes": pa.int64(),
+                            "modified_at": pa.timestamp("us", "UTC"), "received_at": pa.timestamp("us", "UTC"),
+                            "run_id": pa.string()})
 NOTE_TYPES = {"submission_id": pa.int64(), "position": pa.int32(), "row_number": pa.int32(), "label": pa.string(),
               "value": pa.string()}
 
 
 @dataclass
 class FileLog:
-    """What the processing of one received file writes to ``submission_log``, ``validation_issues`` and
-    ``meta_submission_notes``, gathered table by table and written with one insert each (:meth:`write`),
-    inside the file's transaction; then the submissions the file replaced entirely become superseded."""
+    """What the processing of one received file writes to ``submission_log``, ``validation_issues``,
+    ``meta_submission_notes`` and ``meta_review_warnings``, gathered table by table, written with the other files'
+    of its transaction (:meth:`GroupWrites.write`)."""
 
     rec: Receipt
     run_id: str
@@ -277,34 +275,18 @@ class FileLog:
         """The label–value pairs of a table's footer (row, label, value), recorded with its submission."""
         self.notes += [(submission_id, k, row, label, value) for k, (row, label, value) in enumerate(pairs, 1)]
 
-    def write(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Insert everything gathered, then mark superseded the replaced submissions left without a current row."""
-        if self.rows:
-            insert_arrow(con, "submission_log", pa.table(
-                {name: pa.array([r[name] for r in self.rows], type=t) for name, t in LOG_TYPES.items()}))
-        if self.issues:
-            types = {"submission_id": pa.int64(), "row_number": pa.int64()}
-            insert_arrow(con, "validation_issues", pa.table(
-                {name: pa.array(list(col), type=types.get(name, pa.string()))
-                 for name, col in zip(ISSUE_COLUMNS, zip(*self.issues, strict=True), strict=True)}))
-        if self.notes:
-            insert_arrow(con, "meta_submission_notes", pa.table(
-                {name: pa.array(list(col), type=t)
-                 for (name, t), col in zip(NOTE_TYPES.items(), zip(*self.notes, strict=True), strict=True)}))
-        if self.warnings:
-            insert_arrow(con, "meta_review_warnings", pa.Table.from_pylist(self.warnings, schema=WARNING_TYPES))
-        for table, ids in self.replaced.items():
-            if ids:
-                con.execute(f"""UPDATE submission_log SET status = 'superseded'
-                                WHERE status = 'accepted' AND list_contains(?, submission_id)
-                                  AND submission_id NOT IN (SELECT submission_id FROM "{table}" WHERE is_current)""",
-                            [sorted(ids)])
-
 
 def next_submission_ids(con: duckdb.DuckDBPyConnection, n: int) -> list[int]:
     """The next ``n`` submission ids, in one statement."""
     return sorted(int(i) for (i,) in con.execute("SELECT nextval('meta_submission_seq') FROM range(?)",
                                                   [n]).fetchall())
+
+
+def threads_for(con: duckdb.DuckDBPyConnection, size: int | None) -> None:
+    """Run the next statements on one thread for a file under :data:`ONE_THREAD_BELOW` bytes, on all for a
+    bigger one or ``size`` None: a small file's statements spend more on starting DuckDB's threads than working
+    in them (one thread made a city's monthly workbooks load ≈ 20 % faster, ``benchmarks.run``)."""
+    con.execute("SET threads = 1" if size is not None and size < ONE_THREAD_BELOW else "RESET threads")
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
@@ -319,18 +301,104 @@ def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> 
     con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming_frame')
 
 
+@dataclass
+class CurrentSlices:
+    """The ``unit:period`` slices each fact table holds current rows of, as a transaction has left them: read
+    once a table per transaction, kept by :func:`load_accepted`, so that a table whose slices are all new
+    (most of them) needs no statement to retire what it replaces. Cleared when a transaction begins."""
+
+    tables: dict[str, set[str]] = field(default_factory=dict)
+
+    def any_held(self, con: duckdb.DuckDBPyConnection, table: str, labels: list[str]) -> bool:
+        """Whether ``table`` (a trusted identifier) holds current rows of any of the slices ``labels``."""
+        if table not in self.tables:
+            self.tables[table] = {s for (s,) in con.execute(
+                f"""SELECT DISTINCT unit_code || ':' || period FROM "{table}" WHERE is_current""").fetchall()}
+        return not self.tables[table].isdisjoint(labels)
+
+    def clear(self) -> None:
+        """Forget every table's slices (a transaction begins: the last one may have been rolled back)."""
+        self.tables.clear()
+
+
+@dataclass
+class GroupWrites:
+    """What the transaction of a group of received files has gathered and not written yet: each file's log,
+    written with one insert per table before the commit (:meth:`write`), and the slices the fact tables hold
+    current rows of as the group's loads left them (:class:`CurrentSlices`). Cleared as each transaction begins."""
+
+    logs: list[FileLog] = field(default_factory=list)
+    slices: CurrentSlices = field(default_factory=CurrentSlices)
+
+    def clear(self) -> None:
+        """Forget everything (a transaction begins: the last one committed, or was rolled back)."""
+        self.logs.clear()
+        self.slices.clear()
+
+    def loaded(self, sha256: str, submitter: str | None) -> bool:
+        """Whether an earlier file of the group, of the same bytes from the same submitter, had a table loaded
+        (what :func:`already_loaded` asks of the warehouse)."""
+        return any(r["status"] == "accepted" and r["sha256"] == sha256 and r["submitter"] == submitter
+                   for log in self.logs for r in log.rows)
+
+    def files(self) -> dict[int, str]:
+        """The file of each submission the group has logged."""
+        return {cast(int, r["submission_id"]): cast(str, r["file"]) for log in self.logs for r in log.rows}
+
+    def write(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Insert every log gathered and mark every file's receipt processed, then mark superseded the replaced
+        submissions left without a current row."""
+        logs, self.logs = self.logs, []
+        rows = [r for log in logs for r in log.rows]
+        issues = [i for log in logs for i in log.issues]
+        notes = [n for log in logs for n in log.notes]
+        warnings = [w for log in logs for w in log.warnings]
+        if rows:
+            insert_arrow(con, "submission_log", pa.table(
+                {name: pa.array([r[name] for r in rows], type=t) for name, t in LOG_TYPES.items()}))
+        if issues:
+            types = {"submission_id": pa.int64(), "row_number": pa.int64()}
+            insert_arrow(con, "validation_issues", pa.table(
+                {name: pa.array(list(col), type=types.get(name, pa.string()))
+                 for name, col in zip(ISSUE_COLUMNS, zip(*issues, strict=True), strict=True)}))
+        if notes:
+            insert_arrow(con, "meta_submission_notes", pa.table(
+                {name: pa.array(list(col), type=t)
+                 for (name, t), col in zip(NOTE_TYPES.items(), zip(*notes, strict=True), strict=True)}))
+        if warnings:
+            insert_arrow(con, "meta_review_warnings", pa.Table.from_pylist(warnings, schema=WARNING_TYPES))
+        if logs:
+            insert_arrow(con, "meta_received_files", pa.Table.from_pylist(
+                [{"receipt_id": log.rec.receipt_id, "sha256": log.rec.sha256, "file": log.rec.file,
+                  "submitter": log.rec.submitter, "size_bytes": log.rec.size, "modified_at": log.rec.modified_at,
+                  "received_at": log.rec.received_at, "run_id": log.run_id} for log in logs], schema=RECEIVED_TYPES))
+        replaced: dict[str, set[int]] = {}
+        for log in logs:
+            for table, ids in log.replaced.items():
+                replaced.setdefault(table, set()).update(ids)
+        for table, ids in replaced.items():
+            if ids:
+                con.execute(f"""UPDATE submission_log SET status = 'superseded'
+                                WHERE status = 'accepted' AND list_contains(?, submission_id)
+                                  AND submission_id NOT IN (SELECT submission_id FROM "{table}" WHERE is_current)""",
+                            [sorted(ids)])
+
+
 def load_accepted(con: duckdb.DuckDBPyConnection, log: FileLog, sid: int, *, form: Form, frame: pd.DataFrame,
-                  sheet: str | None, findings: list[Finding]) -> list[int]:
+                  sheet: str | None, findings: list[Finding], current: CurrentSlices | None = None) -> list[int]:
     """Load an accepted table as submission ``sid``, replacing the slices it holds (contract §5).
 
-    Runs inside the caller's transaction (one per received file): one statement retires the current
-    rows of every slice the table holds, one Arrow insert adds its rows; its submission_log row goes
-    to ``log``. Returns the ids of the submissions it replaced.
+    Runs inside the caller's transaction: one statement retires the current rows of every slice the table
+    holds (none when ``current`` knows they hold none), one Arrow insert adds its rows; its submission_log row
+    goes to ``log``. Returns the ids of the submissions it replaced.
     """
     labels = slice_labels(frame)
     retired = con.execute(f'UPDATE "{form.table}" SET is_current = false, superseded_by = ? '
                           "WHERE is_current AND list_contains(?, unit_code || ':' || period) RETURNING submission_id",
-                          [sid, labels]).fetchall()
+                          [sid, labels]).fetchall() if current is None or current.any_held(con, form.table, labels) \
+        else []
+    if current is not None:
+        current.tables[form.table].update(labels)
     replaced = sorted({i for (i,) in retired})
     values = [c for c in frame.columns if not c.startswith("_") and c != "period_days"]
     n = len(frame)
