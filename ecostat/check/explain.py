@@ -120,18 +120,21 @@ class _RowKeys:
         return self.keys[i]
 
 
-def _history(con: duckdb.DuckDBPyConnection, table: CheckedTable, fields: list[str]) -> pd.DataFrame:
-    """The stored current rows of the table's units (slices the table replaces left out), then the table's own."""
+def _history(con: duckdb.DuckDBPyConnection, table: CheckedTable, fields: list[str]) -> list[dict[str, Any]]:
+    """The stored current rows of the table's units (slices the table replaces left out), then the table's own
+    (with ``_row``), each as a dict (missing values None)."""
     assert table.form is not None and table.frame is not None
     form, frame = table.form, table.frame
     cols = list(dict.fromkeys(["unit_code", "period", "year", "month", *form.key, *fields]))
+    values = [frame[c].tolist() for c in cols]
+    own = [{**{c: None if _na(v) else v for c, v in zip(cols, row, strict=True)}, "_row": i}
+           for i, *row in zip(frame.index.tolist(), *values, strict=True) if not _na(row[0]) and not _na(row[1])]
     quoted = ", ".join(f'"{c}"' for c in cols)
-    own = frame[cols].dropna(subset=["unit_code", "period"])
     stored = con.execute(f'SELECT {quoted} FROM "{form.table}" WHERE is_current AND list_contains(?, unit_code)',
-                         [sorted(set(own["unit_code"]))]).df()
-    replaced = set(zip(own["unit_code"], own["period"], strict=True))
-    stored = stored[[(u, p) not in replaced for u, p in zip(stored["unit_code"], stored["period"], strict=True)]]
-    return pd.concat([stored.assign(_row=None), own.assign(_row=own.index)], ignore_index=True)
+                         [sorted({r["unit_code"] for r in own})]).fetchall()
+    replaced = {(r["unit_code"], r["period"]) for r in own}
+    return [{**{c: None if _na(v) else v for c, v in zip(cols, row, strict=True)}, "_row": None}
+            for row in stored if (row[0], row[1]) not in replaced] + own
 
 
 def _against_history(con: duckdb.DuckDBPyConnection, table: CheckedTable, limits: list[Bound], keys: _RowKeys) -> None:
@@ -146,20 +149,21 @@ def _against_history(con: duckdb.DuckDBPyConnection, table: CheckedTable, limits
     if not annual:
         return
     known = _history(con, table, [b.field for b in limits])
-    if known.empty:
-        return
-    known["_rank"] = known["month"].apply(lambda m: 13 if _na(m) else int(m))
+    ranks = [13 if rec["month"] is None else int(rec["month"]) for rec in known]
     # the final report of each unit and year: the annual one, else the latest month (contract §5)
-    final_rank = known.groupby(["unit_code", "year"])["_rank"].transform("max")
-    final = known[known["_rank"] == final_rank]
+    final_rank: dict[tuple[object, object], int] = {}
+    for rec, rank in zip(known, ranks, strict=True):
+        if rec["year"] is not None:
+            at = (rec["unit_code"], rec["year"])
+            final_rank[at] = max(rank, final_rank.get(at, rank))
     by_key: dict[tuple[object, ...], dict[int, dict[str, Any]]] = defaultdict(dict)
     december: dict[tuple[object, ...], dict[str, Any]] = {}
-    for rec in known.to_dict("records"):
+    for rec, rank in zip(known, ranks, strict=True):
         ident = (rec["unit_code"], *(rec[k] for k in form.key))
-        if rec["_rank"] == 12:
+        if rank == 12:
             december[(rec["year"], *ident)] = rec
-    for rec in final.to_dict("records"):
-        by_key[(rec["unit_code"], *(rec[k] for k in form.key))][int(rec["year"])] = rec
+        if rec["year"] is not None and rank == final_rank[(rec["unit_code"], rec["year"])]:
+            by_key[ident][int(rec["year"])] = rec
     rows = frame.index.tolist()
     values = {b.field: frame[b.field].tolist() for b in limits}
     for i in annual:

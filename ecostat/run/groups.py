@@ -42,7 +42,7 @@ from ecostat.run.receipt import (
     take_check,
 )
 from ecostat.store.outcomes import TableOutcome
-from ecostat.store.warehouse import threads_for, transaction
+from ecostat.store.warehouse import transaction
 
 log = logging.getLogger(__name__)
 GROUP_BYTES = 64 * MB  # received bytes in one group at most: its checks are held until it commits
@@ -83,17 +83,18 @@ def apply_in_groups(run: RunContext, works: list[ReceiptWork], limits: GroupLimi
         while queue:
             transactions += _apply_group(run, queue, limits, done)
     finally:
-        threads_for(run.con, None)  # each file chose its statements' threads
+        run.threads.for_file(run.con, None)  # each file chose its statements' threads
     return transactions
 
 
 def _apply_group(run: RunContext, queue: deque[ReceiptWork], limits: GroupLimits, done: Done) -> int:
     """Take the next group of receipts off ``queue`` and commit it; the transactions that took."""
-    _note_ahead(run, queue, limits)
+    ahead = _note_ahead(run, queue, limits)
     taken: list[tuple[ReceiptWork, Checked | None]] = []
     applied: list[tuple[ReceiptWork, list[TableOutcome]]] = []
     started, size, taking = time.monotonic(), 0, False
     run.group.clear()
+    run.group.ask_ahead(run.con, [w.rec.sha256 for w in ahead])
     try:
         with transaction(run.con):
             while queue and not _closes(len(taken), queue[0], size, started, limits):
@@ -133,10 +134,10 @@ def _closes(files: int, following: ReceiptWork, size: int, started: float, limit
                           or time.monotonic() - started >= limits.seconds)
 
 
-def _note_ahead(run: RunContext, queue: deque[ReceiptWork], limits: GroupLimits) -> None:
+def _note_ahead(run: RunContext, queue: deque[ReceiptWork], limits: GroupLimits) -> list[ReceiptWork]:
     """Note in the attempts journal, in one durable write, every receipt the next group may take (a run that
     dies in the group has died on each; one it does not reach is noted again by the next group: a run counts
-    once)."""
+    once); return them."""
     ahead: list[ReceiptWork] = []
     size, now = 0, time.monotonic()
     for work in queue:
@@ -146,6 +147,7 @@ def _note_ahead(run: RunContext, queue: deque[ReceiptWork], limits: GroupLimits)
         size += work.rec.size
     if run.attempts is not None:
         note_attempts(run.attempts, [w.rec.receipt_id for w in ahead if needs_attempt(run, w)], run.run_id)
+    return ahead
 
 
 def _apply_alone(run: RunContext, work: ReceiptWork, check: Checked | None, done: Done) -> None:

@@ -33,11 +33,10 @@ from ecostat.store.outcomes import TableOutcome
 from ecostat.store.warehouse import (
     FileLog,
     GroupWrites,
-    already_loaded,
+    StatementThreads,
     load_accepted,
     next_submission_ids,
     slice_labels,
-    threads_for,
 )
 
 log = logging.getLogger(__name__)
@@ -56,6 +55,7 @@ class RunContext:
     attempts: Path | None = None  # the warehouse's attempts journal (:func:`attempts_path`)
     feedback: FeedbackWriter | None = None  # writes the feedback (with ``settings``); None: written here
     group: GroupWrites = field(default_factory=GroupWrites)  # the transaction's, cleared as each one begins
+    threads: StatementThreads = field(default_factory=StatementThreads)
 
     @property
     def outbox(self) -> Path:
@@ -138,7 +138,7 @@ def apply_receipt(run: RunContext, work: ReceiptWork, check: Checked | None) -> 
     the same transaction: a run killed before the commit does both again, so nobody goes unwarned.
     """
     rec = work.rec
-    threads_for(run.con, rec.size)
+    run.threads.for_file(run.con, rec.size)
     entries = FileLog(rec, run.run_id)
     outcomes, failure = _outcomes(run, work, entries, kept_verdict(work.earlier), check)
     run.group.logs.append(entries)  # written with the group's (GroupWrites.write)
@@ -185,7 +185,7 @@ def _outcomes(run: RunContext, work: ReceiptWork, entries: FileLog, kept: verdic
     """The file's outcomes, and what went wrong in ecostat itself, if anything (for the operator).
     ``kept``: an earlier contract version's verdict whose rejections stand."""
     con, rec, tried = run.con, work.rec, work.tried
-    if run.group.loaded(rec.sha256, rec.submitter) or already_loaded(con, rec.sha256, rec.submitter):
+    if run.group.loaded(con, rec.sha256, rec.submitter):
         (sid,) = next_submission_ids(con, 1)
         entries.add(sid, sheet=None, form=None, status="duplicate", findings=[])
         return [TableOutcome(file=rec.file, sheet=None, form=None, status="duplicate", submission_id=sid,
@@ -215,18 +215,17 @@ def _table_outcome(run: RunContext, rec: Receipt, entries: FileLog, kept: verdic
         table.findings.insert(0, _rejected_earlier(rec, kept, "表", "table"))
     check_across_periods(run.con, rec, table)
     form = table.form.code if table.form else None
+    labels = slice_labels(table.frame)
     if table.accepted:
         assert table.form is not None and table.frame is not None
         replaced = load_accepted(run.con, entries, sid, form=table.form, frame=table.frame, sheet=table.sheet,
-                                 findings=table.findings, current=run.group.slices)
+                                 findings=table.findings, labels=labels, current=run.group.slices)
         fault_point("mid_load")
         outcome = TableOutcome(file=rec.file, sheet=table.sheet, form=form, status="accepted", submission_id=sid,
                                warnings=table.warnings, rows_loaded=len(table.frame), replaced=replaced,
-                               findings=table.findings, raw=table.raw, submitter=rec.submitter,
-                               slices=slice_labels(table.frame))
+                               findings=table.findings, raw=table.raw, submitter=rec.submitter, slices=labels)
     else:
-        entries.add(sid, sheet=table.sheet, form=form, status="rejected", findings=table.findings,
-                    slices=slice_labels(table.frame))
+        entries.add(sid, sheet=table.sheet, form=form, status="rejected", findings=table.findings, slices=labels)
         outcome = TableOutcome(file=rec.file, sheet=table.sheet, form=form, status="rejected", submission_id=sid,
                                errors=table.errors, warnings=table.warnings, findings=table.findings, raw=table.raw,
                                submitter=rec.submitter)

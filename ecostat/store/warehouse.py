@@ -35,7 +35,7 @@ SQL_DIR = Path(__file__).resolve().parents[2] / "warehouse"
 LAYERS = ("meta", "fact", "core", "mart")
 NO_DOWNLOADS: dict[str, str | bool | int | float | list[str]] = {"autoinstall_known_extensions": False,
                                                           "autoload_known_extensions": False}
-ONE_THREAD_BELOW = 4 * 2**20  # received bytes (:func:`threads_for`)
+ONE_THREAD_BELOW = 4 * 2**20  # received bytes (:class:`StatementThreads`)
 ISSUE_COLUMNS = ("submission_id", "file", "sheet", "row_number", "column_letter", "header", "value",
                  "rule_id", "severity", "message_zh", "message_en")
 
@@ -282,13 +282,6 @@ def next_submission_ids(con: duckdb.DuckDBPyConnection, n: int) -> list[int]:
                                                   [n]).fetchall())
 
 
-def threads_for(con: duckdb.DuckDBPyConnection, size: int | None) -> None:
-    """Run the next statements on one thread for a file under :data:`ONE_THREAD_BELOW` bytes, on all for a
-    bigger one or ``size`` None: a small file's statements spend more on starting DuckDB's threads than working
-    in them (one thread made a city's monthly workbooks load ≈ 20 % faster, ``benchmarks.run``)."""
-    con.execute("SET threads = 1" if size is not None and size < ONE_THREAD_BELOW else "RESET threads")
-
-
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
     """Insert a frame by column name through Arrow (``table`` is a trusted identifier)."""
     insert_arrow(con, table, pa.Table.from_arrays([pa.array(frame[c], from_pandas=True) for c in frame.columns],
@@ -299,6 +292,22 @@ def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> 
     """Insert an Arrow table by column name, in one statement (``table`` is a trusted identifier)."""
     incoming_frame = data  # noqa: F841 - DuckDB reads it by its name (a replacement scan of this frame's locals)
     con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming_frame')
+
+
+@dataclass
+class StatementThreads:
+    """The threads a connection's statements run on, chosen file by file (:meth:`for_file`)."""
+
+    one: bool | None = None  # on one thread; None: not chosen yet
+
+    def for_file(self, con: duckdb.DuckDBPyConnection, size: int | None) -> None:
+        """Run the next statements on one thread for a file under :data:`ONE_THREAD_BELOW` bytes, on all for a
+        bigger one or ``size`` None: a small file's statements spend more on starting DuckDB's threads than
+        working in them (one thread made a city's monthly workbooks load ≈ 20 % faster, ``benchmarks.run``)."""
+        one = size is not None and size < ONE_THREAD_BELOW
+        if one != self.one:
+            con.execute("SET threads = 1" if one else "RESET threads")
+            self.one = one
 
 
 @dataclass
@@ -329,17 +338,30 @@ class GroupWrites:
 
     logs: list[FileLog] = field(default_factory=list)
     slices: CurrentSlices = field(default_factory=CurrentSlices)
+    stored: dict[str, set[str | None]] = field(default_factory=dict)  # of the bytes asked ahead: who loaded them
 
     def clear(self) -> None:
         """Forget everything (a transaction begins: the last one committed, or was rolled back)."""
         self.logs.clear()
         self.slices.clear()
+        self.stored.clear()
 
-    def loaded(self, sha256: str, submitter: str | None) -> bool:
-        """Whether an earlier file of the group, of the same bytes from the same submitter, had a table loaded
-        (what :func:`already_loaded` asks of the warehouse)."""
-        return any(r["status"] == "accepted" and r["sha256"] == sha256 and r["submitter"] == submitter
-                   for log in self.logs for r in log.rows)
+    def ask_ahead(self, con: duckdb.DuckDBPyConnection, sha256s: list[str]) -> None:
+        """Learn in one statement which submitters the warehouse holds loaded tables of these bytes from (what
+        :meth:`loaded` then answers for them without a statement each)."""
+        self.stored.update({sha: set() for sha in sha256s})
+        for sha, submitter in con.execute("""SELECT DISTINCT sha256, submitter FROM submission_log
+                                             WHERE status IN ('accepted', 'superseded') AND list_contains(?, sha256)""",
+                                          [sorted(set(sha256s))]).fetchall():
+            self.stored[sha].add(submitter)
+
+    def loaded(self, con: duckdb.DuckDBPyConnection, sha256: str, submitter: str | None) -> bool:
+        """Whether the same submitter already sent these exact bytes and a table of them was loaded, by the
+        warehouse (:func:`already_loaded`) or an earlier file of the group."""
+        if any(r["status"] == "accepted" and r["sha256"] == sha256 and r["submitter"] == submitter
+               for log in self.logs for r in log.rows):
+            return True
+        return submitter in self.stored[sha256] if sha256 in self.stored else already_loaded(con, sha256, submitter)
 
     def files(self) -> dict[int, str]:
         """The file of each submission the group has logged."""
@@ -385,14 +407,15 @@ class GroupWrites:
 
 
 def load_accepted(con: duckdb.DuckDBPyConnection, log: FileLog, sid: int, *, form: Form, frame: pd.DataFrame,
-                  sheet: str | None, findings: list[Finding], current: CurrentSlices | None = None) -> list[int]:
-    """Load an accepted table as submission ``sid``, replacing the slices it holds (contract §5).
+                  sheet: str | None, findings: list[Finding], labels: list[str],
+                  current: CurrentSlices | None = None) -> list[int]:
+    """Load an accepted table as submission ``sid``, replacing the slices it holds (``labels``,
+    :func:`slice_labels`; contract §5).
 
     Runs inside the caller's transaction: one statement retires the current rows of every slice the table
     holds (none when ``current`` knows they hold none), one Arrow insert adds its rows; its submission_log row
     goes to ``log``. Returns the ids of the submissions it replaced.
     """
-    labels = slice_labels(frame)
     retired = con.execute(f'UPDATE "{form.table}" SET is_current = false, superseded_by = ? '
                           "WHERE is_current AND list_contains(?, unit_code || ':' || period) RETURNING submission_id",
                           [sid, labels]).fetchall() if current is None or current.any_held(con, form.table, labels) \
