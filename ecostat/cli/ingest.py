@@ -57,9 +57,13 @@ def _positive(text: str) -> int:
 
 def run_ingest(raw: Path, warehouse: Path, *, prefect: bool, wait: float = 0.0, workers: int | None = None) -> int:
     """One ingest run (the flow, or its steps without Prefect); prints the summary."""
+    environment.apply()
+    if not prefect:
+        from ecostat.run import checkserver
+
+        checkserver.start_early()  # the checking children's imports, beside this process's own
     from ecostat.contract.operator_settings import load_settings
 
-    environment.apply()
     load_settings(raw)  # a settings error stops here, with its key and file named
     if not (raw / "inbox").is_dir():
         raise Usage(f"no inbox at {raw / 'inbox'}: create {raw / 'inbox'}/<unit code>/ for the units' files "
