@@ -110,11 +110,6 @@ def text_value(cell: object) -> str | None:
     return None if is_missing(cell) else (cell if isinstance(cell, str) else shown(cell)).strip()
 
 
-def is_given(cell: object) -> bool:
-    """Whether a cell holds something."""
-    return not is_missing(cell)
-
-
 def unit_text(cell: object) -> str:
     """A unit cell reduced for matching ("" when empty)."""
     return "" if is_missing(cell) else text_key(shown(cell))
