@@ -32,7 +32,6 @@ from ecostat.publish.annual.context import (
     Table,
     chinese_number,
 )
-from ecostat.publish.annual.docx import write_docx
 from ecostat.publish.annual.phrasing import (
     CHANGE_UNITS,
     dimension_key,
@@ -289,6 +288,8 @@ def write_report(con: duckdb.DuckDBPyConnection, year: int, out: Path, *, live: 
             path.write_bytes(chart.png)
             written.append(path)
         progress.step([])
+        from ecostat.publish.annual.docx import write_docx  # python-docx: for this command alone
+
         written.append(write_docx(ctx, out / f"{ctx.file_stem}.docx"))
         progress.step([])
         try:
