@@ -12,7 +12,8 @@ from multiprocessing import forkserver
 from ecostat.common import environment
 
 log = logging.getLogger(__name__)
-PRELOAD = ["ecostat.run.sandbox"]  # imported once by the forkserver, inherited by every child
+# imported once by the forkserver, inherited by every child (and the forkserver's quick end when stopped)
+PRELOAD = ["ecostat.run.sandbox", "ecostat.run.checkserver_exit"]
 
 
 def context() -> multiprocessing.context.ForkServerContext:

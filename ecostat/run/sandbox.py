@@ -152,6 +152,7 @@ class Sandbox:
     raw: Path
     processes: int = 2
     children: list[_Child] = field(default_factory=list)
+    retired: list[_Child] = field(default_factory=list)  # told to stop once the files were checked
     started: float = 0.0  # seconds spent starting children
     spawned: int = 0
 
@@ -174,6 +175,13 @@ class Sandbox:
 
     def close(self) -> None:
         """Stop every child (a busy one is killed)."""
+        for child in self.retired:
+            child.process.join(timeout=2)
+            if child.process.is_alive():
+                child.process.kill()
+                child.process.join()
+            child.conn.close()
+        self.retired.clear()
         for child in self.children:
             try:
                 if not child.recs:
@@ -204,6 +212,16 @@ class Sandbox:
                 self._send(waiting, done, seconds, LOOKAHEAD * len(self.children))
                 self._collect(waiting, done, deaths, seconds)
             yield rec.receipt_id, done.pop(rec.receipt_id)
+        self._retire()
+
+    def _retire(self) -> None:
+        """Tell the children, all idle once every file is checked, to stop: they end while this process goes
+        on (:meth:`close` waits for them); a later call of :meth:`checks` starts others from the forkserver."""
+        for child in self.children:
+            with suppress(OSError):
+                child.conn.send(None)
+        self.retired += self.children
+        self.children = []
 
     def _send(self, waiting: deque[Receipt], done: dict[str, Checked], seconds: float, window: int) -> None:
         """Keep each child's queue :data:`QUEUED` files long, within the window: a child goes on to its next
