@@ -132,8 +132,10 @@ class Rows(Sequence[Row]):
         """:meth:`mapped` as a numpy array of ``dtype``."""
         return object_array(self.mapped(j, fn), dtype)
 
-    def mapped_text(self, j: int, fn: Callable[[object], str | None]) -> pa.Array:
-        """:meth:`mapped` of a function giving text or None, as an Arrow string array."""
+    def mapped_text(self, j: int, fn: Callable[[object], str | None],
+                    given: Callable[[object], bool] | None = None) -> pa.Array:
+        """:meth:`mapped` of a function giving text or None, as an Arrow string array; ``given``: a test of a
+        cell that ``fn`` gives None for every cell failing (its answers may be known already: :meth:`tested`)."""
         return pa.array(self.mapped(j, fn), pa.string())
 
     def tested(self, j: int, test: Callable[[object], bool], containing: tuple[str, ...] = ()) -> np.ndarray:
@@ -304,15 +306,19 @@ class ColumnRows(Rows):
             out[k] = fn(v)
         return out[self._codes(j)]
 
-    def mapped_text(self, j: int, fn: Callable[[object], str | None]) -> pa.Array:
+    def mapped_text(self, j: int, fn: Callable[[object], str | None],
+                    given: Callable[[object], bool] | None = None) -> pa.Array:
         if j >= len(self.codes):
             return pa.array([fn(None)] * len(self.at), pa.string())
         distinct = self.distinct[j]
+        passes = self._answers(j, given) if given is not None else None
         parts = []  # a block of distinct cells at a time: no Python object for each of a big column's texts
         for at in range(0, len(distinct), TEXT_BLOCK):
             block = distinct[at:at + TEXT_BLOCK]
-            parts.append(pa.array([fn(v) for v in (block.to_pylist() if isinstance(block, pa.Array) else block)],
-                                  pa.string()))
+            cells = block.to_pylist() if isinstance(block, pa.Array) else block
+            parts.append(pa.array([fn(v) for v in cells] if passes is None else
+                                  [fn(v) if ok else None for v, ok in zip(cells, passes[at:at + TEXT_BLOCK].tolist(),
+                                                                          strict=True)], pa.string()))
         texts = pa.concat_arrays(parts) if parts else pa.array([], pa.string())
         return texts.take(pa.array(self._codes(j)))
 
@@ -330,6 +336,10 @@ class ColumnRows(Rows):
         for each distinct cell is kept for the next ask); ``containing``: see :meth:`any_cell`."""
         if j >= len(self.codes):
             return np.full(len(self.at), test(None), dtype=bool)
+        return self._answers(j, test, containing)[self._codes(j)]  # type: ignore[no-any-return]
+
+    def _answers(self, j: int, test: Callable[[object], bool], containing: tuple[str, ...] = ()) -> np.ndarray:
+        """``test`` of each distinct cell of column ``j``, kept for the next ask."""
         distinct = self.distinct[j]
         key = (j, test, containing)
         if key not in self._tested:
@@ -345,7 +355,7 @@ class ColumnRows(Rows):
                 for k, v in enumerate(distinct.to_pylist() if isinstance(distinct, pa.Array) else distinct):
                     answers[k] = test(v)
             self._tested[key] = answers
-        return self._tested[key][self._codes(j)]  # type: ignore[no-any-return]
+        return self._tested[key]
 
 
 @dataclass
