@@ -25,16 +25,18 @@ is receiving, processing and publishing, for both runners), and:
    (:mod:`ecostat.notify.audit_journal`; skipped when no file was processed; the plain runner leaves it to
    ``ecostat audit``);
 5. :meth:`Run.deliver` sends the pending alerts (the audit's among them);
-6. :meth:`Run.site` rebuilds the status site (unless nothing changed);
+6. :meth:`Run.site` rebuilds the status site (unless nothing changed), while, in a thread,
 7. :meth:`Run.lake` brings the Parquet lake up to date (when a file was processed).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,10 +205,13 @@ def perform(run: Run, steps: Steps = PLAIN,
     summary.lock_seconds = receiving + (lock.seconds or 0.0)
     audited = steps.audit(run) if summary.files else None
     summary.deliveries = steps.deliver(run)
-    if site_needs_rebuild(run.warehouse, files=summary.files, deliveries=len(summary.deliveries)):
-        steps.site(run)
-    if summary.files:
-        steps.lake(run)
+    rebuild = site_needs_rebuild(run.warehouse, files=summary.files, deliveries=len(summary.deliveries))
+    with ThreadPoolExecutor(1) as pool:  # the lake written while the site is built (both read the warehouse)
+        lake = pool.submit(contextvars.copy_context().run, steps.lake, run) if summary.files else None
+        if rebuild:
+            steps.site(run)
+        if lake is not None:
+            lake.result()
     return summary, audited
 
 
