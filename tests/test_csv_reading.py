@@ -164,3 +164,22 @@ def test_arrow_finds_the_rows_that_may_end_a_table_body(body: list[list[str]]) -
     rows = arrow_columns(body)
     expected = [k for k, cells in enumerate(body) if any(_may_end_body(c) for c in cells)]
     assert rows.candidates(_may_end_body, MAY_END_BODY) == expected == rows.candidates(_may_end_body)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(blacklist_categories=["Cs"]), max_size=40)
+       | st.text("赣江抚河鑢閑é…€\x80a1,", max_size=40))
+def test_the_characters_of_a_transcoded_csv_are_counted_as_one_by_one(text: str) -> None:
+    """Whether a GB18030 reading is likely Chinese counts its non-ASCII characters and those outside GB2312 by
+    the codecs, as many as looking at each character gives."""
+    from ecostat.read.text import _wide_and_rare
+
+    def in_gb2312(ch: str) -> bool:
+        try:
+            ch.encode("gb2312")
+        except UnicodeEncodeError:
+            return False
+        return True
+
+    wide = [ch for ch in text if ord(ch) > 127]
+    assert _wide_and_rare(text) == (len(wide), sum(not in_gb2312(ch) for ch in wide))
