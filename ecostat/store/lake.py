@@ -28,7 +28,6 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +43,6 @@ from ecostat.store.warehouse import connect
 
 FORMAT = "ecostat-lake/1"
 MANIFEST = "_lake.json"
-WRITERS = 2  # datasets written at once
 
 
 @dataclass(frozen=True)
@@ -119,28 +117,19 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> list[int]:
     return [int(v) for v in row]
 
 
-def _write_dataset(con: duckdb.DuckDBPyConnection, target: Path, name: str, dataset: Dataset) -> dict[str, object]:
-    """Write one dataset into ``target / name`` (on a cursor of its own); returns its manifest entry."""
-    written: list[int] = []
-    partition = dataset.partition
-    with con.cursor() as cur:
-        ds.write_dataset(cur.sql(dataset.query(name)).to_arrow_reader(100_000), target / name, format="parquet",
+def write(con: duckdb.DuckDBPyConnection, target: Path, source: str) -> dict[str, object]:
+    """Write every dataset into ``target`` (which must not exist) and the manifest last; returns it."""
+    target.mkdir(parents=True)
+    tables: dict[str, object] = {}
+    for name, dataset in exports().items():
+        written: list[int] = []
+        partition = dataset.partition
+        ds.write_dataset(con.sql(dataset.query(name)).to_arrow_reader(100_000), target / name, format="parquet",
                          basename_template="part-{i}.parquet", partitioning=[partition] if partition else None,
                          partitioning_flavor="hive", preserve_order=True, existing_data_behavior="error",
-                         file_visitor=lambda f: written.append(f.metadata.num_rows))
-    (target / name).mkdir(exist_ok=True)  # an empty table: a folder without files
-    return {"partitioning": partition, "rows": sum(written)}
-
-
-def write(con: duckdb.DuckDBPyConnection, target: Path, source: str) -> dict[str, object]:
-    """Write every dataset into ``target`` (which must not exist), :data:`WRITERS` at a time (DuckDB and Arrow
-    work outside Python's lock: a big fact table's while the figures' view is computed), and the manifest
-    last; returns it."""
-    target.mkdir(parents=True)
-    with ThreadPoolExecutor(WRITERS) as pool:
-        futures = {name: pool.submit(_write_dataset, con, target, name, dataset)
-                   for name, dataset in exports().items()}
-        tables: dict[str, object] = {name: future.result() for name, future in futures.items()}
+                         file_visitor=lambda f, w=written: w.append(f.metadata.num_rows))
+        (target / name).mkdir(exist_ok=True)  # an empty table: a folder without files
+        tables[name] = {"partitioning": partition, "rows": sum(written)}
     manifest: dict[str, object] = {
         "format": FORMAT, "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "source": source,
         "schema_version": migrations.schema_version(con), "fingerprint": fingerprint(con), "tables": tables}
