@@ -242,6 +242,7 @@ def _register_columns(path: Path) -> tuple[list[str], Any, Any, Any]:
         raise ValueError(str(exc)) from exc
     if table.column("from_year").null_count:
         raise ValueError("a registration without its first year")
+    owners = table.column("owner").combine_chunks().dictionary_encode()  # a few units: one string each
     return (table.column("code").to_pylist(), table.column("from_year").to_numpy(),
             table.column("to_year").fill_null(NO_END).to_numpy(),
-            np.asarray(table.column("owner").to_pylist(), dtype=object))
+            np.asarray(owners.dictionary.to_pylist(), dtype=object)[owners.indices.to_numpy(zero_copy_only=False)])
