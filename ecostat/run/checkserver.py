@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import signal
+from contextlib import suppress
 from multiprocessing import forkserver
 
 from ecostat.common import environment
@@ -44,3 +47,14 @@ def stop() -> None:
             stopping()
         except OSError:
             log.warning("the checking processes' forkserver did not stop cleanly", exc_info=True)
+
+
+def discard() -> None:
+    """Stop the forkserver at once, if one still runs: one started early (:func:`start_early`) for a run that
+    checked nothing, which may still be importing the checks, and would hand a later run in this process
+    children of an older environment. A pool that started children stopped it already (:func:`stop`)."""
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    if pid is not None:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    stop()
