@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecostat.read.text import _csv_rows, _plain_csv_rows
+from ecostat.read.types import ColumnRows
 
 CELLS = st.text(alphabet=list("ab1 ,;\t\"'—无٣赣江１\r\n"), max_size=6)
 
@@ -114,3 +115,71 @@ def test_a_csv_in_no_known_encoding_still_says_so() -> None:
     with pytest.raises(ReadError) as e:
         read_csv(b"a,b\r\n\x81\x20,c\r\n")
     assert e.value.rule_id == "FILE_ENCODING"
+
+
+def arrow_columns(table: list[list[str]]) -> ColumnRows:
+    """Rows kept as the csv reader keeps a big file's: each column's distinct texts an Arrow string array."""
+    import numpy as np
+    import pyarrow as pa
+
+    encoded = [pa.array(list(c), pa.string()).dictionary_encode() for c in zip(*table, strict=True)]
+    return ColumnRows([e.dictionary for e in encoded], [np.asarray(e.indices) for e in encoded])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(OUTFALL_CELLS, min_size=5, max_size=5), min_size=0, max_size=12))
+def test_a_table_of_arrow_texts_is_checked_as_its_rows(body: list[list[str]]) -> None:
+    """Columns of Arrow texts, whose footer labels and notes are looked for by Arrow before a cell is tested
+    (``Rows.candidates`` with ``containing``), and whose cells' tests are kept for the next ask, give the
+    layout, findings, footer and frame of the path over a list of rows."""
+    import datetime as dt
+
+    from ecostat.check.table import check_table
+    from ecostat.read.types import RawTable
+    from tests.forms_data import header
+
+    table = [header("outfall_remediation"), *body]
+    listed = check_table(RawTable(None, [(i, list(r)) for i, r in enumerate(table, 1)]), "360102",
+                         today=dt.date(2025, 6, 1))
+    columnar = check_table(RawTable(None, arrow_columns([[str(c) for c in r] for r in table])), "360102",
+                           today=dt.date(2025, 6, 1))
+    assert [vars(f) for f in columnar.findings] == [vars(f) for f in listed.findings]
+    assert columnar.footer == listed.footer
+    assert (columnar.frame is None) == (listed.frame is None)
+    if listed.frame is not None:
+        pd.testing.assert_frame_equal(columnar.frame, listed.frame)
+
+
+ENDS = st.sampled_from(["填报人：王敏", "审核人: 刘强", " 备注 见附件", "说明", "联系 电话：0791", "注 以下为补报",
+                        "制表人 ：张", "填 报 人:李", "赣江：抚河", "备", "审", "9:30", "360102", "", " ", "无"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(ENDS, min_size=3, max_size=3), min_size=1, max_size=10))
+def test_arrow_finds_the_rows_that_may_end_a_table_body(body: list[list[str]]) -> None:
+    """The rows that may hold a footer label or a note, looked for by Arrow in a column of texts, are those
+    the test itself finds cell by cell."""
+    from ecostat.check.layout import MAY_END_BODY, _may_end_body
+
+    rows = arrow_columns(body)
+    expected = [k for k, cells in enumerate(body) if any(_may_end_body(c) for c in cells)]
+    assert rows.candidates(_may_end_body, MAY_END_BODY) == expected == rows.candidates(_may_end_body)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(blacklist_categories=["Cs"]), max_size=40)
+       | st.text("赣江抚河鑢閑é…€\x80a1,", max_size=40))
+def test_the_characters_of_a_transcoded_csv_are_counted_as_one_by_one(text: str) -> None:
+    """Whether a GB18030 reading is likely Chinese counts its non-ASCII characters and those outside GB2312 by
+    the codecs, as many as looking at each character gives."""
+    from ecostat.read.text import _wide_and_rare
+
+    def in_gb2312(ch: str) -> bool:
+        try:
+            ch.encode("gb2312")
+        except UnicodeEncodeError:
+            return False
+        return True
+
+    wide = [ch for ch in text if ord(ch) > 127]
+    assert _wide_and_rare(text) == (len(wide), sum(not in_gb2312(ch) for ch in wide))

@@ -169,3 +169,23 @@ def test_a_big_check_is_handed_over_through_a_spool_file_that_is_removed(tmp_pat
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM fact_water_sections").fetchone() == (rows,)
     assert list(spool.iterdir()) == []  # the pool's spool folder and its file are gone
+
+
+def test_a_plain_ingest_that_checks_nothing_leaves_no_forkserver_behind(tmp_path, monkeypatch):
+    """`ecostat ingest --no-prefect` starts the checking children's forkserver first thing; a run with nothing
+    to check stops it all the same, so that a later run in the same process (whose environment may differ:
+    the forkserver's imports read it) starts its own."""
+    from multiprocessing import forkserver
+
+    from ecostat.cli import main
+
+    raw = tmp_path / "raw"
+    (raw / "inbox").mkdir(parents=True)
+    monkeypatch.setenv("ECOSTAT_CHECK_PROCESSES", "1")
+    assert main(["ingest", "--no-prefect", "--raw", str(raw), "--warehouse", str(tmp_path / "wh" / "e.duckdb")]) == 0
+    assert getattr(forkserver._forkserver, "_forkserver_pid", None) is None
+    write_csv(raw / "inbox" / "360100" / "断面.csv", [header("water_sections"), row("water_sections")])
+    assert main(["ingest", "--no-prefect", "--raw", str(raw), "--warehouse", str(tmp_path / "wh" / "e.duckdb")]) == 0
+    assert getattr(forkserver._forkserver, "_forkserver_pid", None) is None
+    with duckdb.connect(str(tmp_path / "wh" / "e.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM fact_water_sections").fetchone() == (1,)

@@ -16,6 +16,7 @@ from ecostat.contract.formspec import INTEGER, PERCENT, PERIOD, REGISTRY, TEXT, 
 from ecostat.contract.normalize import (
     Number,
     Period,
+    is_given,
     is_missing,
     is_whole,
     parse_number,
@@ -110,11 +111,6 @@ def text_value(cell: object) -> str | None:
     return None if is_missing(cell) else (cell if isinstance(cell, str) else shown(cell)).strip()
 
 
-def is_given(cell: object) -> bool:
-    """Whether a cell holds something."""
-    return not is_missing(cell)
-
-
 def unit_text(cell: object) -> str:
     """A unit cell reduced for matching ("" when empty)."""
     return "" if is_missing(cell) else text_key(shown(cell))
@@ -201,7 +197,7 @@ class DataCells:
         """The values of field ``f``, reporting each cell that fails (free text as an Arrow string array)."""
         col = self.out.columns[f.code]
         if f.kind == TEXT:  # free text breaks no rule: its value is the cell as written, stripped
-            text = self.data.mapped_text(col.index, text_value)
+            text = self.data.mapped_text(col.index, text_value, is_given)
             flagged = self.flagged.get(f.code)
             if flagged:
                 mask = np.zeros(len(text), dtype=bool)

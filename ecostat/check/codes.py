@@ -8,6 +8,8 @@ make another unit's report fail by listing its codes."""
 
 from __future__ import annotations
 
+from pandas.api.types import is_bool_dtype, is_integer_dtype, is_object_dtype, is_string_dtype
+
 from ecostat.check.types import CheckedTable
 from ecostat.contract.registry import CITY, code_register
 
@@ -15,7 +17,8 @@ CHUNK_ROWS = 50_000
 
 
 def check_code_register(table: CheckedTable, submitter: str | None) -> None:
-    """Add ``AUTH_CODE`` and ``CODE_UNREGISTERED`` findings to a checked table of ``submitter``'s."""
+    """Add ``AUTH_CODE`` and ``CODE_UNREGISTERED`` findings to a checked table of ``submitter``'s (a chunk of
+    rows at a time, each chunk's codes looked up in the register together: :meth:`CodeRegister.owners_of`)."""
     form, frame = table.form, table.frame
     code = form.owned_code if form is not None else None
     if form is None or code is None or form.code_register is None or frame is None or code not in table.columns:
@@ -23,11 +26,19 @@ def check_code_register(table: CheckedTable, submitter: str | None) -> None:
     register = code_register(form.code_register)
     for start in range(0, len(frame), CHUNK_ROWS):  # a big table's cells as Python objects a chunk at a time
         part = frame.iloc[start:start + CHUNK_ROWS]
-        for row, unit, year, value in zip(part.index.tolist(), part["unit_code"].tolist(), part["year"].tolist(),
-                                          part[code].tolist(), strict=True):
-            if not isinstance(value, str) or not value.strip() or not isinstance(year, int):
-                continue  # no code or no period: their own findings say so
-            owner = register.owner(value, year)
+        values, years = part[code], part["year"]
+        # no code or no period: their own findings say so
+        given = (values.notna() if is_string_dtype(values.dtype) and not is_object_dtype(values.dtype)
+                 else values.map(lambda v: isinstance(v, str))).to_numpy(dtype=bool)
+        dated = (years.notna() if is_integer_dtype(years.dtype) and not is_bool_dtype(years.dtype)
+                 else years.map(lambda y: isinstance(y, int))).to_numpy(dtype=bool)
+        rows, units = part.index[given & dated], part["unit_code"][given & dated].tolist()
+        codes = [v.strip() for v in values[given & dated].tolist()]
+        dates = years[given & dated].tolist()
+        owners = register.owners_of(codes, dates)
+        for row, unit, year, text, owner in zip(rows.tolist(), units, dates, codes, owners, strict=True):
+            if not text:
+                continue
             if owner is None:
                 table.add("CODE_UNREGISTERED", int(row), code, value=table.written(int(row), code), year=year)
             elif isinstance(unit, str) and owner != unit and submitter != CITY:

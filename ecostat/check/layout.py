@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ecostat.contract.forms import known_header_keys
-from ecostat.contract.normalize import header_key, is_missing, shown, text_key
+from ecostat.contract.normalize import header_key, is_given, is_missing, shown, text_key
 from ecostat.read.types import RawTable, Rows
 
 # Columns the bureau never defined but every paper form has: ignored without a finding.
@@ -29,6 +29,7 @@ NOTE_PREFIXES = ("注", "说明", "备注", "填报", "填表", "制表", "审�
 # Longest first, so that 审核人 wins over 审核; spaces inside a label allowed (填 报 人：).
 _LABEL = "|".join(r"\s*".join(map(re.escape, w)) for w in sorted(FOOTER_LABELS, key=len, reverse=True))
 _LABELLED = re.compile(rf"(?:{_LABEL})\s*[:：]")
+MAY_END_BODY = (":", "：", *NOTE_PREFIXES)  # what a footer label (its colon) or a note prefix needs to hold
 _PAIR = re.compile(rf"(?:^|(?<=[\s，,；;。、|]))(?P<label>{_LABEL})\s*[:：]")
 _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 _SEPARATORS = " \t\u3000，,；;。、|"
@@ -135,15 +136,12 @@ def _place(layout: Layout, body: list[int], k: int, n: int, cells: list[object],
 
 
 def _may_end_body(cell: object) -> bool:
-    """Whether a cell is text that may start a footer or a note row."""
+    """Whether a cell is text that may start a footer or a note row (text holding one of :data:`MAY_END_BODY`
+    at least)."""
     if not isinstance(cell, str):
         return False
     text = cell.strip()
     return _LABELLED.match(text) is not None or text.startswith(NOTE_PREFIXES)
-
-
-def _is_given(cell: object) -> bool:
-    return not is_missing(cell)
 
 
 def _place_rows(layout: Layout, below: Rows, body: list[int]) -> None:
@@ -151,7 +149,7 @@ def _place_rows(layout: Layout, below: Rows, body: list[int]) -> None:
     between two such rows are body rows (and, once the footer has begun, every row is looked at)."""
     given: np.ndarray | None = None  # per row, whether it holds something: asked only of rows not looked at
     seen_data, start = False, 0
-    for c in [*below.candidates(_may_end_body), len(below)]:
+    for c in [*below.candidates(_may_end_body, MAY_END_BODY), len(below)]:
         if layout.footer_row is not None:
             for k in range(start, len(below)):
                 seen_data = _place(layout, body, k, *below[k], seen_data)
@@ -159,7 +157,7 @@ def _place_rows(layout: Layout, below: Rows, body: list[int]) -> None:
         if start < c:
             body.extend(range(start, c))  # rows that are neither footer nor notes
             if not seen_data:
-                given = below.any_cell(_is_given) if given is None else given
+                given = below.any_cell(is_given) if given is None else given
                 seen_data = bool(given[start:c].any())
         if c < len(below):
             seen_data = _place(layout, body, c, *below[c], seen_data)

@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ecostat.check.cells import DataCells, Pending, is_given, read_number, unit_text
+from ecostat.check.cells import DataCells, Pending, read_number, unit_text
 from ecostat.check.layout import Layout, header_keys, header_text, is_ignored_header, lay_out
 from ecostat.check.recognise import field_for, header_row_index, recognise
 from ecostat.check.rules import run_schema
 from ecostat.check.types import CheckedTable, Column
 from ecostat.common import budget, memory
 from ecostat.contract.formspec import NUMERIC, PERIOD, TEXT, TEXT_DTYPE, UNIT_CODE, UNIT_NAME, Form
-from ecostat.contract.normalize import column_letter, header_key, is_missing, text_key
+from ecostat.contract.normalize import column_letter, header_key, is_given, is_missing, text_key
 from ecostat.contract.registry import CITY, header_units, may_submit, registry
 from ecostat.read.sheetxml import column_index
 from ecostat.read.types import RawTable, Rows
@@ -133,7 +133,7 @@ def _read_rows(out: CheckedTable, form: Form, rows: Rows, submitter: str | None,
     totals: list[tuple[int, int, list[object]]] = []  # (data rows above it, row, cells)
     kept = np.zeros(len(rows), dtype=bool)  # a column at a time: no Python object a row
     for j in mapped:
-        kept |= rows.mapped_array(j, is_given, bool)
+        kept |= rows.tested(j, is_given)
     # the unit cell(s) of each row reduced for matching: 合计, 总计, 全市 mark a totals row
     texts = [rows.mapped(out.columns[code].index, unit_text)
              for code in (UNIT_CODE, UNIT_NAME) if code in out.columns]

@@ -57,9 +57,21 @@ def _positive(text: str) -> int:
 
 def run_ingest(raw: Path, warehouse: Path, *, prefect: bool, wait: float = 0.0, workers: int | None = None) -> int:
     """One ingest run (the flow, or its steps without Prefect); prints the summary."""
+    environment.apply()
+    if prefect:
+        return _run_ingest(raw, warehouse, prefect=True, wait=wait, workers=workers)
+    from ecostat.run import checkserver
+
+    checkserver.start_early()  # the checking children's imports, beside this process's own
+    try:
+        return _run_ingest(raw, warehouse, prefect=False, wait=wait, workers=workers)
+    finally:
+        checkserver.discard()  # one left by a run that checked nothing (a run that checked stopped it)
+
+
+def _run_ingest(raw: Path, warehouse: Path, *, prefect: bool, wait: float, workers: int | None) -> int:
     from ecostat.contract.operator_settings import load_settings
 
-    environment.apply()
     load_settings(raw)  # a settings error stops here, with its key and file named
     if not (raw / "inbox").is_dir():
         raise Usage(f"no inbox at {raw / 'inbox'}: create {raw / 'inbox'}/<unit code>/ for the units' files "

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
-
-from openpyxl.cell.cell import Cell
-from openpyxl.worksheet.worksheet import Worksheet
-from xlsxwriter.format import Format
-from xlsxwriter.worksheet import Worksheet as XlsxWorksheet
+from typing import TYPE_CHECKING, Any
 
 from ecostat.common.xmltext import xml_text
+
+if TYPE_CHECKING:  # annotations only: a process that writes no workbook does not import their libraries
+    from openpyxl.cell.cell import Cell
+    from openpyxl.worksheet.worksheet import Worksheet
+    from xlsxwriter.format import Format
+    from xlsxwriter.worksheet import Worksheet as XlsxWorksheet
 
 # Number formats of date and time cells, as openpyxl gives them.
 DATE_FORMATS = ((dt.datetime, "yyyy-mm-dd h:mm:ss"), (dt.date, "yyyy-mm-dd"), (dt.time, "h:mm:ss"))

@@ -66,6 +66,11 @@ def is_missing(raw: object) -> bool:
     return False
 
 
+def is_given(cell: object) -> bool:
+    """Whether a cell holds something (not :func:`is_missing`)."""
+    return not is_missing(cell)
+
+
 def shown(raw: object) -> str:
     """A cell's value as the submitter wrote it (numbers without a spurious ``.0``)."""
     if raw is None:

@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from ecostat.contract.normalize import text_key
 
@@ -128,34 +129,120 @@ def city_code() -> str:
 
 
 CITY = city_code()
+Span = tuple[int, int | None, str]  # a registration: from year, to year (None while it stands), owner unit
+Columns = tuple[Any, Any, Any, Any, dict[str, tuple[Span, ...]]]  # :attr:`CodeRegister.columns`
+NO_END = 10_000  # a year after every registration's last, for one that stands
 
 
-@dataclass(frozen=True)
 class CodeRegister:
-    """A register of codes with their owner unit per year (断面登记, 水源地登记: contract v3 §4.2, §4.8)."""
+    """A register of codes with their owner unit per year (断面登记, 水源地登记: contract v3 §4.2, §4.8): given as
+    ``owners`` (code -> its registrations, in the file's order), or as columns (:func:`code_register`)."""
 
-    name: str
-    owners: dict[str, tuple[tuple[int, int | None, str], ...]]  # code -> (from year, to year or None, owner)
+    def __init__(self, name: str, owners: dict[str, tuple[Span, ...]] | None = None, *,
+                 columns: Columns | None = None):
+        self.name = name
+        self._owners = owners
+        self._cols = columns
+
+    @property
+    def owners(self) -> dict[str, tuple[Span, ...]]:
+        """Each code's registrations, in the file's order."""
+        if self._owners is None:
+            index, first, last, unit, several = self.columns
+            self._owners = {code: ((f, None if t == NO_END else t, u),) for code, f, t, u in
+                            zip(index.tolist(), first.tolist(), last.tolist(), unit.tolist(), strict=True)}
+            self._owners.update(several)
+        return self._owners
+
+    @property
+    def columns(self) -> Columns:
+        """The codes registered once as an index, with their first and last years (:data:`NO_END` while it
+        stands) and owners as arrays; and the codes registered more than once with their registrations."""
+        if self._cols is None:
+            import numpy as np
+            import pandas as pd
+
+            once = [(code, spans[0]) for code, spans in self.owners.items() if len(spans) == 1]
+            self._cols = (pd.Index([code for code, _ in once], dtype=object),
+                          np.array([span[0] for _, span in once], dtype=np.int64),
+                          np.array([NO_END if span[1] is None else span[1] for _, span in once], dtype=np.int64),
+                          np.array([span[2] for _, span in once], dtype=object),
+                          {code: spans for code, spans in self.owners.items() if len(spans) > 1})
+        return self._cols
 
     def owner(self, code: str, year: int) -> str | None:
         """The unit the code is registered to in ``year``; None if it is not registered for that year."""
-        for first, last, unit in self.owners.get(code.strip(), ()):
-            if first <= year and (last is None or year <= last):
-                return unit
-        return None
+        return self.owners_of([code.strip()], [year])[0]
+
+    def owners_of(self, codes: list[str], years: list[int]) -> list[str | None]:
+        """:meth:`owner` of each code (stripped already) in its year, looked up together: the codes registered
+        once by index, the few registered more than once each by its first registration that covers the year."""
+        import numpy as np
+
+        index, first, last, unit, several = self.columns
+        out: list[str | None] = [None] * len(codes)
+        if len(index) and codes:
+            at = index.get_indexer(codes)
+            found = at >= 0
+            at = np.where(found, at, 0)
+            year = np.asarray(years, dtype=np.int64)
+            owned = unit[at]
+            owned[~(found & (first[at] <= year) & (year <= last[at]))] = None
+            out = owned.tolist()
+        for i, code in enumerate(codes) if several else ():
+            for first_year, last_year, owner in several.get(code, ()):
+                if first_year <= years[i] and (last_year is None or years[i] <= last_year):
+                    out[i] = owner
+                    break
+        return out
 
 
 @cache
 def code_register(name: str) -> CodeRegister:
     """The register stored in ``schemas/registries/<name>.csv`` (columns code, owner, from_year, to_year,
-    the last empty while the registration stands). Read on its own, not as a :func:`registry` (no name lookup):
-    a register of a province's codes may hold millions, and most share one (from, to, owner), held once."""
-    owners: dict[str, tuple[tuple[int, int | None, str], ...]] = {}
-    shared: dict[tuple[int, int | None, str], tuple[tuple[int, int | None, str], ...]] = {}
-    with open(REGISTRY_DIR / f"{name}.csv", encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            span = (int(row["from_year"]), int(row["to_year"]) if row.get("to_year") else None, row["owner"])
-            alone = shared.setdefault(span, (span,))
-            code = row["code"].strip()
-            owners[code] = owners[code] + alone if code in owners else alone
-    return CodeRegister(name, owners)
+    the last empty while the registration stands), as columns: a register of a province's codes may hold
+    millions (read by Arrow's csv reader; by the csv module if that one does not take the file)."""
+    import numpy as np
+    import pandas as pd
+
+    path = REGISTRY_DIR / f"{name}.csv"
+    try:
+        codes, first, last, unit = _register_columns(path)
+    except ValueError:
+        with open(path, encoding="utf-8", newline="") as fh:
+            rows = [(row["code"], int(row["from_year"]), int(row["to_year"]) if row.get("to_year") else NO_END,
+                     row["owner"]) for row in csv.DictReader(fh)]
+        codes = [r[0] for r in rows]
+        first, last, unit = (np.array([r[k] for r in rows], dtype=t) for k, t in ((1, np.int64), (2, np.int64),
+                                                                                    (3, object)))
+    stripped = pd.Index([c.strip() for c in codes], dtype=object)
+    repeated = stripped.duplicated(keep=False)
+    several: dict[str, tuple[Span, ...]] = {}
+    for i in np.flatnonzero(repeated).tolist():
+        span = (int(first[i]), None if last[i] == NO_END else int(last[i]), unit[i])
+        several[stripped[i]] = (*several.get(stripped[i], ()), span)
+    once = ~repeated
+    return CodeRegister(name, columns=(stripped[once], first[once], last[once], unit[once], several))
+
+
+def _register_columns(path: Path) -> tuple[list[str], Any, Any, Any]:
+    """A register's codes, first years, last years (:data:`NO_END` while it stands) and owners, read by
+    Arrow's csv reader; ValueError if it cannot read them as text and whole numbers."""
+    import numpy as np
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    types = {"code": pa.string(), "owner": pa.string(), "from_year": pa.int64(), "to_year": pa.int64()}
+    try:
+        table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(use_threads=False),
+                               convert_options=pacsv.ConvertOptions(
+                                   column_types=types, include_columns=list(types), null_values=[""],
+                                   strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except pa.ArrowException as exc:
+        raise ValueError(str(exc)) from exc
+    if table.column("from_year").null_count:
+        raise ValueError("a registration without its first year")
+    owners = table.column("owner").combine_chunks().dictionary_encode()  # a few units: one string each
+    return (table.column("code").to_pylist(), table.column("from_year").to_numpy(),
+            table.column("to_year").fill_null(NO_END).to_numpy(),
+            np.asarray(owners.dictionary.to_pylist(), dtype=object)[owners.indices.to_numpy(zero_copy_only=False)])

@@ -13,11 +13,9 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import xlsxwriter
-from xlsxwriter.format import Format
-from xlsxwriter.worksheet import Worksheet
 
 from ecostat.check.types import FULL_COPY_ROWS, HEAD_ROWS
 from ecostat.common.display import markdown_text
@@ -28,6 +26,11 @@ from ecostat.contract.labels import UNASSIGNED
 from ecostat.read.sheetxml import column_index
 from ecostat.read.types import RawTable, Rows
 from ecostat.store.outcomes import TableOutcome
+
+if TYPE_CHECKING:  # a run whose files need no workbook does not import xlsxwriter
+    import xlsxwriter
+    from xlsxwriter.format import Format
+    from xlsxwriter.worksheet import Worksheet
 
 FEEDBACK_SHEET = "反馈 Feedback"
 ERROR_FILL = "FFFFC7CE"
@@ -178,6 +181,8 @@ def build_workbook(file: str, reports: list[TableReport], *, when: dt.datetime |
     """The feedback workbook of one file (xlsx bytes): the "反馈 Feedback" sheet, then a marked copy of
     each table (of a table over :data:`FULL_COPY_ROWS` rows, its header rows and the rows with
     findings, as the Feedback sheet says)."""
+    import xlsxwriter
+
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "nan_inf_to_errors": True, "remove_timezone": True})
     fmt = _Formats(book)

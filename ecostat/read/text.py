@@ -53,17 +53,15 @@ def _unlikely_chinese(text: str) -> bool:
     """Whether text decoded as GB18030 is more likely another encoding misread: most of its non-ASCII characters
     lie outside GB2312, the characters Chinese offices write (a Windows-1252 ``è`` followed by ``r`` reads
     as 鑢)."""
-    wide = [ch for ch in text if ord(ch) > 127]
-    rare = sum(1 for ch in wide if not _in_gb2312(ch))
-    return bool(wide) and rare * 2 > len(wide)
+    wide, rare = _wide_and_rare(text)
+    return bool(wide) and rare * 2 > wide
 
 
-def _in_gb2312(ch: str) -> bool:
-    try:
-        ch.encode("gb2312")
-        return True
-    except UnicodeEncodeError:
-        return False
+def _wide_and_rare(text: str) -> tuple[int, int]:
+    """How many characters of ``text`` are not ASCII, and how many are not in GB2312, counted by the codecs (a
+    character either encodes or is dropped, and what encodes decodes back one for one), not one at a time."""
+    return (len(text) - len(text.encode("ascii", "ignore")),
+            len(text) - len(text.encode("gb2312", "ignore").decode("gb2312")))
 
 
 def _described(data: bytes, guess: str | None) -> str:

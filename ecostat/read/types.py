@@ -16,6 +16,7 @@ from typing import Any, overload
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ecostat.contract.catalogue import Finding
 
@@ -131,18 +132,27 @@ class Rows(Sequence[Row]):
         """:meth:`mapped` as a numpy array of ``dtype``."""
         return object_array(self.mapped(j, fn), dtype)
 
-    def mapped_text(self, j: int, fn: Callable[[object], str | None]) -> pa.Array:
-        """:meth:`mapped` of a function giving text or None, as an Arrow string array."""
+    def mapped_text(self, j: int, fn: Callable[[object], str | None],
+                    given: Callable[[object], bool] | None = None) -> pa.Array:
+        """:meth:`mapped` of a function giving text or None, as an Arrow string array; ``given``: a test of a
+        cell that ``fn`` gives None for every cell failing (its answers may be known already: :meth:`tested`)."""
         return pa.array(self.mapped(j, fn), pa.string())
 
-    def any_cell(self, test: Callable[[object], bool]) -> np.ndarray:
-        """Per row, whether any of its cells passes ``test`` (a numpy array of bools)."""
+    def tested(self, j: int, test: Callable[[object], bool], containing: tuple[str, ...] = ()) -> np.ndarray:
+        """Per row, whether its cell of column ``j`` passes ``test``, a function of the cell alone
+        (``containing``: see :meth:`any_cell`)."""
+        return self.mapped_array(j, test, bool)
+
+    def any_cell(self, test: Callable[[object], bool], containing: tuple[str, ...] = ()) -> np.ndarray:
+        """Per row, whether any of its cells passes ``test`` (a numpy array of bools). ``containing``: when
+        given, ``test`` passes text only, and only text holding one of these strings (a column of texts is
+        then tested only where it holds one of them: found by Arrow, not one cell at a time)."""
         raise NotImplementedError
 
-    def candidates(self, test: Callable[[object], bool]) -> list[int]:
-        """The positions of the rows that may have a cell passing ``test``, to be looked at one by one: every
-        row of rows kept as a list (looking at a row costs no more than looking at its cells); of rows kept
-        by column, exactly those, found a column at a time."""
+    def candidates(self, test: Callable[[object], bool], containing: tuple[str, ...] = ()) -> list[int]:
+        """The positions of the rows that may have a cell passing ``test`` (``containing``: see
+        :meth:`any_cell`), to be looked at one by one: every row of rows kept as a list (looking at a row costs
+        no more than looking at its cells); of rows kept by column, exactly those, found a column at a time."""
         raise NotImplementedError
 
 
@@ -199,10 +209,10 @@ class _ListedRows(Rows):
     def mapped(self, j: int, fn: Callable[[object], Any]) -> list[Any]:
         return distinct_map(self.column(j), fn)
 
-    def any_cell(self, test: Callable[[object], bool]) -> np.ndarray:
+    def any_cell(self, test: Callable[[object], bool], containing: tuple[str, ...] = ()) -> np.ndarray:
         return np.fromiter((any(map(test, cells)) for _, cells in self.rows), dtype=bool, count=len(self.rows))
 
-    def candidates(self, test: Callable[[object], bool]) -> list[int]:
+    def candidates(self, test: Callable[[object], bool], containing: tuple[str, ...] = ()) -> list[int]:
         return list(range(len(self.rows)))
 
 
@@ -214,9 +224,11 @@ class ColumnRows(Rows):
     cells are made when it is asked for; :meth:`column` and :meth:`mapped` read a column without making rows."""
 
     def __init__(self, distinct: list[np.ndarray | pa.Array], codes: list[np.ndarray],
-                 at: range | np.ndarray | None = None):
+                 at: range | np.ndarray | None = None, tested: dict[Any, np.ndarray] | None = None):
         self.distinct, self.codes = distinct, codes
         self.at = range(len(codes[0]) if codes else 0) if at is None else at
+        # a test's answer for each distinct cell of a column, kept for the next ask (rows of a table share it)
+        self._tested: dict[Any, np.ndarray] = {} if tested is None else tested
 
     def __len__(self) -> int:
         return len(self.at)
@@ -229,7 +241,7 @@ class ColumnRows(Rows):
 
     def __getitem__(self, k: int | slice) -> Row | Rows:
         if isinstance(k, slice):
-            return ColumnRows(self.distinct, self.codes, self.at[k])
+            return ColumnRows(self.distinct, self.codes, self.at[k], self._tested)
         p = int(self.at[k])
         return p + 1, self._cells(p)
 
@@ -246,7 +258,8 @@ class ColumnRows(Rows):
     def take(self, ks: list[int] | np.ndarray) -> Rows:
         if len(ks) == len(self.at):
             return self
-        return ColumnRows(self.distinct, self.codes, np.asarray(self.at)[np.asarray(ks, dtype=np.int64)])
+        return ColumnRows(self.distinct, self.codes, np.asarray(self.at)[np.asarray(ks, dtype=np.int64)],
+                          self._tested)
 
     @property
     def width(self) -> int:
@@ -293,26 +306,56 @@ class ColumnRows(Rows):
             out[k] = fn(v)
         return out[self._codes(j)]
 
-    def mapped_text(self, j: int, fn: Callable[[object], str | None]) -> pa.Array:
+    def mapped_text(self, j: int, fn: Callable[[object], str | None],
+                    given: Callable[[object], bool] | None = None) -> pa.Array:
         if j >= len(self.codes):
             return pa.array([fn(None)] * len(self.at), pa.string())
         distinct = self.distinct[j]
+        passes = self._answers(j, given) if given is not None else None
         parts = []  # a block of distinct cells at a time: no Python object for each of a big column's texts
         for at in range(0, len(distinct), TEXT_BLOCK):
             block = distinct[at:at + TEXT_BLOCK]
-            parts.append(pa.array([fn(v) for v in (block.to_pylist() if isinstance(block, pa.Array) else block)],
-                                  pa.string()))
+            cells = block.to_pylist() if isinstance(block, pa.Array) else block
+            parts.append(pa.array([fn(v) for v in cells] if passes is None else
+                                  [fn(v) if ok else None for v, ok in zip(cells, passes[at:at + TEXT_BLOCK].tolist(),
+                                                                          strict=True)], pa.string()))
         texts = pa.concat_arrays(parts) if parts else pa.array([], pa.string())
         return texts.take(pa.array(self._codes(j)))
 
-    def any_cell(self, test: Callable[[object], bool]) -> np.ndarray:
+    def any_cell(self, test: Callable[[object], bool], containing: tuple[str, ...] = ()) -> np.ndarray:
         found = np.zeros(len(self.at), dtype=bool)
         for j in range(len(self.codes)):
-            found |= self.mapped_array(j, test, bool)
+            found |= self.tested(j, test, containing)
         return found
 
-    def candidates(self, test: Callable[[object], bool]) -> list[int]:
-        return np.flatnonzero(self.any_cell(test)).tolist()  # type: ignore[no-any-return]
+    def candidates(self, test: Callable[[object], bool], containing: tuple[str, ...] = ()) -> list[int]:
+        return np.flatnonzero(self.any_cell(test, containing)).tolist()  # type: ignore[no-any-return]
+
+    def tested(self, j: int, test: Callable[[object], bool], containing: tuple[str, ...] = ()) -> np.ndarray:
+        """Per row, whether its cell of column ``j`` passes ``test`` (a function of the cell alone: its answer
+        for each distinct cell is kept for the next ask); ``containing``: see :meth:`any_cell`."""
+        if j >= len(self.codes):
+            return np.full(len(self.at), test(None), dtype=bool)
+        return self._answers(j, test, containing)[self._codes(j)]  # type: ignore[no-any-return]
+
+    def _answers(self, j: int, test: Callable[[object], bool], containing: tuple[str, ...] = ()) -> np.ndarray:
+        """``test`` of each distinct cell of column ``j``, kept for the next ask."""
+        distinct = self.distinct[j]
+        key = (j, test, containing)
+        if key not in self._tested:
+            if containing and isinstance(distinct, pa.Array) and pa.types.is_string(distinct.type):
+                holds = pc.match_substring(distinct, containing[0])
+                for text in containing[1:]:
+                    holds = pc.or_(holds, pc.match_substring(distinct, text))
+                answers = np.zeros(len(distinct), dtype=bool)
+                for k in np.flatnonzero(holds.fill_null(False).to_numpy(zero_copy_only=False)).tolist():
+                    answers[k] = test(distinct[k].as_py())
+            else:
+                answers = np.empty(len(distinct), dtype=bool)
+                for k, v in enumerate(distinct.to_pylist() if isinstance(distinct, pa.Array) else distinct):
+                    answers[k] = test(v)
+            self._tested[key] = answers
+        return self._tested[key]
 
 
 @dataclass

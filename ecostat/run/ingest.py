@@ -9,7 +9,8 @@ decision, a certification) wait only while it holds the write lock:
    leaves the inbox (:func:`ecostat.intake.inbox.receive_inbox`).
 2. Without the lock: the pending files read and checked by the run's stage (:attr:`Steps.stage`: sandboxed
    children, :mod:`ecostat.run.sandbox`, or Dask workers), :func:`ecostat.run.pending.check_ahead`; meanwhile
-   the working copy of the warehouse is made (:func:`ecostat.store.writer.preparing_work`).
+   the working copy of the warehouse is made (:func:`ecostat.store.writer.preparing_work`), and its objects built
+   in memory (:func:`ecostat.store.warehouse.declared_schema`, the first step of creating or carrying it forward).
 
 Under the warehouse's write lock again (:func:`locked_run`):
 
@@ -24,15 +25,18 @@ is receiving, processing and publishing, for both runners), and:
    (:mod:`ecostat.notify.audit_journal`; skipped when no file was processed; the plain runner leaves it to
    ``ecostat audit``);
 5. :meth:`Run.deliver` sends the pending alerts (the audit's among them);
-6. :meth:`Run.site` rebuilds the status site (unless nothing changed);
+6. :meth:`Run.site` rebuilds the status site (unless nothing changed), while, in a thread,
 7. :meth:`Run.lake` brings the Parquet lake up to date (when a file was processed).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +54,7 @@ from ecostat.run.pending import Stage, check_ahead, write_run
 from ecostat.run.sandbox import sandbox_stage
 from ecostat.run.summary import RunSummary, new_run_id
 from ecostat.store import lake
-from ecostat.store.warehouse import connect
+from ecostat.store.warehouse import connect, declared_schema
 from ecostat.store.writer import WarehouseBusy, locked, preparing_work, writing
 
 log = logging.getLogger(__name__)
@@ -165,6 +169,25 @@ PLAIN = Steps(receive=Run.receive, stage=Run.stage, process=Run.process, audit=a
               site=Run.site, lake=Run.lake)
 
 
+@contextmanager
+def meanwhile(work: Callable[[], object]) -> Iterator[None]:
+    """Run ``work`` in a thread while the block runs (the checks of the files ahead of the write lock, when this
+    process waits for its children), and wait for it at the end; it never fails the block (what it does is done
+    again where it is needed, and fails there)."""
+    def run() -> None:
+        try:
+            work()
+        except Exception:
+            log.warning("%s failed ahead of the write lock", getattr(work, "__name__", work), exc_info=True)
+
+    thread = threading.Thread(target=run, name="ahead", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+
+
 def perform(run: Run, steps: Steps = PLAIN,
             slot: AbstractContextManager[object] | None = None) -> tuple[RunSummary, AuditResult | None]:
     """A whole ingest run, its steps in their one order (see the module's docstring), and the audit's result
@@ -174,17 +197,21 @@ def perform(run: Run, steps: Steps = PLAIN,
         with alerting(run.raw, run.warehouse, run.run_id), locked(run.warehouse, run.wait_seconds):
             steps.receive(run)
         receiving = time.monotonic() - started
-        with preparing_work(run.warehouse):  # the working copy made meanwhile, out of the write lock
+        # the working copy made meanwhile, out of the write lock, and the warehouse's objects built in memory
+        with preparing_work(run.warehouse), meanwhile(declared_schema):
             ahead = check_ahead(stage, run.raw, run.warehouse) if stage is not None else None
         with locked_run(run.raw, run.warehouse, run.run_id, run.wait_seconds) as lock:
             summary = steps.process(run, lock.work, ahead)
     summary.lock_seconds = receiving + (lock.seconds or 0.0)
     audited = steps.audit(run) if summary.files else None
     summary.deliveries = steps.deliver(run)
-    if site_needs_rebuild(run.warehouse, files=summary.files, deliveries=len(summary.deliveries)):
-        steps.site(run)
-    if summary.files:
-        steps.lake(run)
+    rebuild = site_needs_rebuild(run.warehouse, files=summary.files, deliveries=len(summary.deliveries))
+    with ThreadPoolExecutor(1) as pool:  # the lake written while the site is built (both read the warehouse)
+        lake = pool.submit(contextvars.copy_context().run, steps.lake, run) if summary.files else None
+        if rebuild:
+            steps.site(run)
+        if lake is not None:
+            lake.result()
     return summary, audited
 
 

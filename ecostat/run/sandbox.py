@@ -12,13 +12,13 @@ received byte.
 * **No warehouse.** A child is handed receipts and reads their bytes from the archive itself, by sha256.
 * **Cost.** The children are forked from a ``forkserver`` that has imported the checks once (never forked
   from the writer, which may hold DuckDB's threads), and each checks file after file: a run pays their start
-  once, not per file.
+  once, not per file. A command may start the forkserver first thing (:mod:`ecostat.run.checkserver`), so
+  that its import of the checks overlaps the command's own.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import pickle
 import resource
@@ -40,6 +40,7 @@ from ecostat.common import environment
 from ecostat.common.display import printable
 from ecostat.contract.catalogue import rules
 from ecostat.intake.archive import Receipt
+from ecostat.run import checkserver
 
 log = logging.getLogger(__name__)
 GRACE_SECONDS = 2.0  # past a file's budget before its child is killed (the checks stop themselves at it)
@@ -49,7 +50,6 @@ QUEUED = 2  # files sent to a child at a time: it begins the next as soon as it 
 M_ARENA_MAX = -8  # glibc's mallopt parameter
 SPOOL_ROWS = 50_000  # a check of more rows is handed over through a file (:class:`Spooled`)
 MEMORY_EXIT = 86  # a child's exit status when it ran out of memory even to answer
-PRELOAD = ["ecostat.run.sandbox"]  # imported once by the forkserver, inherited by every child
 
 
 def _limit(kind: int, soft: int) -> None:
@@ -152,13 +152,13 @@ class Sandbox:
     raw: Path
     processes: int = 2
     children: list[_Child] = field(default_factory=list)
+    retired: list[_Child] = field(default_factory=list)  # told to stop once the files were checked
     started: float = 0.0  # seconds spent starting children
     spawned: int = 0
 
     def __post_init__(self) -> None:
         self.spool = Path(tempfile.mkdtemp(prefix="ecostat-check-"))  # big checks handed over (Spooled)
-        self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(PRELOAD)
+        self._ctx = checkserver.context()
 
     def _spawn(self) -> _Child:
         begun = time.monotonic()
@@ -175,6 +175,13 @@ class Sandbox:
 
     def close(self) -> None:
         """Stop every child (a busy one is killed)."""
+        for child in self.retired:
+            child.process.join(timeout=2)
+            if child.process.is_alive():
+                child.process.kill()
+                child.process.join()
+            child.conn.close()
+        self.retired.clear()
         for child in self.children:
             try:
                 if not child.recs:
@@ -189,7 +196,7 @@ class Sandbox:
         self.children.clear()
         shutil.rmtree(self.spool, ignore_errors=True)
         if self.spawned:
-            _stop_forkserver()
+            checkserver.stop()
 
     def checks(self, receipts: list[Receipt]) -> Iterator[tuple[str, Checked]]:
         """Every receipt's id and check, in order, made by the children ahead of the caller (at most
@@ -205,6 +212,16 @@ class Sandbox:
                 self._send(waiting, done, seconds, LOOKAHEAD * len(self.children))
                 self._collect(waiting, done, deaths, seconds)
             yield rec.receipt_id, done.pop(rec.receipt_id)
+        self._retire()
+
+    def _retire(self) -> None:
+        """Tell the children, all idle once every file is checked, to stop: they end while this process goes
+        on (:meth:`close` waits for them); a later call of :meth:`checks` starts others from the forkserver."""
+        for child in self.children:
+            with suppress(OSError):
+                child.conn.send(None)
+        self.retired += self.children
+        self.children = []
 
     def _send(self, waiting: deque[Receipt], done: dict[str, Checked], seconds: float, window: int) -> None:
         """Keep each child's queue :data:`QUEUED` files long, within the window: a child goes on to its next
@@ -292,16 +309,3 @@ def sandbox_stage(raw: Path, processes: int | None = None) -> Iterator[Any]:
         if pool.started:
             log.info("sandbox: %d child start(s) took %.2f s", pool.spawned, pool.started)
 
-
-def _stop_forkserver() -> None:
-    """Stop the forkserver and wait for it, so that its children's resource use (peak memory above all) is
-    counted in this process's ``RUSAGE_CHILDREN``, as a directly started child's would be; the next pool starts
-    a new one."""
-    from multiprocessing import forkserver
-
-    stop = getattr(forkserver._forkserver, "_stop", None)
-    if stop is not None:
-        try:
-            stop()
-        except OSError:
-            log.warning("the checking processes' forkserver did not stop cleanly", exc_info=True)

@@ -171,9 +171,11 @@ def create_objects(con: duckdb.DuckDBPyConnection) -> Upgrade:
         upgrade.derived = changes.names
         if upgrade.steps or upgrade.derived:
             log.warning("%s", upgrade.text())
-    for sql in objects:  # views are recreated every run
-        con.execute(sql)
-    _comment_facts(con)
+        with transaction(con):  # one commit, not one a statement
+            for sql in objects:  # views are recreated every run (a new warehouse's were just created)
+                con.execute(sql)
+    with transaction(con):
+        _comment_facts(con)
     with transaction(con):
         con.execute("DELETE FROM meta_figure_catalogue")
         con.executemany("INSERT INTO meta_figure_catalogue VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

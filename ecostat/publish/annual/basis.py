@@ -23,12 +23,13 @@ def basis(con: duckdb.DuckDBPyConnection, year: int, live: bool, now: dt.datetim
     """Whether the report states certified figures, and the sentence that says so."""
     row = con.execute("""SELECT version, certified_at, certified_by FROM meta_certified_figures
                          WHERE year = ? AND is_current LIMIT 1""", [year]).fetchone()
-    pending_row = con.execute("SELECT count(*) FROM mart_pending_amendments WHERE year = ?", [year]).fetchone()
-    pending = int(pending_row[0]) if pending_row else 0
     as_of = f"{chinese_date(now)}{now:%H:%M}"
     if row is None:
         return False, (f"{year}年度指标尚未认证。本报告数据为实时数据，根据截至{as_of}的有效报表计算，"
                        "可能随后续报送而变化。" + _unapproved(con, year) + on_time_sentences(con, year))
+    # the live figures against the certified ones: a view that computes them, asked only of a certified year
+    pending_row = con.execute("SELECT count(*) FROM mart_pending_amendments WHERE year = ?", [year]).fetchone()
+    pending = int(pending_row[0]) if pending_row else 0
     version, certified_at, by = row
     when = chinese_date(certified_at.astimezone())
     if live:

@@ -32,7 +32,6 @@ from ecostat.publish.annual.context import (
     Table,
     chinese_number,
 )
-from ecostat.publish.annual.docx import write_docx
 from ecostat.publish.annual.phrasing import (
     CHANGE_UNITS,
     dimension_key,
@@ -62,9 +61,9 @@ def _unit_text(figure: str, name_zh: str, unit: str) -> str:
     return text_for(figure, name_zh, unit).unit_text or unit
 
 
-def district_frames(con: duckdb.DuckDBPyConnection, year: int, live: bool) -> dict[str, pd.DataFrame]:
-    """Each district's (non-city unit's) figures of the year, in the registry's order of units."""
-    every = annual_figures(con, year, None, live=live)
+def district_frames(every: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Each district's (non-city unit's) figures of the year, of ``every`` unit's, in the registry's order of
+    units."""
     by_scope = {scope: frame.reset_index(drop=True) for scope, frame in every.groupby("scope", sort=False)}
     return {u.code: by_scope[u.code] for u in registry("units").entries if u.code != CITY and u.code in by_scope}
 
@@ -243,7 +242,8 @@ def report_context(con: duckdb.DuckDBPyConnection, year: int, *, live: bool = Fa
     chart is drawn (the status site draws its own, with no font)."""
     now = now or dt.datetime.now().astimezone()
     city_name = registry("units").by_code(CITY).name
-    city = annual_figures(con, year, CITY, live=live)
+    every = annual_figures(con, year, None, live=live)  # the figures' view computed once, for every unit
+    city = every[every["scope"] == CITY].reset_index(drop=True)
     if city.empty:
         raise NoFigures(year)
     city = in_registry_order(city)
@@ -251,7 +251,7 @@ def report_context(con: duckdb.DuckDBPyConnection, year: int, *, live: bool = Fa
     grouped: dict[str, list[str]] = {}
     for s in sentences(city):
         grouped.setdefault(s.section, []).append(s.text)
-    districts = district_frames(con, year, live)
+    districts = district_frames(every)
     data = chart_data(con, city, districts, year)
     numbered = [Table(f"表{i} {t.caption}", t.header, t.rows)
                 for i, t in enumerate([summary_table(city, year), *district_tables(city, districts)], 1)]
@@ -289,6 +289,8 @@ def write_report(con: duckdb.DuckDBPyConnection, year: int, out: Path, *, live: 
             path.write_bytes(chart.png)
             written.append(path)
         progress.step([])
+        from ecostat.publish.annual.docx import write_docx  # python-docx: for this command alone
+
         written.append(write_docx(ctx, out / f"{ctx.file_stem}.docx"))
         progress.step([])
         try:
