@@ -15,7 +15,8 @@ from ecostat.intake import archive
 from ecostat.intake.inbox import receive_inbox
 from ecostat.run.pending import check_ahead, write_run
 from ecostat.run.summary import new_run_id
-from ecostat.store.warehouse import FileLog, GroupWrites, connect, transaction
+from ecostat.store.loading import FileLog, GroupWrites
+from ecostat.store.warehouse import connect, transaction
 from tests.conftest import write_csv
 from tests.forms_data import header, row
 from tests.test_group_commit import FILES, FORM, submit

@@ -28,9 +28,7 @@ from ecostat.intake.archive import Receipt
 from ecostat.notify import alerts
 from ecostat.publish.feedback import reports_from_outcomes, write_feedback
 from ecostat.run.feedback_writer import FeedbackWriter
-from ecostat.store.migrations import CONTRACT_VERSION
-from ecostat.store.outcomes import TableOutcome
-from ecostat.store.warehouse import (
+from ecostat.store.loading import (
     FileLog,
     GroupWrites,
     StatementThreads,
@@ -38,6 +36,8 @@ from ecostat.store.warehouse import (
     next_submission_ids,
     slice_labels,
 )
+from ecostat.store.migrations import CONTRACT_VERSION
+from ecostat.store.outcomes import TableOutcome
 
 log = logging.getLogger(__name__)
 QUARANTINE_AFTER = 2  # runs that died while checking the same receipt
@@ -213,13 +213,15 @@ def _table_outcome(run: RunContext, rec: Receipt, entries: FileLog, kept: verdic
     logged as rejected."""
     if kept is not None and kept.rejected_sheet(table.sheet):
         table.findings.insert(0, _rejected_earlier(rec, kept, "表", "table"))
+    if table.form is not None and table.frame is not None:  # what the rules across periods read of its form
+        run.group.reading(run.con, table.form.table, table.frame["unit_code"].tolist())
     check_across_periods(run.con, rec, table)
     form = table.form.code if table.form else None
     labels = slice_labels(table.frame)
     if table.accepted:
         assert table.form is not None and table.frame is not None
         replaced = load_accepted(run.con, entries, sid, form=table.form, frame=table.frame, sheet=table.sheet,
-                                 findings=table.findings, labels=labels, current=run.group.slices)
+                                 findings=table.findings, labels=labels, group=run.group)
         fault_point("mid_load")
         outcome = TableOutcome(file=rec.file, sheet=table.sheet, form=form, status="accepted", submission_id=sid,
                                warnings=table.warnings, rows_loaded=len(table.frame), replaced=replaced,
