@@ -42,13 +42,19 @@ def statuses(db: Path) -> list[tuple[str, str]]:
         return con.execute("SELECT file, status FROM submission_log ORDER BY file").fetchall()
 
 
-def test_the_run_waits_for_the_first_group_and_the_stage_goes_on_under_the_lock(tmp_path, monkeypatch):
+def begun(tmp_path: Path, group_files: int, monkeypatch):  # type: ignore[no-untyped-def]
+    """The five files received, their checks begun with groups of ``group_files``: raw, the warehouse, the stage
+    returned and the files it has checked so far."""
     raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
     submit(raw)
     receive_inbox(raw)
-    monkeypatch.setenv("ECOSTAT_GROUP_FILES", "2")
+    monkeypatch.setenv("ECOSTAT_GROUP_FILES", str(group_files))
     stage, handed = recording(raw)
-    ahead = check_ahead(stage, raw, db)
+    return raw, db, check_ahead(stage, raw, db), handed
+
+
+def test_the_run_waits_for_the_first_group_and_the_stage_goes_on_under_the_lock(tmp_path, monkeypatch):
+    raw, db, ahead, handed = begun(tmp_path, 2, monkeypatch)
     assert handed == ["360102/a1.csv", "360102/a2.csv"]  # the first group's, before the lock
     with connect(db, create=True) as con:
         summary = write_run(con, raw, db, new_run_id(), load_settings(raw), stage=ahead)
@@ -60,12 +66,7 @@ def test_the_run_waits_for_the_first_group_and_the_stage_goes_on_under_the_lock(
 
 
 def test_receipts_processed_or_received_after_the_listing(tmp_path, monkeypatch):
-    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
-    submit(raw)
-    receive_inbox(raw)
-    monkeypatch.setenv("ECOSTAT_GROUP_FILES", "1")
-    stage, handed = recording(raw)
-    ahead = check_ahead(stage, raw, db)
+    raw, db, ahead, handed = begun(tmp_path, 1, monkeypatch)
     assert handed == ["360102/a1.csv"]
     first = archive.receipts(raw / "archive")[0]
     with connect(db, create=True) as con, transaction(con):  # another writer processed a1 meanwhile

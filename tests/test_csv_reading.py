@@ -55,17 +55,24 @@ OUTFALL_CELLS = st.sampled_from(["360102", "360103", "东湖区", "2024", "2024�
 def test_a_table_read_a_column_at_a_time_is_checked_as_its_rows(body: list[list[str]]) -> None:
     """What the columnar path (a csv's columns, Rows) makes of a table — layout, findings, footer, the checked
     frame — is what the path over a list of rows makes of it."""
+    from ecostat.read.types import Rows
+
+    _checked_as_rows(body, lambda table: Rows.of_columns([list(c) for c in zip(*table, strict=True)]))
+
+
+def _checked_as_rows(body: list[list[str]], columns) -> None:  # type: ignore[no-untyped-def]
+    """The outfall table of ``body`` checked as ``columns(table)`` makes it, and as a list of rows: the same
+    findings, footer and frame."""
     import datetime as dt
 
     from ecostat.check.table import check_table
-    from ecostat.read.types import RawTable, Rows
+    from ecostat.read.types import RawTable
     from tests.forms_data import header
 
     table = [header("outfall_remediation"), *body]
     listed = check_table(RawTable(None, [(i, list(r)) for i, r in enumerate(table, 1)]), "360102",
                          today=dt.date(2025, 6, 1))
-    columnar = check_table(RawTable(None, Rows.of_columns([list(c) for c in zip(*table, strict=True)])), "360102",
-                           today=dt.date(2025, 6, 1))
+    columnar = check_table(RawTable(None, columns(table)), "360102", today=dt.date(2025, 6, 1))
     assert [vars(f) for f in columnar.findings] == [vars(f) for f in listed.findings]
     assert columnar.footer == listed.footer
     assert (columnar.frame is None) == (listed.frame is None)
@@ -132,22 +139,7 @@ def test_a_table_of_arrow_texts_is_checked_as_its_rows(body: list[list[str]]) ->
     """Columns of Arrow texts, whose footer labels and notes are looked for by Arrow before a cell is tested
     (``Rows.candidates`` with ``containing``), and whose cells' tests are kept for the next ask, give the
     layout, findings, footer and frame of the path over a list of rows."""
-    import datetime as dt
-
-    from ecostat.check.table import check_table
-    from ecostat.read.types import RawTable
-    from tests.forms_data import header
-
-    table = [header("outfall_remediation"), *body]
-    listed = check_table(RawTable(None, [(i, list(r)) for i, r in enumerate(table, 1)]), "360102",
-                         today=dt.date(2025, 6, 1))
-    columnar = check_table(RawTable(None, arrow_columns([[str(c) for c in r] for r in table])), "360102",
-                           today=dt.date(2025, 6, 1))
-    assert [vars(f) for f in columnar.findings] == [vars(f) for f in listed.findings]
-    assert columnar.footer == listed.footer
-    assert (columnar.frame is None) == (listed.frame is None)
-    if listed.frame is not None:
-        pd.testing.assert_frame_equal(columnar.frame, listed.frame)
+    _checked_as_rows(body, lambda table: arrow_columns([[str(c) for c in r] for r in table]))
 
 
 ENDS = st.sampled_from(["填报人：王敏", "审核人: 刘强", " 备注 见附件", "说明", "联系 电话：0791", "注 以下为补报",

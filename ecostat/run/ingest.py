@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +40,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
+from ecostat.common.background import meanwhile
 from ecostat.common.progress import FileProgress
 from ecostat.contract.operator_settings import Settings, load_settings
 from ecostat.intake.inbox import receive_inbox
@@ -169,25 +169,6 @@ PLAIN = Steps(receive=Run.receive, stage=Run.stage, process=Run.process, audit=a
               site=Run.site, lake=Run.lake)
 
 
-@contextmanager
-def meanwhile(work: Callable[[], object]) -> Iterator[None]:
-    """Run ``work`` in a thread while the block runs (the checks of the files ahead of the write lock, when this
-    process waits for its children), and wait for it at the end; it never fails the block (what it does is done
-    again where it is needed, and fails there)."""
-    def run() -> None:
-        try:
-            work()
-        except Exception:
-            log.warning("%s failed ahead of the write lock", getattr(work, "__name__", work), exc_info=True)
-
-    thread = threading.Thread(target=run, name="ahead", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
-
-
 def perform(run: Run, steps: Steps = PLAIN,
             slot: AbstractContextManager[object] | None = None) -> tuple[RunSummary, AuditResult | None]:
     """A whole ingest run, its steps in their one order (see the module's docstring), and the audit's result
@@ -198,7 +179,8 @@ def perform(run: Run, steps: Steps = PLAIN,
             steps.receive(run)
         receiving = time.monotonic() - started
         # the working copy made meanwhile, out of the write lock, and the warehouse's objects built in memory
-        with preparing_work(run.warehouse), meanwhile(declared_schema):
+        with preparing_work(run.warehouse), meanwhile(
+                declared_schema, "the warehouse's objects could not be built ahead of the write lock"):
             ahead = check_ahead(stage, run.raw, run.warehouse) if stage is not None else None
         with locked_run(run.raw, run.warehouse, run.run_id, run.wait_seconds) as lock:
             summary = steps.process(run, lock.work, ahead)

@@ -37,14 +37,15 @@ import logging
 import os
 import re
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
+from functools import partial
 from pathlib import Path
 from uuid import UUID
 
+from ecostat.common.background import meanwhile
 from ecostat.common.durable import clone_file, flock, fsync_dir, write_bytes
 from ecostat.common.faults import fault_point
 
@@ -239,23 +240,11 @@ def prepare_work(warehouse: Path) -> bool:
         tmp.unlink(missing_ok=True)
 
 
-@contextmanager
-def preparing_work(warehouse: Path) -> Iterator[None]:
+def preparing_work(warehouse: Path) -> AbstractContextManager[None]:
     """Run :func:`prepare_work` in a thread while the block runs (the ingest's check of its files ahead of
     the write lock), and wait for it at the end. It never fails the block: a copy that could not be made is
     made under the lock by :func:`writing`."""
-    def prepare() -> None:
-        try:
-            prepare_work(warehouse)
-        except Exception:
-            log.warning("the working copy could not be made ahead of the write lock", exc_info=True)
-
-    thread = threading.Thread(target=prepare, name="prepare-work", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
+    return meanwhile(partial(prepare_work, warehouse), "the working copy could not be made ahead of the write lock")
 
 
 def _writer_limit_taken() -> bool:
