@@ -189,3 +189,22 @@ def test_a_plain_ingest_that_checks_nothing_leaves_no_forkserver_behind(tmp_path
     assert getattr(forkserver._forkserver, "_forkserver_pid", None) is None
     with duckdb.connect(str(tmp_path / "wh" / "e.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM fact_water_sections").fetchone() == (1,)
+
+
+def test_a_spooled_check_read_back_only_when_handed_over_and_a_damaged_one_holds_its_file(tmp_path):
+    import datetime as dt
+    import pickle
+
+    from ecostat.check.staged import Staged
+    from ecostat.intake.archive import Receipt
+    from ecostat.run.sandbox import Spooled, _handed
+
+    now = dt.datetime.now(dt.UTC)
+    rec = Receipt("r1", "0" * 64, "360102/big.csv", "360102", 10, now, now)
+    good, bad = tmp_path / "good.pickle", tmp_path / "bad.pickle"
+    with open(good, "wb") as fh:
+        pickle.dump(Staged("r1", [], None, []), fh)
+    bad.write_bytes(b"not a pickle")
+    assert _handed(rec, Spooled(good)) == ([], None) and not good.exists()  # read back and removed
+    finding, failure = _handed(rec, Spooled(bad))
+    assert finding.rule_id == "FILE_CHECK_FAILED" and finding.file == "360102/big.csv" and failure

@@ -45,7 +45,7 @@ from ecostat.run import checkserver
 log = logging.getLogger(__name__)
 GRACE_SECONDS = 2.0  # past a file's budget before its child is killed (the checks stop themselves at it)
 DEATHS = 2  # children a file's check may kill before it is held
-LOOKAHEAD = 2  # files per child checked or sent ahead of the writer (bounds the results held in memory)
+LOOKAHEAD = 4  # files per child checked or sent ahead of the writer (bounds the results held; a big one on disk)
 QUEUED = 2  # files sent to a child at a time: it begins the next as soon as it has sent a result
 M_ARENA_MAX = -8  # glibc's mallopt parameter
 SPOOL_ROWS = 50_000  # a check of more rows is handed over through a file (:class:`Spooled`)
@@ -135,6 +135,9 @@ def child_main(conn: Connection, raw: Path, memory: int, settings: dict[str, str
             os._exit(MEMORY_EXIT)  # the parent gives the file its finding
 
 
+Result = Checked | Staged | Spooled  # what the pool holds of a file's check until it is handed over
+
+
 @dataclass
 class _Child:
     """One checking child and the files sent to it, in order (the first is the one it is checking)."""
@@ -203,7 +206,7 @@ class Sandbox:
         :data:`LOOKAHEAD` files per child ahead, sent or done)."""
         seconds = environment.max_file_seconds()
         waiting = deque(receipts)
-        done: dict[str, Checked] = {}
+        done: dict[str, Result] = {}
         deaths: Counter[str] = Counter()
         while len(self.children) < min(self.processes, len(receipts)):
             self.children.append(self._spawn())
@@ -211,7 +214,7 @@ class Sandbox:
             while rec.receipt_id not in done:
                 self._send(waiting, done, seconds, LOOKAHEAD * len(self.children))
                 self._collect(waiting, done, deaths, seconds)
-            yield rec.receipt_id, done.pop(rec.receipt_id)
+            yield rec.receipt_id, _handed(rec, done.pop(rec.receipt_id))
         self._retire()
 
     def _retire(self) -> None:
@@ -223,7 +226,7 @@ class Sandbox:
         self.retired += self.children
         self.children = []
 
-    def _send(self, waiting: deque[Receipt], done: dict[str, Checked], seconds: float, window: int) -> None:
+    def _send(self, waiting: deque[Receipt], done: dict[str, Result], seconds: float, window: int) -> None:
         """Keep each child's queue :data:`QUEUED` files long, within the window: a child goes on to its next
         file without waiting for this process to take its result and answer (which, on a busy machine, may
         wait for a core)."""
@@ -242,7 +245,7 @@ class Sandbox:
                     except OSError:  # it died before this file: counted as a death when it is collected
                         child.process.join(timeout=1)
 
-    def _collect(self, waiting: deque[Receipt], done: dict[str, Checked], deaths: Counter[str],
+    def _collect(self, waiting: deque[Receipt], done: dict[str, Result], deaths: Counter[str],
                  seconds: float) -> None:
         """Wait for a child to finish a file, die, or pass its deadline, and take what it gives."""
         busy = [c for c in self.children if c.recs]
@@ -277,19 +280,29 @@ class Sandbox:
                     requeue.insert(0, rec)
             waiting.extendleft(reversed(requeue))
 
-    def _take(self, child: _Child, done: dict[str, Checked], seconds: float) -> bool:
+    def _take(self, child: _Child, done: dict[str, Result], seconds: float) -> bool:
         """Take every result ``child`` has sent; True while it is alive and within its current file's deadline
         (or has no file left), False when it must be stopped (dead, or over the deadline)."""
         while child.recs and child.conn.poll():
             try:
                 sent: Staged | Spooled = child.conn.recv()
-                staged = sent.load() if isinstance(sent, Spooled) else sent
             except (EOFError, OSError):
                 break  # it died (maybe while sending): stopped once its exit is seen, or at the deadline
             rec = child.recs.popleft()
-            done[rec.receipt_id] = staged.checked()
+            done[rec.receipt_id] = sent
             child.deadline = time.monotonic() + seconds + GRACE_SECONDS  # the next file's, begun just now
         return not child.recs or (child.process.is_alive() and time.monotonic() < child.deadline)
+
+
+def _handed(rec: Receipt, result: Result) -> Checked:
+    """A result as the writer takes it: a spooled check is read back only now, so that the big checks of the
+    files ahead stay on disk meanwhile."""
+    if isinstance(result, Spooled):
+        try:
+            result = result.load()
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            return check_crashed(rec, exc)
+    return result.checked() if isinstance(result, Staged) else result
 
 
 @contextmanager
