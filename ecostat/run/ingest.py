@@ -7,8 +7,9 @@ decision, a certification) wait only while it holds the write lock:
 1. :meth:`Run.receive`, under the write lock (receipts are journaled by one process at a time, in order):
    every inbox entry's bytes go to the archive and its receipt to the journal (both durable) before it
    leaves the inbox (:func:`ecostat.intake.inbox.receive_inbox`).
-2. Without the lock: the pending files read and checked by the run's stage (:attr:`Steps.stage`: sandboxed
-   children, :mod:`ecostat.run.sandbox`, or Dask workers), :func:`ecostat.run.pending.check_ahead`; meanwhile
+2. Without the lock: the pending files' checks begun by the run's stage (:attr:`Steps.stage`: sandboxed
+   children, :mod:`ecostat.run.sandbox`, or Dask workers) and the first group's waited for, the others made
+   ahead of the writer in step 3 (:func:`ecostat.run.pending.check_ahead`); meanwhile
    the working copy of the warehouse is made (:func:`ecostat.store.writer.preparing_work`), and its objects built
    in memory (:func:`ecostat.store.warehouse.declared_schema`, the first step of creating or carrying it forward).
 

@@ -3,7 +3,8 @@ processed yet, in the order received, in groups of files that each commit as one
 (:mod:`ecostat.run.groups`),
 then the annual figures refreshed (:func:`ecostat.store.figures.refresh_figures`, skipped when no file was
 processed). The files are read and checked in sandboxed children (:mod:`ecostat.run.sandbox`) or on Dask
-workers (:mod:`ecostat.run.parallel`), never here; most of them before the lock is taken (:func:`check_ahead`)."""
+workers (:mod:`ecostat.run.parallel`), never here: the first group's before the lock is taken, the others ahead
+of the writer while it applies (:func:`check_ahead`)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from pathlib import Path
 import duckdb
 
 from ecostat.check.files import Checked
-from ecostat.common.environment import MB
 from ecostat.common.progress import FileProgress
 from ecostat.contract.operator_settings import Settings
 from ecostat.intake import archive, verdicts
@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 # Checks made elsewhere (ecostat.run.sandbox, ecostat.run.parallel): given the receipts to check, each one's id
 # and check, in order.
 Stage = Callable[[list[Receipt]], Iterable[tuple[str, Checked]]]
-AHEAD_BYTES = 64 * MB  # received bytes checked before the write lock is taken at most (their results are held)
 
 
 def pending(con: duckdb.DuckDBPyConnection, raw: Path) -> list[Receipt]:
@@ -100,8 +99,8 @@ def _checking(receipts: list[Receipt], tried: Counter[str], judged: dict[str, ve
 
 def check_ahead(stage: Stage, raw: Path, warehouse: Path) -> Stage:
     """Begin checking, before the write lock is taken, the receipts the published ``warehouse`` has not processed,
-    in order, with ``stage``, and wait for the first group's checks (up to ``ECOSTAT_GROUP_FILES`` of them and
-    :data:`AHEAD_BYTES`): the writer starts with a group ready and the stage goes on checking ahead of it. The
+    in order, with ``stage``, and wait for the first group's checks (:class:`GroupLimits`: its files and bytes):
+    the writer starts with a group ready and the stage goes on checking ahead of it. The
     stage returned hands those checks over and checks with ``stage`` any other receipt the writer then finds
     pending (one received meanwhile, say)."""
     try:
@@ -116,20 +115,20 @@ def check_ahead(stage: Stage, raw: Path, warehouse: Path) -> Stage:
         log.warning("the pending files could not be listed before the write lock", exc_info=True)
         return stage
     picked = [r for r in receipts if r.receipt_id in checking]
-    return _Ahead(stage, picked, GroupLimits.configured().files) if picked else stage
+    return _Ahead(stage, picked, GroupLimits.configured()) if picked else stage
 
 
 class _Ahead:
     """A stage (:data:`Stage`) whose checks of the receipts ``picked`` began before the write lock (see
     :func:`check_ahead`)."""
 
-    def __init__(self, stage: Stage, picked: list[Receipt], files: int):
+    def __init__(self, stage: Stage, picked: list[Receipt], limits: GroupLimits):
         self.stage, self.ahead = stage, {r.receipt_id for r in picked}
         self.begun = iter(stage(picked))
         self.held: deque[tuple[str, Checked]] = deque()
         size = 0
-        for rec in picked[:files]:  # the first group's checks, waited for
-            if self.held and size + rec.size > AHEAD_BYTES:
+        for rec in picked[:limits.files]:  # the first group's checks, waited for
+            if self.held and size + rec.size > limits.size:
                 break
             self.held.append(next(self.begun))
             size += rec.size

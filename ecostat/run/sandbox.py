@@ -74,9 +74,9 @@ def _lean_allocators() -> None:
 
 @dataclass(frozen=True)
 class Spooled:
-    """A big check handed over through a file of the pool's spool folder: pickled to it a frame at a time and
-    read back the same way, where a message through the pipe is one bytes object as big as the check, held by
-    both processes at once."""
+    """A big check handed over through a file of the pool's spool folder, pickled to it and read back only when
+    the writer takes it, where a message through the pipe is one bytes object as big as the check, held by both
+    processes at once."""
 
     path: Path
 
