@@ -106,9 +106,9 @@ def test_upgrade_keeps_every_row_and_every_figure_and_twice_is_a_no_op(v1, capsy
         assert con.execute("SELECT count(*) FROM review_states WHERE receipt_id IS NULL").fetchone() == (0,)
     new_forms = "; ".join(f"create fact_{f}" for f in sorted(
         ("drinking_water", "pollution_projects", "eia_approvals", "eco_damage", "soil_waste", "radiation")))
-    assert versions(db) == [(1, "baseline", "found", "2"), *((s.version, s.name, "migrated", "2")
+    assert versions(db) == [(1, "baseline", "found", "3"), *((s.version, s.name, "migrated", "3")
                                                              for s in migrations.steps()[1:]),
-                            (LATEST, new_forms, "derived", "2")]  # contract v2's forms: derived, no step
+                            (LATEST, new_forms, "derived", "3")]  # contract v2's forms: derived, no step
     upgraded = snapshot(db)
     assert main(["upgrade", "--warehouse", str(db)]) == 0
     assert "up to date" in capsys.readouterr().out
@@ -178,8 +178,8 @@ def test_rebuild_from_the_archive_equals_the_upgraded_warehouse(v1, tmp_path, ca
                             WHERE i.rule_id = 'REJECTED_EARLIER' ORDER BY l.submission_id""").fetchall()
         assert len(kept) == 7  # every rejection of v1, first among its findings
         found = {(f, s): (zh, en) for f, s, _, zh, en in kept}
-        assert "此文件已在提交合同第 1 版下被退回（现行为第 2 版）" in found[(V1_REJECTED_XLS, None)][0]
-        assert "this table was rejected under submission contract v1 (now v2)" in found[V1_REJECTED_SHEET][1]
+        assert "此文件已在提交合同第 1 版下被退回（现行为第 3 版）" in found[(V1_REJECTED_XLS, None)][0]
+        assert "this table was rejected under submission contract v1 (now v3)" in found[V1_REJECTED_SHEET][1]
         # the sheet v1 accepted beside it is accepted again; the rejected one keeps its cell findings too
         assert b.execute("SELECT status FROM submission_log WHERE file = ? AND sheet = '督察整改'",
                          [V1_REJECTED_SHEET[0]]).fetchall() == [("accepted",)]
@@ -187,11 +187,11 @@ def test_rebuild_from_the_archive_equals_the_upgraded_warehouse(v1, tmp_path, ca
 
 def test_an_archive_without_verdicts_is_judged_under_the_current_contract(v1, tmp_path, capsys):
     """Nothing tells a rebuild what v1 decided about a receipt that no warehouse journaled: it is judged under
-    contract v2, and the rebuild says so; here the .xls that v1 refused then loads."""
+    the current contract (v3), and the rebuild says so; here the .xls that v1 refused then loads."""
     raw, db = v1
     rebuilt = tmp_path / "rebuilt.duckdb"
     assert main(["rebuild", "--raw", str(raw), "--warehouse", str(db), "--to", str(rebuilt)]) == 0
-    assert "51 receipts had no recorded verdict and were judged under contract v2" in capsys.readouterr().out
+    assert "51 receipts had no recorded verdict and were judged under contract v3" in capsys.readouterr().out
     with duckdb.connect(str(rebuilt), read_only=True) as b:
         assert b.execute("SELECT status FROM submission_log WHERE file = ?", [V1_REJECTED_XLS]).fetchall() == [
             ("accepted",)]
@@ -205,12 +205,12 @@ def test_each_run_journals_its_verdicts_and_a_lost_line_is_journaled_from_the_wa
     steps.run_plain(raw, db)
     journal = verdicts.read(raw / "archive")
     assert sorted((v.contract, v.tables) for v in journal.values()) == [
-        ("2", ((None, "outfall_remediation", "accepted"),)), ("2", ((None, "outfall_remediation", "rejected"),))]
+        ("3", ((None, "outfall_remediation", "accepted"),)), ("3", ((None, "outfall_remediation", "rejected"),))]
     (raw / "archive" / verdicts.JOURNAL).unlink()  # as if the run died after its commits, before the journal
     drop(raw, "360103/c.csv", [["区县代码", "报告期"], ["360103", "2024"]])
     steps.run_plain(raw, db)
     again = verdicts.read(raw / "archive")
-    assert {k: again[k] for k in journal} == journal  # journaled from the warehouse, contract v2 as recorded
+    assert {k: again[k] for k in journal} == journal  # journaled from the warehouse, contract v3 as recorded
     assert len(again) == 3
 
 
@@ -284,7 +284,7 @@ def test_a_failing_step_is_rolled_back_and_a_python_step_runs_in_its_transaction
     with connect(db, create=True) as con:
         assert con.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'meta_ingest_runs'").fetchone() == (
             "one row per run",)
-    assert migrated(db)[-1] == (NEXT, "describe_runs", "migrated", "2")
+    assert migrated(db)[-1] == (NEXT, "describe_runs", "migrated", "3")
 
 
 @pytest.fixture

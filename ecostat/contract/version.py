@@ -1,3 +1,3 @@
 """The version of the submission contract this code implements (``../shared/submission-contract.md``)."""
 
-CONTRACT_VERSION = "2"
+CONTRACT_VERSION = "3"

@@ -3,6 +3,9 @@
 
 - The schema version is the highest version in ``meta_schema_version``; a warehouse of contract v1
   (created before versions were recorded) is at version 1, the baseline.
+- The contract version it holds is that of its latest row: each row records the contract of the code that
+  wrote it, and code of another contract than the one recorded adds a ``found`` row when it first opens the
+  warehouse, so that the version it holds changes with the code even where no step is pending.
 - Each step ``NNNN_name.sql`` (statements) or ``NNNN_name.py`` (a ``migrate(con)`` function) is applied
   once, in order, in one transaction with its version row. Steps are append-only; numbers are unique
   and contiguous from 1.
@@ -121,6 +124,13 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
         if version is not None:
             return int(version)
     return 1 if BASELINE_TABLE in tables else None
+
+
+def held_contract(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The contract version the warehouse holds: its latest ``meta_schema_version`` row's (None: no row)."""
+    row = con.execute("SELECT contract_version FROM meta_schema_version ORDER BY applied_at DESC, version DESC "
+                      "LIMIT 1").fetchone()
+    return None if row is None else str(row[0])
 
 
 def check_known(con: duckdb.DuckDBPyConnection) -> int | None:

@@ -18,6 +18,7 @@ from ecostat.common.faults import fault_point
 from ecostat.contract.forms import FORMS
 from ecostat.contract.obligations import obligations
 from ecostat.contract.registry import registry
+from ecostat.contract.version import CONTRACT_VERSION
 from ecostat.store import figuredefs, formsql, migrations
 from ecostat.store.db import transaction
 
@@ -118,6 +119,7 @@ class Upgrade:
     version: int  # the schema version now
     steps: list[str] = field(default_factory=list)
     derived: list[str] = field(default_factory=list)
+    contract: str | None = None  # the contract version it held before, where one was recorded and it was another
 
     def text(self) -> str:
         """One line per change, Chinese first."""
@@ -127,6 +129,9 @@ class Upgrade:
                  if self.steps else f"结构版本 {self.version}，无需迁移 / schema version {self.version}: up to date"]
         lines += [f"  迁移 step {s}" for s in self.steps]
         lines += [f"  派生 derived {d}" for d in self.derived]
+        if self.contract is not None:
+            lines.append(f"合同版本 {self.contract} → {CONTRACT_VERSION}，已有审核结论不变 / contract version "
+                         f"{self.contract} → {CONTRACT_VERSION}: the verdicts on record stand")
         return "\n".join(lines)
 
 
@@ -151,13 +156,15 @@ def create_objects(con: duckdb.DuckDBPyConnection) -> Upgrade:
             migrations.record(con, latest, migrations.steps()[-1].name, "created")
     else:
         con.execute((SQL_DIR / "meta_schema_version.sql").read_text(encoding="utf-8"))
-        if con.execute("SELECT count(*) FROM meta_schema_version").fetchone() == (0,):
+        held = migrations.held_contract(con)
+        if held != CONTRACT_VERSION:  # none recorded (contract v1), or code of another contract wrote it last
             migrations.record(con, found, migrations.steps()[found - 1].name, "found")
+            upgrade.contract = held
         upgrade.steps = [f"{s.version:04d}_{s.name}" for s in migrations.apply_steps(con, found)]
         changes = migrations.derive(migrations.stored_schema(con), declared_schema(), FORMS)
         migrations.apply_derived(con, changes, latest)
         upgrade.derived = changes.names
-        if upgrade.steps or upgrade.derived:
+        if upgrade.steps or upgrade.derived or upgrade.contract is not None:
             log.warning("%s", upgrade.text())
         with transaction(con):  # one commit, not one a statement
             for sql in objects:  # views are recreated every run (a new warehouse's were just created)
