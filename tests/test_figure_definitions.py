@@ -14,6 +14,7 @@ from ecostat.contract.forms import FORMS
 from ecostat.run import ingest as steps
 from ecostat.store import figuredefs
 from ecostat.store.figuredefs import Condition, Figure, figure_problems, figures, reference_problems
+from ecostat.store.figures import annual_figures
 from tests.conftest import write_csv
 from tests.forms_data import header, row
 
@@ -200,3 +201,23 @@ def test_yes_no_counts_a_reduction_and_a_scaled_sum(tmp_path: Path):
     assert got[("360100", "soil.heavy_metal_reduction")] == pytest.approx((1 - 4700 / 5000) * 100)
     assert got[("360121", "soil.heavy_metal_reduction")] == pytest.approx(5)
     assert got[("360100", "eia.investment")] == pytest.approx(84.28)  # Σ 万元 × 0.0001 = 亿元
+
+
+def test_every_scopes_figures_come_in_one_order(tmp_path: Path):
+    """With every scope, the rows are in catalogue order, then by dimension and scope: a total order, so that
+    two reads of the same figures compare equal (without the scope in it, the order of a figure's rows of the
+    city and of each unit was the query engine's, and changed from one read to the next)."""
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    units = ("360102", "360103", "360104", "360111", "360112", "360113", "360121", "360123", "360124")
+    for n, unit in enumerate(units):
+        write_csv(raw / "inbox" / unit / "outfalls.csv", [header("outfall_remediation"), row(
+            "outfall_remediation", unit=unit, required=10 + n, completed=n)])
+    assert steps.run_plain(raw, db).count("accepted") == len(units)
+    with duckdb.connect(str(db), read_only=True) as con:
+        position = dict(con.execute("SELECT figure, position FROM meta_figure_catalogue").fetchall())
+        reads = [[(r.figure, r.dimension, r.scope) for r in annual_figures(con, 2024, None).itertuples()]
+                 for _ in range(20)]
+    first = reads[0]
+    assert len(first) == 3 * (len(units) + 1)  # the three outfall figures of the city and of each unit
+    assert first == sorted(first, key=lambda r: (position[r[0]], r[1] or "", r[2]))
+    assert all(read == first for read in reads)

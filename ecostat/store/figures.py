@@ -17,13 +17,14 @@ FIGURE_COLUMNS = ["year", "scope", "figure", "dimension", "value", "unit", "prev
 
 def annual_figures(con: duckdb.DuckDBPyConnection, year: int, scope: str | None = CITY, *,
                    live: bool = False) -> pd.DataFrame:
-    """The figures of one year and scope (every scope for None), in catalogue order: as ``annual_figures``
-    serves them (certified for a certified year), or with ``live`` the values the current reports give."""
+    """The figures of one year and scope (every scope for None), in catalogue order, then by dimension and
+    scope (a total order: the same rows always come in the same order), as ``annual_figures`` serves them
+    (certified for a certified year), or with ``live`` the values the current reports give."""
     source = "figures_with_change(true)" if live else "annual_figures"
     return con.execute(
         f"""SELECT {", ".join("a." + c for c in FIGURE_COLUMNS)}
             FROM {source} a JOIN meta_figure_catalogue c USING (figure)
-            WHERE a.year = ? AND (a.scope = ? OR ? IS NULL) ORDER BY c.position, a.dimension""",
+            WHERE a.year = ? AND (a.scope = ? OR ? IS NULL) ORDER BY c.position, a.dimension, a.scope""",
         [year, scope, scope]).df()
 
 
