@@ -18,6 +18,7 @@ received byte.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import pickle
@@ -111,6 +112,7 @@ def child_main(conn: Connection, raw: Path, memory: int, settings: dict[str, str
     os.environ.update(settings)
     rules()  # the catalogue read now: a finding must not need memory once the limit is reached
     _lean_allocators()
+    gc.freeze()  # what the forkserver imported is never collected here: a full collection would copy its pages
     _limit(resource.RLIMIT_AS, memory)
     while True:
         try:
