@@ -72,6 +72,20 @@ def _lean_allocators() -> None:
         ctypes.CDLL(ctypes.util.find_library("c")).mallopt(M_ARENA_MAX, 2)
 
 
+def confine(memory: int) -> None:
+    """Make this process a checking one: the rule catalogue read now (a finding must not need memory once the
+    limit is reached), the allocators lean, its address space limited to ``memory`` bytes."""
+    rules()
+    _lean_allocators()
+    _limit(resource.RLIMIT_AS, memory)
+
+
+def allow_seconds(seconds: float) -> None:
+    """Limit this process's CPU to ``seconds`` beyond what it used so far: one file's budget, from its start."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    _limit(resource.RLIMIT_CPU, int(used.ru_utime + used.ru_stime + seconds) + 1)
+
+
 @dataclass(frozen=True)
 class Spooled:
     """A big check handed over through a file of the pool's spool folder, pickled to it and read back only when
@@ -109,9 +123,7 @@ def child_main(conn: Connection, raw: Path, memory: int, settings: dict[str, str
     for name in [k for k in os.environ if k.startswith(environment.PREFIX)]:
         del os.environ[name]
     os.environ.update(settings)
-    rules()  # the catalogue read now: a finding must not need memory once the limit is reached
-    _lean_allocators()
-    _limit(resource.RLIMIT_AS, memory)
+    confine(memory)
     while True:
         try:
             job: tuple[Receipt, float] | None = conn.recv()
@@ -120,8 +132,7 @@ def child_main(conn: Connection, raw: Path, memory: int, settings: dict[str, str
         if job is None:
             return
         rec, seconds = job
-        used = resource.getrusage(resource.RUSAGE_SELF)
-        _limit(resource.RLIMIT_CPU, int(used.ru_utime + used.ru_stime + seconds) + 1)
+        allow_seconds(seconds)
         staged = None
         try:
             staged = Staged.of(rec, check_archived(raw, rec))
