@@ -35,7 +35,7 @@ from ecostat.common.display import printable
 from ecostat.contract.catalogue import Finding
 from ecostat.intake.archive import Receipt
 from ecostat.portal.checking import DryRun, dry_run, receipt, refused
-from ecostat.run.sandbox import DEATHS, GRACE_SECONDS, MEMORY_EXIT, allow_seconds, confine
+from ecostat.run.sandbox import DEATHS, GRACE_SECONDS, MEMORY_EXIT, allow_seconds, confine, spent
 
 log = logging.getLogger(__name__)
 START_SECONDS = 120.0  # for a new worker to import the checks and say it is ready (a busy machine is slow)
@@ -178,9 +178,7 @@ class Workers:
             sent: DryRun | None = worker.conn.recv()
         except (EOFError, OSError):  # it died
             return DIED
-        if sent is None or (sent.file_finding is not None and sent.file_finding.rule_id == "FILE_MEMORY_LIMIT"):
-            return MEMORY
-        return sent
+        return MEMORY if sent is None or spent(sent.file_finding) else sent
 
     @staticmethod
     def _ready(worker: _Worker) -> bool:
