@@ -56,7 +56,7 @@ def check(*files: Path, warehouse: Path) -> list[DryRun]:
 
 def refused(result: DryRun) -> str:
     """The rule of a dry run's one finding about the whole file, its feedback workbook made all the same."""
-    assert result.tables == [] and result.errors == 1 and result.file_finding is not None
+    assert result.tables == [] and result.errors == 1 and result.file_finding is not None and result.cross_period
     assert result.feedback[:2] == b"PK"
     found = result.as_json()["file_finding"]
     assert isinstance(found, dict) and found["file"] == result.file

@@ -131,8 +131,9 @@ def receipt(data: bytes, name: str, unit: str) -> Receipt:
                    now, now)
 
 
-def refused(rec: Receipt, found: Finding, cross_period: bool = False) -> DryRun:
-    """The dry run of a file that has one finding about the whole file (unreadable, or its check stopped)."""
+def refused(rec: Receipt, found: Finding, cross_period: bool) -> DryRun:
+    """The dry run of a file that has one finding about the whole file (unreadable, or its check stopped);
+    ``cross_period``: whether the warehouse is there (the page then does not say there is none)."""
     return DryRun(rec.file, [], found, build_workbook(rec.file, reports_from_check(found)), cross_period)
 
 

@@ -68,7 +68,7 @@ def worker_main(conn: Connection, memory: int) -> None:
             pass  # answered below, once the traceback and what it holds are gone
         except Exception as exc:  # a bug past the checks (the grid, the feedback): this upload's finding
             rec = receipt(data, name, unit)
-            result = _refused(rec, check_crashed(rec, exc))
+            result = _refused(rec, check_crashed(rec, exc), warehouse.exists())
         del job, data
         try:
             conn.send(result)
@@ -76,11 +76,11 @@ def worker_main(conn: Connection, memory: int) -> None:
             os._exit(MEMORY_EXIT)  # the portal gives the upload its finding
 
 
-def _refused(rec: Receipt, held: Checked) -> DryRun:
+def _refused(rec: Receipt, held: Checked, cross_period: bool) -> DryRun:
     """The dry run of an upload whose check crashed or was given up (:func:`ecostat.check.files.quarantined`)."""
     found, _ = held
     assert isinstance(found, Finding)  # both are one finding about the whole file
-    return refused(rec, found)
+    return refused(rec, found, cross_period)
 
 
 @dataclass(eq=False)  # each worker is itself (kept in a set)
@@ -156,14 +156,14 @@ class Workers:
             self._idle.put(self._spawn())
             rec = receipt(data, name, unit)
             if found == MEMORY or code == MEMORY_EXIT:
-                return refused(rec, memory_finding(rec))
+                return refused(rec, memory_finding(rec), warehouse.exists())
             if found == LATE or code == -signal.SIGXCPU:
                 log.warning("checking the upload %s passed its time budget: stopped", printable(rec.file))
-                return refused(rec, time_finding(rec, seconds))
+                return refused(rec, time_finding(rec, seconds), warehouse.exists())
             deaths += 1
             log.warning("the worker checking the upload %s died (exit %s)", printable(rec.file), code)
             if deaths >= DEATHS:
-                return _refused(rec, quarantined(rec, deaths, ""))
+                return _refused(rec, quarantined(rec, deaths, ""), warehouse.exists())
 
     def _attempt(self, worker: _Worker, job: Job, seconds: float) -> DryRun | str:
         """Send a worker the upload and wait for its dry run: the :class:`DryRun`, :data:`MEMORY` when it ran out
