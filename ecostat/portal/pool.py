@@ -97,13 +97,13 @@ class Workers:
 
     def __init__(self, count: int):
         self._ctx = multiprocessing.get_context("spawn")  # the portal's threads are never forked
-        self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+        self._idle: queue.SimpleQueue[_Worker | None] = queue.SimpleQueue()  # None: a worker to start
         self._live: set[_Worker] = set()
         self._lock = threading.Lock()
         self._closed = False
         self._threads = ThreadPoolExecutor(count, thread_name_prefix="ecostat-dry-run")
         for _ in range(count):  # started now: they import the checks before the first upload needs them
-            self._idle.put(self._spawn())
+            self._renew()
 
     def _spawn(self) -> _Worker:
         ours, theirs = self._ctx.Pipe()
@@ -117,6 +117,15 @@ class Workers:
             self._live.add(worker)
         theirs.close()
         return worker
+
+    def _renew(self) -> None:
+        """Start a worker for the idle queue, or (if none can start now) leave its place to the next upload."""
+        try:
+            self._idle.put(self._spawn())
+        except Exception:
+            if not self._closed:
+                log.exception("a checking process could not start")
+            self._idle.put(None)
 
     def _end(self, worker: _Worker) -> int | None:
         """Kill a worker (if it still runs); its exit code."""
@@ -137,13 +146,19 @@ class Workers:
         deaths = starts = 0
         while True:
             worker = self._idle.get()
+            if worker is None:
+                try:
+                    worker = self._spawn()
+                except Exception:
+                    self._idle.put(None)
+                    raise
             if worker.ready and not worker.process.is_alive():  # died while idle: not this upload's doing
                 self._end(worker)
-                self._idle.put(self._spawn())
+                self._renew()
                 continue
             if not self._ready(worker):  # not this upload's doing, but not to be tried for ever
                 self._end(worker)
-                self._idle.put(self._spawn())
+                self._renew()
                 starts += 1
                 if starts >= DEATHS:
                     raise RuntimeError(f"{starts} checking processes in a row did not start (see the log)")
@@ -153,7 +168,7 @@ class Workers:
                 self._idle.put(worker)
                 return found
             code = self._end(worker)
-            self._idle.put(self._spawn())
+            self._renew()
             rec = receipt(data, name, unit)
             if found == MEMORY or code == MEMORY_EXIT:
                 return refused(rec, memory_finding(rec), warehouse.exists())
