@@ -121,6 +121,22 @@ def test_a_check_over_the_memory_limit_gets_one_finding_and_the_run_goes_on(tmp_
     assert 400 * 1024 < peak < 1300 * 1024, f"a process took {peak / 1024:.0f} MB"  # the child's, counted
 
 
+def test_the_files_after_one_over_the_memory_limit_in_the_same_child_load(tmp_path):
+    """A child keeps the address space a file took (its allocator does not give it back): the files it was sent
+    next went short of memory (FILE_UNREADABLE, "failed to launch worker thread") until it stopped itself."""
+    raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
+    (tmp_path / "raw").mkdir()
+    (raw / "none.toml").write_text("")
+    far_cell_xls(raw / "inbox" / "360102" / "far.xls", sheets=4)
+    for k in range(3):  # after far.xls, in receipt order, and in its one child
+        write_csv(raw / "inbox" / "360102" / f"ok{k}.csv", outfall("360102", f"202{k}"))
+    proc, _, _ = ingest(raw, db, ECOSTAT_MAX_CELLS=str(10**12), ECOSTAT_MAX_ROWS=str(10**9),
+                        ECOSTAT_CHECK_MEMORY_MB="1200", ECOSTAT_CHECK_PROCESSES="1")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert statuses(db) == {"360102/far.xls": ["rejected", "FILE_MEMORY_LIMIT"], "360102/ok0.csv": ["accepted"],
+                            "360102/ok1.csv": ["accepted"], "360102/ok2.csv": ["accepted"]}
+
+
 def test_ingest_exits_cleanly_with_its_code_run_after_run(tmp_path):
     raw, db = tmp_path / "raw", tmp_path / "w.duckdb"
     (tmp_path / "raw").mkdir()

@@ -9,7 +9,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ecostat.check.files import check_across_periods, check_file
+from ecostat.check.files import check_across_periods, checked
 from ecostat.check.types import CheckedTable
 from ecostat.common.display import printable
 from ecostat.contract.catalogue import Finding
@@ -124,13 +124,23 @@ def grid(raw: RawTable, findings: list[Finding]) -> Grid:
                 len(keep) < len(numbers))
 
 
+def receipt(data: bytes, name: str, unit: str) -> Receipt:
+    """An upload as if ``unit`` submitted it now: what its findings name it (:func:`shown_name`)."""
+    now = dt.datetime.now(dt.UTC)
+    return Receipt("dry-run", hashlib.sha256(data).hexdigest(), shown_name(name, suffix_of(name)), unit, len(data),
+                   now, now)
+
+
+def refused(rec: Receipt, found: Finding, cross_period: bool) -> DryRun:
+    """The dry run of a file that has one finding about the whole file (unreadable, or its check stopped);
+    ``cross_period``: whether the warehouse is there (the page then does not say there is none)."""
+    return DryRun(rec.file, [], found, build_workbook(rec.file, reports_from_check(found)), cross_period)
 
 
 def dry_run(data: bytes, name: str, unit: str, warehouse: Path | None) -> DryRun:
-    """Check an upload as ``ecostat validate`` does, as if ``unit`` submitted it now."""
-    shown = shown_name(name, suffix_of(name))
-    now = dt.datetime.now(dt.UTC)
-    rec = Receipt("dry-run", hashlib.sha256(data).hexdigest(), shown, unit, len(data), now, now)
+    """Check an upload as ``ecostat validate`` does, as if ``unit`` submitted it now (a check that crashes or
+    runs out of memory gives its finding, as a received file's does: :func:`ecostat.check.files.checked`)."""
+    rec = receipt(data, name, unit)
     con = None
     if warehouse is not None and warehouse.exists():
         try:
@@ -138,17 +148,16 @@ def dry_run(data: bytes, name: str, unit: str, warehouse: Path | None) -> DryRun
         except Exception:  # the page says the cross-period rules were not checked
             con = None
     try:
-        result = check_file(rec, data, now.date())
+        result, _ = checked(rec, data)
         tables: list[CheckedTable] = [] if isinstance(result, Finding) else result
         for i, table in enumerate(tables):  # as if the file's earlier accepted tables were loaded
             check_across_periods(con, rec, table, [t for t in tables[:i] if t.accepted])
     finally:
         if con is not None:
             con.close()
-    feedback = build_workbook(shown, reports_from_check(result))
     if isinstance(result, Finding):
-        return DryRun(shown, [], result, feedback, con is not None)
+        return refused(rec, result, con is not None)
     out = [TableResult(t.sheet, t.form.code if t.form else None, "passed" if t.accepted else "rejected", t.errors,
                        t.warnings, t.findings, grid(t.raw, t.findings) if t.raw is not None else None,
                        [(p.row, p.label, p.value) for p in t.footer]) for t in tables]
-    return DryRun(shown, out, None, feedback, con is not None)
+    return DryRun(rec.file, out, None, build_workbook(rec.file, reports_from_check(result)), con is not None)

@@ -6,7 +6,9 @@ received byte.
 * **Hard limits.** Each child limits its own address space (``RLIMIT_AS``, ``ECOSTAT_CHECK_MEMORY_MB``) and,
   per file, its CPU seconds (``RLIMIT_CPU``, the file's time budget ``ECOSTAT_MAX_FILE_SECONDS`` from its
   start); the parent kills a child still busy with a file :data:`GRACE_SECONDS` past the budget. A file that
-  breaks a limit gets one finding (``FILE_TIME_BUDGET``, ``FILE_MEMORY_LIMIT``) and the run goes on.
+  breaks a limit gets one finding (``FILE_TIME_BUDGET``, ``FILE_MEMORY_LIMIT``) and the run goes on, its child
+  replaced (a child that ran out of memory keeps the address space it took: it skips the files it was sent
+  after, which go to a fresh child, and stops).
 * **Deaths.** A child that dies otherwise (a parser's abort, a segfault) is replaced and the file tried again
   in a fresh child; a file that killed :data:`DEATHS` children is held (``FILE_QUARANTINED``).
 * **No warehouse.** A child is handed receipts and reads their bytes from the archive itself, by sha256.
@@ -39,7 +41,7 @@ from ecostat.check.files import Checked, check_archived, check_crashed, memory_f
 from ecostat.check.staged import Staged
 from ecostat.common import environment
 from ecostat.common.display import printable
-from ecostat.contract.catalogue import rules
+from ecostat.contract.catalogue import Finding, rules
 from ecostat.intake.archive import Receipt
 from ecostat.run import checkserver
 
@@ -51,6 +53,12 @@ QUEUED = 2  # files sent to a child at a time: it begins the next as soon as it 
 M_ARENA_MAX = -8  # glibc's mallopt parameter
 SPOOL_ROWS = 50_000  # a check of more rows is handed over through a file (:class:`Spooled`)
 MEMORY_EXIT = 86  # a child's exit status when it ran out of memory even to answer
+
+
+def spent(result: object) -> bool:
+    """Whether a check ran its process out of memory (``FILE_MEMORY_LIMIT``): the process keeps the address space
+    it took (its allocator does not give it back), so that a later file in it would fail for want of memory."""
+    return isinstance(result, Finding) and result.rule_id == "FILE_MEMORY_LIMIT"
 
 
 def _limit(kind: int, soft: int) -> None:
@@ -71,6 +79,20 @@ def _lean_allocators() -> None:
     pa.set_memory_pool(pa.system_memory_pool())
     with suppress(OSError, AttributeError):  # not glibc: its defaults stand
         ctypes.CDLL(ctypes.util.find_library("c")).mallopt(M_ARENA_MAX, 2)
+
+
+def confine(memory: int) -> None:
+    """Make this process a checking one: the rule catalogue read now (a finding must not need memory once the
+    limit is reached), the allocators lean, its address space limited to ``memory`` bytes."""
+    rules()
+    _lean_allocators()
+    _limit(resource.RLIMIT_AS, memory)
+
+
+def allow_seconds(seconds: float) -> None:
+    """Limit this process's CPU to ``seconds`` beyond what it used so far: one file's budget, from its start."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    _limit(resource.RLIMIT_CPU, int(used.ru_utime + used.ru_stime + seconds) + 1)
 
 
 @dataclass(frozen=True)
@@ -105,15 +127,14 @@ def child_main(conn: Connection, raw: Path, memory: int, settings: dict[str, str
     """A checking child: take the run's ``ECOSTAT_*`` ``settings`` (the forkserver it comes from may be older
     than the run), limit its address space, then check each receipt it is sent (its CPU limited to the file's
     budget from the file's start) and send back its :class:`Staged` result (a big one through ``spool``), until
-    told to stop."""
+    told to stop (none after a file's memory finding)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when children stop
     for name in [k for k in os.environ if k.startswith(environment.PREFIX)]:
         del os.environ[name]
     os.environ.update(settings)
-    rules()  # the catalogue read now: a finding must not need memory once the limit is reached
-    _lean_allocators()
+    confine(memory)
     gc.freeze()  # what the forkserver imported is never collected here: a full collection would copy its pages
-    _limit(resource.RLIMIT_AS, memory)
+    exhausted = False  # by a file's memory finding: the parent sends the files after it to a fresh child
     while True:
         try:
             job: tuple[Receipt, float] | None = conn.recv()
@@ -121,9 +142,10 @@ def child_main(conn: Connection, raw: Path, memory: int, settings: dict[str, str
             return
         if job is None:
             return
+        if exhausted:
+            continue
         rec, seconds = job
-        used = resource.getrusage(resource.RUSAGE_SELF)
-        _limit(resource.RLIMIT_CPU, int(used.ru_utime + used.ru_stime + seconds) + 1)
+        allow_seconds(seconds)
         staged = None
         try:
             staged = Staged.of(rec, check_archived(raw, rec))
@@ -131,10 +153,13 @@ def child_main(conn: Connection, raw: Path, memory: int, settings: dict[str, str
             pass  # answered below, once the traceback and what it holds are gone
         except Exception as exc:  # readying it for the trip failed: this file is held, the rest go on
             staged = Staged.of(rec, check_crashed(rec, exc))
+        if staged is None:
+            staged = Staged.of(rec, (memory_finding(rec), None))
         try:
-            conn.send(_spooled(staged, spool) if staged is not None else Staged.of(rec, (memory_finding(rec), None)))
+            conn.send(_spooled(staged, spool))
         except MemoryError:
             os._exit(MEMORY_EXIT)  # the parent gives the file its finding
+        exhausted = spent(staged.result)
 
 
 Result = Checked | Staged | Spooled  # what the pool holds of a file's check until it is handed over
@@ -148,6 +173,7 @@ class _Child:
     conn: Connection
     recs: deque[Receipt] = field(default_factory=deque)
     deadline: float = 0.0  # the first file's
+    exhausted: bool = False  # it answered a file with FILE_MEMORY_LIMIT (:func:`spent`)
 
 
 @dataclass
@@ -257,6 +283,13 @@ class Sandbox:
         wait([c.conn for c in busy] + [c.process.sentinel for c in busy], timeout)
         for i, child in enumerate(self.children):
             if not child.recs or self._take(child, done, seconds):
+                if child.exhausted:  # the files sent after its memory finding, not begun, go to a fresh child
+                    with suppress(OSError):
+                        child.conn.send(None)
+                    waiting.extendleft(reversed(child.recs))
+                    child.recs.clear()
+                    self.retired.append(child)
+                    self.children[i] = self._spawn()
                 continue
             rec = child.recs.popleft()
             requeue = list(child.recs)  # sent but not begun: tried again, no death counted
@@ -293,6 +326,9 @@ class Sandbox:
             rec = child.recs.popleft()
             done[rec.receipt_id] = sent
             child.deadline = time.monotonic() + seconds + GRACE_SECONDS  # the next file's, begun just now
+            child.exhausted = isinstance(sent, Staged) and spent(sent.result)
+            if child.exhausted:
+                return True  # it begins no other file
         return not child.recs or (child.process.is_alive() and time.monotonic() < child.deadline)
 
 
