@@ -70,15 +70,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def main_exit() -> None:
-    """Console-script entry point (quiet when its output is piped into ``head``). After a completed command the
-    exit handlers run (Prefect's, logging's, multiprocessing's), the output is flushed and the process ends at
-    once with the command's code: native libraries' teardown (pyarrow's exit-time abort) cannot change it."""
+    """Console-script entry point. Output piped into ``head`` ends the command quietly, with SIGPIPE's status
+    (141), where Python's own handling would print a traceback; SIGPIPE itself stays ignored, so that a write
+    to a pipe whose reader is gone (a checking child that died, a client that left) is an error where it
+    happens, never the end of a run. After a completed command the exit handlers run (Prefect's, logging's,
+    multiprocessing's), the output is flushed and the process ends at once with the command's code: native
+    libraries' teardown (pyarrow's exit-time abort) cannot change it."""
     import atexit
     import os
     import signal
 
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    code = main()
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # stdout's reader is gone: what is left to print goes nowhere
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 128 + signal.SIGPIPE
     try:
         atexit._run_exitfuncs()
         sys.stdout.flush()

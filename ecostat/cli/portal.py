@@ -30,8 +30,6 @@ def register(subparsers: Subparsers) -> None:
 
 def cmd_portal(args: argparse.Namespace) -> int:
     """Serve the portal until stopped."""
-    import signal
-
     import uvicorn
 
     from ecostat.common import environment
@@ -42,9 +40,6 @@ def cmd_portal(args: argparse.Namespace) -> int:
     (raw / "inbox").mkdir(parents=True, exist_ok=True)
     app = create_app(raw, warehouse, secure_cookies=args.secure_cookies, runs=not args.no_runs)
     print(f"门户 portal: http://{args.host}:{args.port}/ (raw {raw}, warehouse {warehouse})", flush=True)
-    # a server, not a command piped into head (main_exit): a closed pipe, to a checking process that died while
-    # it was sent an upload or to a client gone, is an error where it happens, never the portal's end
-    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", server_header=False,
                 proxy_headers=True, forwarded_allow_ips="127.0.0.1")
     return 0
