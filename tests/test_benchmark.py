@@ -23,7 +23,7 @@ def test_small_scale_runs_every_measure(tmp_path: Path):
                            "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads(out.read_text(encoding="utf-8"))
-    measures = {*MEASURES, "ingest_workers"}  # --workers: the flow with `ecostat ingest --workers 2`
+    measures = {*MEASURES, "ingest_workers", "ingest_serial"}  # --workers: the flow with `--workers 2` and `1`
     assert set(results["measures"]) == measures
     assert {k: v["exit_code"] for k, v in results["measures"].items()} == dict.fromkeys(measures, 0)
     assert all(v["peak_rss_mb"] > 0 for v in results["measures"].values())
@@ -35,7 +35,12 @@ def test_small_scale_runs_every_measure(tmp_path: Path):
     for one in ("check_only_1", "check_only_2"):  # the checking alone, timed inside the process
         timed = results["measures"][one]
         assert 0 < timed["seconds"] < timed["process_seconds"] and 0 < timed["files"] <= results["load"]["workbooks"]
-    for run in ("ingest_no_prefect", "ingest_prefect", "ingest_workers"):  # the write lock's time, from the summary
+    fanned = [g for g in results["goals"] if g["measure"] == "ingest_workers"]
+    assert [(g["baseline"], g["goal"]) for g in fanned] == [  # the goal against the serial flow; the rest shown
+        ("throughput: ingest_serial ÷ it", 1.0), ("the same beyond ingest_noop", None),
+        ("throughput: ingest_prefect ÷ it", None)]
+    # the write lock's time, from the summary
+    for run in ("ingest_no_prefect", "ingest_prefect", "ingest_workers", "ingest_serial"):
         assert 0 < results["measures"][run]["lock_seconds"] < results["measures"][run]["seconds"]
         assert results["measures"][run]["lock_per_file"] > 0
     load = results["load"]
@@ -50,6 +55,8 @@ def test_small_scale_runs_every_measure(tmp_path: Path):
         "office_csv_no_prefect": {"rows": load["csv_rows"]},  # the same rows, GBK with CRLF and units
         "ingest_workers": {"accepted": load["accepted"], "rejected": load["rejected"],
                            "superseded": load["superseded"]},
+        "ingest_serial": {"accepted": load["accepted"], "rejected": load["rejected"],
+                          "superseded": load["superseded"]},
     }
     assert results["workers"]["requested"] == 2
     assert "ingest_no_prefect" in done.stdout and "met" in done.stdout
