@@ -8,18 +8,13 @@ from collections import defaultdict
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from ecostat.check.types import CheckedTable
 from ecostat.contract.normalize import Period
 
 
 def _na(v: object) -> bool:
-    return v is None or v is pd.NA or (isinstance(v, float) and v != v)
-
-
-def _plain(v: object) -> object:
-    return None if v is pd.NA else v
+    return v is None or (isinstance(v, float) and v != v)
 
 
 def check_periods(con: duckdb.DuckDBPyConnection | None, table: CheckedTable,
@@ -30,10 +25,10 @@ def check_periods(con: duckdb.DuckDBPyConnection | None, table: CheckedTable,
 
     The table's rows and the stored ones are grouped once by unit and key; each row is then compared
     with its own group only."""
-    form, frame = table.form, table.frame
-    if con is None or form is None or frame is None or not form.period_rules:
+    form = table.form
+    if con is None or form is None or not form.period_rules or (rows := table.values()) is None:
         return
-    units, periods = frame["unit_code"].tolist(), frame["period"].tolist()
+    units, periods = rows["unit_code"].to_pylist(), rows["period"].to_pylist()
     own_at = [i for i, (u, p) in enumerate(zip(units, periods, strict=True)) if not _na(u) and not _na(p)]
     if not own_at:
         return
@@ -45,9 +40,9 @@ def check_periods(con: duckdb.DuckDBPyConnection | None, table: CheckedTable,
     replaced = {(units[i], periods[i]) for i in own_at}
     known: list[dict[str, Any]] = [{**dict(zip(cols, r, strict=True)), "_row": None} for r in stored
                                    if (r[0], r[1]) not in replaced]
-    values = {c: frame[c].tolist() for c in cols}
-    own: list[dict[str, Any]] = [{**{c: _plain(values[c][i]) for c in cols}, "_row": int(frame.index[i])}
-                                 for i in own_at]
+    values = {c: rows[c].to_pylist() for c in cols}
+    source = rows["source_row"].to_pylist()
+    own: list[dict[str, Any]] = [{**{c: values[c][i] for c in cols}, "_row": source[i]} for i in own_at]
     known += own
     groups: dict[tuple[object, ...], list[dict[str, Any]]] = defaultdict(list)
     for rec in known:  # in the order the rows were known: stored first, then the table's

@@ -26,7 +26,7 @@ from functools import cache
 from typing import Any
 
 import duckdb
-import pandas as pd
+import pyarrow as pa
 
 from ecostat.check.types import CheckedTable
 from ecostat.contract.catalogue import format_number, needs_explanation
@@ -69,7 +69,7 @@ def finding_key(rule_id: str, field: str, key: tuple[object, ...]) -> str:
 
 
 def _na(v: object) -> bool:
-    return v is None or v is pd.NA or (isinstance(v, float) and v != v)
+    return v is None or (isinstance(v, float) and v != v)
 
 
 def _number(v: object) -> float | None:
@@ -85,50 +85,50 @@ def _number(v: object) -> float | None:
 def check_explanations(con: duckdb.DuckDBPyConnection | None, table: CheckedTable) -> None:
     """Add the warnings of §8 to ``table`` (those against history only with a warehouse), then mark each
     warning that needs an explanation with its slice and key, and with the row's remark where it counts."""
-    form, frame = table.form, table.frame
-    if form is None or frame is None or frame.empty:
+    form = table.form
+    if form is None or (values := table.values()) is None or values.num_rows == 0:
         return
-    limits = [b for b in bounds().get(form.code, ()) if b.field in frame.columns]
-    rows = frame.index.tolist()
-    keys = _RowKeys(frame, form.key)
-    units, periods = frame["unit_code"].tolist(), frame["period"].tolist()
+    limits = [b for b in bounds().get(form.code, ()) if b.field in values.column_names]
+    rows = values["source_row"].to_pylist()
+    keys = _RowKeys(values, form.key)
+    units, periods = values["unit_code"].to_pylist(), values["period"].to_pylist()
     for b in limits:
-        for row, unit, value in zip(rows, units, frame[b.field].tolist(), strict=True):
+        for row, unit, value in zip(rows, units, values[b.field].to_pylist(), strict=True):
             v = _number(value)
             if v is not None and unit != CITY and not b.low <= v <= b.high:
                 table.add("VALUE_IMPLAUSIBLE", int(row), b.field, value=table.written(int(row), b.field),
                           low=b.low, high=b.high)
     if con is not None and limits:
-        _against_history(con, table, limits, keys)
-    _mark(table, keys, units, periods)
+        _against_history(con, table, values, limits, keys)
+    _mark(table, rows, keys, units, periods)
 
 
 class _RowKeys:
     """Each row's key codes (None where missing, as the warehouse's rows have them), made when first asked for:
     a big table without a finding to mark or history to compare makes no tuple per row."""
 
-    def __init__(self, frame: pd.DataFrame, key: tuple[str, ...]):
-        self.frame, self.key = frame, key
+    def __init__(self, values: pa.Table, key: tuple[str, ...]):
+        self.values, self.key = values, key
         self.keys: list[tuple[object, ...]] | None = None
 
     def __getitem__(self, i: int) -> tuple[object, ...]:
         if self.keys is None:
-            columns = [self.frame[k] for k in self.key]
-            self.keys = (list(zip(*(c.astype(object).where(c.notna(), None).tolist() if c.dtype != object
-                                    else c.tolist() for c in columns), strict=True))
-                         if columns else [()] * len(self.frame))
+            self.keys = (list(zip(*(self.values[k].to_pylist() for k in self.key), strict=True)) if self.key
+                         else [()] * self.values.num_rows)
         return self.keys[i]
 
 
-def _history(con: duckdb.DuckDBPyConnection, table: CheckedTable, fields: list[str]) -> list[dict[str, Any]]:
+def _history(con: duckdb.DuckDBPyConnection, table: CheckedTable, values: pa.Table,
+             fields: list[str]) -> list[dict[str, Any]]:
     """The stored current rows of the table's units (slices the table replaces left out), then the table's own
-    (with ``_row``), each as a dict (missing values None)."""
-    assert table.form is not None and table.frame is not None
-    form, frame = table.form, table.frame
+    ``values`` (with ``_row``), each as a dict (missing values None)."""
+    assert table.form is not None
+    form = table.form
     cols = list(dict.fromkeys(["unit_code", "period", "year", "month", *form.key, *fields]))
-    values = [frame[c].tolist() for c in cols]
-    own = [{**{c: None if _na(v) else v for c, v in zip(cols, row, strict=True)}, "_row": i}
-           for i, *row in zip(frame.index.tolist(), *values, strict=True) if not _na(row[0]) and not _na(row[1])]
+    columns = [values[c].to_pylist() for c in cols]
+    own = [{**dict(zip(cols, row, strict=True)), "_row": i}
+           for i, *row in zip(values["source_row"].to_pylist(), *columns, strict=True)
+           if not _na(row[0]) and not _na(row[1])]
     quoted = ", ".join(f'"{c}"' for c in cols)
     stored = con.execute(f'SELECT {quoted} FROM "{form.table}" WHERE is_current AND list_contains(?, unit_code)',
                          [sorted({r["unit_code"] for r in own})]).fetchall()
@@ -137,18 +137,19 @@ def _history(con: duckdb.DuckDBPyConnection, table: CheckedTable, fields: list[s
             for row in stored if (row[0], row[1]) not in replaced] + own
 
 
-def _against_history(con: duckdb.DuckDBPyConnection, table: CheckedTable, limits: list[Bound], keys: _RowKeys) -> None:
-    assert table.form is not None and table.frame is not None
-    form, frame = table.form, table.frame
-    if not frame["month"].isna().any():
+def _against_history(con: duckdb.DuckDBPyConnection, table: CheckedTable, values: pa.Table, limits: list[Bound],
+                     keys: _RowKeys) -> None:
+    assert table.form is not None
+    form = table.form
+    if values["month"].null_count == 0:
         return  # only annual rows are compared with history: a monthly table needs none of it
-    units, years = frame["unit_code"].tolist(), frame["year"].tolist()
+    units, years = values["unit_code"].to_pylist(), values["year"].to_pylist()
     # monthly rows are year to date; a row without unit or year has its own error
-    annual = [i for i, (m, u, y) in enumerate(zip(frame["month"].tolist(), units, years, strict=True))
+    annual = [i for i, (m, u, y) in enumerate(zip(values["month"].to_pylist(), units, years, strict=True))
               if _na(m) and not _na(u) and not _na(y)]
     if not annual:
         return
-    known = _history(con, table, [b.field for b in limits])
+    known = _history(con, table, values, [b.field for b in limits])
     ranks = [13 if rec["month"] is None else int(rec["month"]) for rec in known]
     # the final report of each unit and year: the annual one, else the latest month (contract §5)
     final_rank: dict[tuple[object, object], int] = {}
@@ -164,14 +165,14 @@ def _against_history(con: duckdb.DuckDBPyConnection, table: CheckedTable, limits
             december[(rec["year"], *ident)] = rec
         if rec["year"] is not None and rank == final_rank[(rec["unit_code"], rec["year"])]:
             by_key[ident][int(rec["year"])] = rec
-    rows = frame.index.tolist()
-    values = {b.field: frame[b.field].tolist() for b in limits}
+    rows = values["source_row"].to_pylist()
+    fields = {b.field: values[b.field].to_pylist() for b in limits}
     for i in annual:
         row, year, ident = rows[i], int(years[i]), (units[i], *keys[i])
         years_known = by_key.get(ident, {})
         dec = december.get((year, *ident))
         for b in limits:
-            v = _number(values[b.field][i])
+            v = _number(fields[b.field][i])
             if v is None:
                 continue
             written = table.written(int(row), b.field)
@@ -207,11 +208,12 @@ def remark_index(table: CheckedTable) -> int | None:
     return None
 
 
-def _mark(table: CheckedTable, keys: _RowKeys, units: list[object], periods: list[object]) -> None:
-    assert table.form is not None and table.frame is not None
+def _mark(table: CheckedTable, rows: list[int], keys: _RowKeys, units: list[object], periods: list[object]) -> None:
+    assert table.form is not None
     wanted = [f for f in table.findings
               if needs_explanation(f.rule_id) and f.row is not None and "finding_key" not in f.params]
-    at = table.frame.index.get_indexer([f.row for f in wanted]).tolist() if wanted else []  # -1: not a data row
+    data_rows = {row: i for i, row in enumerate(rows)} if wanted else {}
+    at = [data_rows.get(f.row, -1) for f in wanted if f.row is not None]  # -1: not a data row
     remark = remark_index(table)
     refused: set[int] = set()
     for f, i in zip(wanted, at, strict=True):

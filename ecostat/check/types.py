@@ -1,5 +1,6 @@
 """What checking hands on to the warehouse, the feedback and the run: a :class:`CheckedTable` (its form, its
-normalised rows as a frame, its findings) and the :class:`Column` mapping of the submitter's columns."""
+normalised rows as a frame and, for the writer, as Arrow, its findings) and the :class:`Column` mapping of the
+submitter's columns."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from ecostat.check.layout import FooterPair
 from ecostat.common import memory
@@ -47,11 +49,25 @@ class CheckedTable(SeverityCounts):
     raw: RawTable | None = field(default=None, repr=False, compare=False)  # the table as submitted
     flagged: set[tuple[int, int]] = field(default_factory=set, repr=False)  # (row, column index) already reported
     footer: list[FooterPair] = field(default_factory=list)  # 填报人：王敏 …: recorded, never a finding
+    rows: pa.Table | None = field(default=None, repr=False, compare=False)  # the frame as loaded (:meth:`values`)
 
     @property
     def accepted(self) -> bool:
         """Whether the table may be loaded."""
-        return self.form is not None and self.frame is not None and self.errors == 0
+        return self.form is not None and self.has_rows and self.errors == 0
+
+    @property
+    def has_rows(self) -> bool:
+        """Whether its rows were read (as a frame, or as Arrow once it crossed to the writer)."""
+        return self.frame is not None or self.rows is not None
+
+    def values(self) -> pa.Table | None:
+        """Its rows as the warehouse loads them, made from the frame once: each field's column, ``at_least``
+        and ``source_row`` (the sheet's row) as Arrow. The rules against the warehouse and the load read these,
+        and a check handed to the writer carries these alone (Arrow crosses cheaper than a frame)."""
+        if self.rows is None and self.frame is not None:
+            self.rows = loaded_rows(self.frame)
+        return self.rows
 
     def drop_cells(self) -> None:
         """Once its findings are final: of a table over :data:`FULL_COPY_ROWS` rows, keep the cells the
@@ -87,11 +103,21 @@ class CheckedTable(SeverityCounts):
     def written(self, row: int, code: str) -> str | None:
         """The cell of field ``code`` in data row ``row`` as the submitter wrote it."""
         col = self.columns.get(code)
-        if self.frame is None or col is None:
+        if not self.has_rows or col is None:
             return None
         cells = self.raw.cells(row) if self.raw is not None else []
         return self.shown(row, col.index, cells[col.index]) if col.index < len(cells) else None
 
+
+
+def loaded_rows(frame: pd.DataFrame) -> pa.Table:
+    """A checked frame's columns as loaded: the fields and the unit and period codes (not the working columns,
+    ``_…`` and ``period_days``), ``at_least`` (the ``≥`` bounds written) and ``source_row``."""
+    columns = {c: pa.array(frame[c], from_pandas=True) for c in frame.columns
+               if not c.startswith("_") and c != "period_days"}
+    columns["at_least"] = pa.array(frame["_at_least"], type=pa.list_(pa.string()), from_pandas=True)
+    columns["source_row"] = pa.array(frame.index, type=pa.int64())
+    return pa.table(columns)
 
 
 class _HeadOr:

@@ -213,18 +213,19 @@ def _table_outcome(run: RunContext, rec: Receipt, entries: FileLog, kept: verdic
     logged as rejected."""
     if kept is not None and kept.rejected_sheet(table.sheet):
         table.findings.insert(0, _rejected_earlier(rec, kept, "表", "table"))
-    if table.form is not None and table.frame is not None:  # what the rules across periods read of its form
-        run.group.reading(run.con, table.form.table, table.frame["unit_code"].tolist())
+    rows = table.values()
+    if table.form is not None and rows is not None:  # what the rules across periods read of its form
+        run.group.reading(run.con, table.form.table, rows["unit_code"].to_pylist())
     check_across_periods(run.con, rec, table)
     form = table.form.code if table.form else None
-    labels = slice_labels(table.frame)
+    labels = slice_labels(rows)
     if table.accepted:
-        assert table.form is not None and table.frame is not None
-        replaced = load_accepted(run.con, entries, sid, form=table.form, frame=table.frame, sheet=table.sheet,
+        assert table.form is not None and rows is not None
+        replaced = load_accepted(run.con, entries, sid, form=table.form, rows=rows, sheet=table.sheet,
                                  findings=table.findings, labels=labels, group=run.group)
         fault_point("mid_load")
         outcome = TableOutcome(file=rec.file, sheet=table.sheet, form=form, status="accepted", submission_id=sid,
-                               warnings=table.warnings, rows_loaded=len(table.frame), replaced=replaced,
+                               warnings=table.warnings, rows_loaded=rows.num_rows, replaced=replaced,
                                findings=table.findings, raw=table.raw, submitter=rec.submitter, slices=labels)
     else:
         entries.add(sid, sheet=table.sheet, form=form, status="rejected", findings=table.findings, slices=labels)

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from ecostat.contract.catalogue import Finding, needs_explanation
@@ -254,10 +253,10 @@ class GroupWrites:
                             [sorted(ids)])
 
 
-def load_accepted(con: duckdb.DuckDBPyConnection, log: FileLog, sid: int, *, form: Form, frame: pd.DataFrame,
+def load_accepted(con: duckdb.DuckDBPyConnection, log: FileLog, sid: int, *, form: Form, rows: pa.Table,
                   sheet: str | None, findings: list[Finding], labels: list[str], group: GroupWrites) -> list[int]:
-    """Load an accepted table as submission ``sid``, replacing the slices it holds (``labels``,
-    :func:`slice_labels`; contract §5).
+    """Load an accepted table's ``rows`` (:meth:`ecostat.check.types.CheckedTable.values`) as submission ``sid``,
+    replacing the slices it holds (``labels``, :func:`slice_labels`; contract §5).
 
     Runs inside the caller's transaction: one statement retires the current rows of every slice the table
     holds (none when the ``group`` knows they hold none), and its rows are loaded with the group's others of the
@@ -271,12 +270,9 @@ def load_accepted(con: duckdb.DuckDBPyConnection, log: FileLog, sid: int, *, for
                               "WHERE is_current AND list_contains(?, unit_code || ':' || period) "
                               "RETURNING submission_id", [sid, labels]).fetchall()
     replaced = sorted({i for (i,) in retired})
-    values = [c for c in frame.columns if not c.startswith("_") and c != "period_days"]
-    n = len(frame)
+    n = rows.num_rows
     rec = log.rec
-    columns = {c: pa.array(frame[c], from_pandas=True) for c in values}
-    columns["at_least"] = pa.array(frame["_at_least"], type=pa.list_(pa.string()), from_pandas=True)
-    columns["source_row"] = pa.array(frame.index, type=pa.int64())
+    columns = dict(zip(rows.column_names, rows.columns, strict=True))
     columns.update({"submission_id": pa.repeat(sid, n), "sha256": pa.repeat(rec.sha256, n),
                     "file": pa.repeat(rec.file, n), "sheet": pa.repeat(pa.scalar(sheet, pa.string()), n),
                     "received_at": pa.repeat(pa.scalar(rec.received_at), n), "is_current": pa.repeat(True, n),
@@ -289,9 +285,9 @@ def load_accepted(con: duckdb.DuckDBPyConnection, log: FileLog, sid: int, *, for
     return replaced
 
 
-def slice_labels(frame: pd.DataFrame | None) -> list[str]:
+def slice_labels(rows: pa.Table | None) -> list[str]:
     """The ``unit:period`` slices a table's rows name (rows with an unreadable unit or period left out)."""
-    if frame is None:
+    if rows is None:
         return []
-    pairs = set(zip(frame["unit_code"].tolist(), frame["period"].tolist(), strict=True))
+    pairs = set(zip(rows["unit_code"].to_pylist(), rows["period"].to_pylist(), strict=True))
     return sorted(f"{u}:{p}" for u, p in pairs if isinstance(u, str) and isinstance(p, str))
