@@ -70,6 +70,14 @@ def as_contract(monkeypatch: pytest.MonkeyPatch, version: str) -> None:
             monkeypatch.setattr(module, "CONTRACT_VERSION", version)
 
 
+def built_under_2(raw: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The three files ingested into ``db`` by this code recording contract 2, as it did before."""
+    as_contract(monkeypatch, "2")
+    three_files(raw)
+    steps.run_plain(raw, db)
+    monkeypatch.undo()
+
+
 def test_a_fresh_warehouse_records_contract_3_for_its_schema_and_its_verdicts(tmp_path, capsys):
     raw, db = tmp_path / "raw", tmp_path / "wh" / "ecostat.duckdb"
     assert CONTRACT_VERSION == "3"
@@ -90,10 +98,7 @@ def test_a_fresh_warehouse_records_contract_3_for_its_schema_and_its_verdicts(tm
 
 def test_a_warehouse_recorded_under_2_carries_forward_and_keeps_every_verdict(tmp_path, monkeypatch, capsys):
     raw, db = tmp_path / "raw", tmp_path / "wh" / "ecostat.duckdb"
-    as_contract(monkeypatch, "2")
-    three_files(raw)
-    steps.run_plain(raw, db)
-    monkeypatch.undo()
+    built_under_2(raw, db, monkeypatch)
     assert ecostat.run.receipt.CONTRACT_VERSION == ecostat.store.warehouse.CONTRACT_VERSION == "3"
     built = versions(db)
     assert built == [(LATEST, LATEST_NAME, "created", "2")]
@@ -140,10 +145,7 @@ def test_a_warehouse_recorded_under_2_carries_forward_and_keeps_every_verdict(tm
 
 def test_the_upgrade_says_which_contract_the_warehouse_held(tmp_path, monkeypatch, capsys):
     raw, db = tmp_path / "raw", tmp_path / "wh" / "ecostat.duckdb"
-    as_contract(monkeypatch, "2")
-    three_files(raw)
-    steps.run_plain(raw, db)
-    monkeypatch.undo()
+    built_under_2(raw, db, monkeypatch)
     capsys.readouterr()
     assert main(["upgrade", "--warehouse", str(db)]) == 0
     out = capsys.readouterr().out

@@ -32,6 +32,7 @@ from typing import Any
 from ecostat.check.files import Checked, check_crashed, memory_finding, quarantined, time_finding
 from ecostat.common import environment
 from ecostat.common.display import printable
+from ecostat.common.worker import jobs
 from ecostat.contract.catalogue import Finding
 from ecostat.intake.archive import Receipt
 from ecostat.portal.checking import DryRun, dry_run, receipt, refused
@@ -52,13 +53,8 @@ def worker_main(conn: Connection, memory: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the portal decides when workers stop
     confine(memory)
     conn.send(READY)
-    while True:
-        try:
-            job: Job | None = conn.recv()
-        except (EOFError, OSError):
-            return
-        if job is None:
-            return
+    job: Job
+    for job in jobs(conn):
         data, name, unit, warehouse, seconds = job
         allow_seconds(seconds)
         result = None

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ecostat.common.display import printable
+from ecostat.common.worker import jobs
 from ecostat.publish.feedback import TableReport, write_feedback
 
 log = logging.getLogger(__name__)
@@ -93,13 +94,8 @@ def _writer_main(conn: Connection) -> None:
     """The feedback process: write each job it is sent and answer None (or why it failed), until told to stop
     or its writer is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the writer decides when it stops
-    while True:
-        try:
-            job: Job | None = conn.recv()
-        except (EOFError, OSError):
-            return
-        if job is None:
-            return
+    job: Job
+    for job in jobs(conn):
         try:
             write_feedback(*job)
             conn.send(None)

@@ -41,6 +41,7 @@ from ecostat.check.files import Checked, check_archived, check_crashed, memory_f
 from ecostat.check.staged import Staged
 from ecostat.common import environment
 from ecostat.common.display import printable
+from ecostat.common.worker import jobs
 from ecostat.contract.catalogue import Finding, rules
 from ecostat.intake.archive import Receipt
 from ecostat.run import checkserver
@@ -135,13 +136,8 @@ def child_main(conn: Connection, raw: Path, memory: int, settings: dict[str, str
     confine(memory)
     gc.freeze()  # what the forkserver imported is never collected here: a full collection would copy its pages
     exhausted = False  # by a file's memory finding: the parent sends the files after it to a fresh child
-    while True:
-        try:
-            job: tuple[Receipt, float] | None = conn.recv()
-        except (EOFError, OSError):
-            return
-        if job is None:
-            return
+    job: tuple[Receipt, float]
+    for job in jobs(conn):
         if exhausted:
             continue
         rec, seconds = job
