@@ -58,6 +58,8 @@ def refused(result: DryRun) -> str:
     """The rule of a dry run's one finding about the whole file, its feedback workbook made all the same."""
     assert result.tables == [] and result.errors == 1 and result.file_finding is not None and result.cross_period
     assert result.feedback[:2] == b"PK"
+    said = result.file_finding.message_zh + result.file_finding.message_en
+    assert "存档" not in said and "archived" not in said  # a dry run keeps nothing
     found = result.as_json()["file_finding"]
     assert isinstance(found, dict) and found["file"] == result.file
     return str(found["rule_id"])
