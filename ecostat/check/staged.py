@@ -38,7 +38,7 @@ class Staged:
                    [t.form.code if t.form else None for t in result])
 
     def rows(self) -> int:
-        """How many rows its tables' frames hold."""
+        """How many rows its tables hold (as they crossed: their Arrow rows)."""
         return 0 if isinstance(self.result, Finding) else sum(t.rows.num_rows for t in self.result
                                                                if t.rows is not None)
 
